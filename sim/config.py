@@ -1,0 +1,501 @@
+"""Frozen scenario models (pydantic v2, unknown keys rejected).
+
+A scenario is what an analyst writes in YAML: the calendar, channels, intents, customers, arrivals, shifts, agent
+groups, FRT targets and policy choices. Every time field is a duration string with a unit in YAML and float seconds
+here (see :mod:`sim.units`). Cross-references (a group's skills, a shift name, a target's channel) are checked in
+one ``model_validator`` so a typo fails at load time with the field path, not in the middle of a run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sim.distributions import Distribution, LognormalDist, NoAbandonment
+from sim.units import Duration, PositiveDuration, TimeOfDay
+
+__all__ = [
+    "WEEKDAYS",
+    "AgentGroup",
+    "Break",
+    "Channel",
+    "ChannelArrivals",
+    "Customers",
+    "GeneratedArrivals",
+    "Intent",
+    "Outage",
+    "PolicySlots",
+    "PolicySpec",
+    "Promotion",
+    "ReplayArrivals",
+    "Reporting",
+    "Scenario",
+    "Shift",
+    "Target",
+]
+
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+"""Day names in ``datetime.weekday()`` order."""
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+SLConvention = Literal["ignore_abandons", "abandons_bad", "short_abandons_excluded", "abandons_good"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --------------------------------------------------------------------------------------------------- channels
+
+
+class Channel(_Frozen):
+    """A contact channel.
+
+    Attributes:
+        kind: ``live`` (voice, chat: the customer waits and may abandon) or ``deferrable`` (email, social: a
+            backlog worked in agents' idle time, no abandonment).
+        concurrency: Most contacts of this channel one agent handles at once (voice 1, chat e.g. 3).
+        inflation: Handle-time inflation per extra simultaneous contact: a chat started while the agent has
+            ``k`` other chats takes ``base * (1 + inflation * k)``.
+        patience: Default patience distribution for this channel (``none``: never abandons).
+        short_abandon: Abandons faster than this are "short" (excluded by the default SL convention).
+    """
+
+    kind: Literal["live", "deferrable"] = "live"
+    concurrency: int = Field(1, ge=1, le=20)
+    inflation: float = Field(0.0, ge=0.0)
+    patience: Distribution = NoAbandonment()
+    short_abandon: Duration = 5.0
+
+    @model_validator(mode="after")
+    def _deferrable_never_abandons(self) -> Channel:
+        if self.kind == "deferrable" and not isinstance(self.patience, NoAbandonment):
+            raise ValueError("deferrable channels have no abandonment: remove 'patience' or use kind: live")
+        return self
+
+
+# ---------------------------------------------------------------------------------------------------- intents
+
+
+class Intent(_Frozen):
+    """An issue type; it is also the skill an agent needs to handle it.
+
+    Attributes:
+        handle: Base handle-time distribution (the work content at proficiency 1.0).
+        handle_by_channel: Per-channel overrides of ``handle``.
+        patience: Overrides the channel's patience for this intent (live channels only).
+        urgent_share: Share of contacts of this intent with priority ``urgent`` (the rest are ``normal``).
+    """
+
+    handle: Distribution = LognormalDist(mean=300.0, cv=1.0)
+    handle_by_channel: dict[str, Distribution] = Field(default_factory=dict)
+    patience: Distribution | None = None
+    urgent_share: Share = 0.0
+
+    def handle_for(self, channel: str) -> Any:
+        """Handle-time distribution of this intent on ``channel``."""
+        return self.handle_by_channel.get(channel, self.handle)
+
+
+class Customers(_Frozen):
+    """Who calls: language mix, VIP share and the customer population.
+
+    Attributes:
+        languages: Share of contacts per language (normalized to sum to 1).
+        vip_share: Share of contacts from VIP customers (tier ``vip``; the rest are ``regular``).
+        population: Number of distinct customers; ids are drawn uniformly from it so that customers return.
+            ``None`` gives every contact a new customer id.
+    """
+
+    languages: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=lambda: {"en": 1.0})
+    vip_share: Share = 0.0
+    population: int | None = Field(None, ge=1)
+
+    @field_validator("languages")
+    @classmethod
+    def _non_empty(cls, value: dict[str, float]) -> dict[str, float]:
+        if not value:
+            raise ValueError("at least one language is needed")
+        return value
+
+
+# --------------------------------------------------------------------------------------------------- arrivals
+
+
+class ChannelArrivals(_Frozen):
+    """Generated arrivals of one channel.
+
+    Attributes:
+        daily_volume: Expected contacts per day before day-of-week factors, busyness and events.
+        intent_mix: Relative weight of each intent (normalized to shares).
+        intraday: Relative weight of each equal slice of the day (e.g. 48 values for 30-minute slices);
+            ``flat`` for a constant rate. The rate is piecewise constant within a slice.
+    """
+
+    daily_volume: float = Field(ge=0.0)
+    intent_mix: dict[str, Annotated[float, Field(ge=0)]] = Field(min_length=1)
+    intraday: list[Annotated[float, Field(ge=0)]] | Literal["flat"] = "flat"
+
+    @field_validator("intraday")
+    @classmethod
+    def _divides_day(cls, value: list[float] | str) -> list[float] | str:
+        if isinstance(value, list):
+            if not value or 86400 % len(value) != 0:
+                raise ValueError(
+                    f"intraday needs a number of slices that divides the day (24, 48, 96, 288...), got {len(value)}"
+                )
+            if sum(value) <= 0:
+                raise ValueError("intraday weights must not all be zero")
+        return value
+
+    @field_validator("intent_mix")
+    @classmethod
+    def _positive_total(cls, value: dict[str, float]) -> dict[str, float]:
+        if sum(value.values()) <= 0:
+            raise ValueError("intent_mix weights must not all be zero")
+        return value
+
+
+class Promotion(_Frozen):
+    """A window in which arrival volume is multiplied (a sale, a campaign)."""
+
+    start: dt.datetime
+    end: dt.datetime
+    factor: float = Field(gt=0.0)
+    channels: list[str] | None = None
+    """Channels affected; ``None`` means all."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Promotion:
+        if self.end <= self.start:
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        return self
+
+
+class Outage(_Frozen):
+    """A channel failure: during the window a share of its arrivals move to another channel, the rest are lost."""
+
+    channel: str
+    start: dt.datetime
+    end: dt.datetime
+    moved_to: str | None = None
+    moved_share: Share = 0.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Outage:
+        if self.end <= self.start:
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        if self.moved_share > 0 and self.moved_to is None:
+            raise ValueError("moved_share > 0 needs moved_to (the channel that takes the traffic)")
+        return self
+
+
+class GeneratedArrivals(_Frozen):
+    """Arrivals drawn from a non-homogeneous Poisson process per (channel, intent).
+
+    Attributes:
+        channels: Volume, intent mix and intraday profile per channel.
+        day_of_week: Volume factor per weekday (missing days are 1.0).
+        busyness_cv: Coefficient of variation of a gamma "busyness" factor (mean 1) drawn once per day and
+            shared by all channels: over-dispersion of daily volumes. 0 gives a plain Poisson process.
+        promotions: Windows that multiply volume.
+        outages: Channel failures that move or drop traffic.
+    """
+
+    kind: Literal["generated"] = "generated"
+    channels: dict[str, ChannelArrivals] = Field(min_length=1)
+    day_of_week: dict[Weekday, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    busyness_cv: float = Field(0.0, ge=0.0)
+    promotions: list[Promotion] = Field(default_factory=list)
+    outages: list[Outage] = Field(default_factory=list)
+
+
+class ReplayArrivals(_Frozen):
+    """Arrivals replayed from a CSV or Parquet log, mapped onto the scenario's names.
+
+    Attributes:
+        path: Log file. Relative paths are resolved against the scenario file; ``${CCSIM_DATA}`` expands to the
+            data folder (default ``../shared/data``).
+        columns: Which log column holds each field: ``arrival`` (timestamp, required), and optionally
+            ``channel``, ``intent``, ``handle`` (seconds), ``patience`` (seconds), ``priority``, ``tier``,
+            ``language``, ``customer``. Missing fields are drawn from the scenario's distributions or defaults.
+        values: Per field, a mapping from log values to scenario names (e.g. ``intent: {PS: retail, NE: stocks}``).
+            Log rows whose value has no mapping are rejected with a report, unless listed in ``drop``.
+        drop: Per field, log values whose rows are skipped on purpose (e.g. ``outcome: [PHANTOM]``).
+        require: Columns that must be non-empty for a row to be replayed (e.g. ``[q_start]``); others are skipped
+            and counted in the replay report.
+        defaults: Value of a field when its column is absent (``channel``, ``intent``...).
+        window_start: First timestamp replayed (default: the scenario start).
+        time_offset: Shift added to every timestamp before mapping (e.g. to move 1999 onto the scenario calendar).
+    """
+
+    kind: Literal["replay"] = "replay"
+    path: str
+    format: Literal["auto", "csv", "parquet"] = "auto"
+    columns: dict[str, str]
+    values: dict[str, dict[str, str]] = Field(default_factory=dict)
+    drop: dict[str, list[str]] = Field(default_factory=dict)
+    require: list[str] = Field(default_factory=list)
+    defaults: dict[str, str] = Field(default_factory=dict)
+    window_start: dt.datetime | None = None
+    time_offset: Duration = 0.0
+
+    @field_validator("columns")
+    @classmethod
+    def _arrival_needed(cls, value: dict[str, str]) -> dict[str, str]:
+        known = {"arrival", "channel", "intent", "handle", "patience", "priority", "tier", "language", "customer"}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(f"unknown replay field(s) {unknown}; expected some of {sorted(known)}")
+        if "arrival" not in value:
+            raise ValueError("columns must name the 'arrival' timestamp column")
+        return value
+
+
+Arrivals = Annotated[GeneratedArrivals | ReplayArrivals, Field(discriminator="kind")]
+
+
+# ------------------------------------------------------------------------------------------- shifts and agents
+
+
+class Break(_Frozen):
+    """A break placed ``after`` the shift start; taken as soon as the agent is free from that time on."""
+
+    after: Duration
+    length: PositiveDuration
+
+
+class Shift(_Frozen):
+    """A shift template repeated every working day.
+
+    Attributes:
+        start: Time of day the shift starts (``"06:00"``).
+        length: Paid length (``"8h"``). Longer than a day only with ``multi_day: true``.
+        breaks: Breaks, placed relative to the shift start.
+        days: Weekdays on which the shift runs (default: every day).
+        multi_day: Set to allow a shift longer than 24 hours.
+    """
+
+    start: TimeOfDay
+    length: PositiveDuration
+    breaks: list[Break] = Field(default_factory=list)
+    days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS))
+    multi_day: bool = False
+
+    @model_validator(mode="after")
+    def _fits(self) -> Shift:
+        if self.length > 86400.0 and not self.multi_day:
+            raise ValueError(
+                f"shift length {self.length / 3600:g}h is longer than a day; set multi_day: true if you mean it"
+            )
+        for i, brk in enumerate(self.breaks):
+            if brk.after + brk.length > self.length:
+                raise ValueError(f"breaks[{i}] ends after the shift ends ({brk.after + brk.length:g}s > {self.length:g}s)")
+        return self
+
+
+class AgentGroup(_Frozen):
+    """Identical agents: channels, skills with proficiency, languages, cost and staffing.
+
+    Attributes:
+        channels: Channels the agents handle.
+        skills: Intent -> proficiency, a handle-time multiplier (1.0 nominal, 0.8 = 20% faster).
+        languages: Languages the agents speak (a hard routing constraint).
+        concurrency: Cap on simultaneous contacts per agent; a channel's own concurrency also applies.
+        hourly_cost: Cost per paid hour (currency units).
+        staffing: Agents on the roster per shift template name.
+        rest_days: Rest days per week per agent (staggered across the roster, so daily coverage is even).
+        absenteeism: Probability that an agent misses a scheduled shift.
+        occupancy_cap: Deferrable work is only given to an idle agent while the share of the group's
+            logged-in agents that are busy is below this cap (keeps agents free for live contacts).
+        overtime_premium: Multiplier of ``hourly_cost`` for overtime hours (after shift end).
+    """
+
+    channels: list[str] = Field(min_length=1)
+    skills: dict[str, Annotated[float, Field(gt=0)]] = Field(min_length=1)
+    languages: list[str] = Field(min_length=1)
+    concurrency: int | None = Field(None, ge=1, le=20)
+    hourly_cost: float = Field(0.0, ge=0.0)
+    staffing: dict[str, Annotated[int, Field(ge=0)]] = Field(min_length=1)
+    rest_days: int = Field(0, ge=0, le=6)
+    absenteeism: float = Field(0.0, ge=0.0, lt=1.0)
+    occupancy_cap: float = Field(1.0, gt=0.0, le=1.0)
+    overtime_premium: float = Field(1.5, ge=0.0)
+
+
+# ------------------------------------------------------------------------------------------ targets, policies
+
+
+class Target(_Frozen):
+    """An FRT target ``P(FRT <= threshold | filter) >= level``; filters left out match everything."""
+
+    name: str
+    threshold: PositiveDuration
+    level: float = Field(gt=0.0, le=1.0)
+    channel: str | None = None
+    priority: Literal["urgent", "normal"] | None = None
+    tier: Literal["vip", "regular"] | None = None
+    intent: str | None = None
+
+
+class Reporting(_Frozen):
+    """How results are cut and what SL convention applies.
+
+    Attributes:
+        interval: Length of a reporting interval (contacts are attributed to the interval of their arrival).
+        sl_convention: Abandonment convention of service level (see DESIGN §4).
+        sl_thresholds: Extra SL thresholds reported besides the targets' ones.
+    """
+
+    interval: PositiveDuration = 1800.0
+    sl_convention: SLConvention = "short_abandons_excluded"
+    sl_thresholds: list[PositiveDuration] = Field(default_factory=lambda: [20.0])
+
+
+class PolicySpec(_Frozen):
+    """A policy chosen by registry name, with its parameters (validated by the policy's ``Params``)."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class PolicySlots(_Frozen):
+    """The four pluggable policy slots."""
+
+    routing: PolicySpec = PolicySpec(name="longest_idle")
+    deflection: PolicySpec = PolicySpec(name="none")
+    staffing: PolicySpec = PolicySpec(name="fixed")
+    empowerment: PolicySpec = PolicySpec(name="none")
+
+
+# ---------------------------------------------------------------------------------------------------- scenario
+
+
+class Scenario(_Frozen):
+    """A whole contact-center scenario.
+
+    Attributes:
+        name: Short identifier.
+        description: Free text.
+        start: Calendar start of the simulation (day-of-week and time-of-day profiles apply from it).
+        horizon: Simulated length; contacts arrive in ``[0, horizon)`` seconds.
+        warmup: Initial period excluded from every metric.
+        channels, intents, customers, arrivals, shifts, groups, targets, reporting, policies: see their models.
+    """
+
+    name: str
+    description: str = ""
+    start: dt.datetime = dt.datetime(2026, 11, 9)
+    horizon: PositiveDuration
+    warmup: Duration = 0.0
+    channels: dict[str, Channel] = Field(min_length=1)
+    intents: dict[str, Intent] = Field(min_length=1)
+    customers: Customers = Customers()
+    arrivals: Arrivals
+    shifts: dict[str, Shift] = Field(min_length=1)
+    groups: dict[str, AgentGroup] = Field(min_length=1)
+    targets: list[Target] = Field(default_factory=list)
+    reporting: Reporting = Reporting()
+    policies: PolicySlots = PolicySlots()
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Scenario:
+        errors: list[str] = []
+        channels, intents = set(self.channels), set(self.intents)
+        languages = set(self.customers.languages)
+        if self.warmup >= self.horizon:
+            errors.append(f"warmup ({self.warmup:g}s) must be shorter than horizon ({self.horizon:g}s)")
+        for name, intent in self.intents.items():
+            for ch in intent.handle_by_channel:
+                if ch not in channels:
+                    errors.append(f"intents.{name}.handle_by_channel: unknown channel {ch!r}; known: {sorted(channels)}")
+        for gname, group in self.groups.items():
+            where = f"groups.{gname}"
+            for ch in group.channels:
+                if ch not in channels:
+                    errors.append(f"{where}.channels: unknown channel {ch!r}; known: {sorted(channels)}")
+            for skill in group.skills:
+                if skill not in intents:
+                    errors.append(f"{where}.skills: unknown intent {skill!r}; known: {sorted(intents)}")
+            for shift in group.staffing:
+                if shift not in self.shifts:
+                    errors.append(f"{where}.staffing: unknown shift {shift!r}; known: {sorted(self.shifts)}")
+            for lang in group.languages:
+                if lang not in languages:
+                    errors.append(f"{where}.languages: unknown language {lang!r}; known: {sorted(languages)}")
+        for i, target in enumerate(self.targets):
+            if target.channel is not None and target.channel not in channels:
+                errors.append(f"targets[{i}].channel: unknown channel {target.channel!r}; known: {sorted(channels)}")
+            if target.intent is not None and target.intent not in intents:
+                errors.append(f"targets[{i}].intent: unknown intent {target.intent!r}; known: {sorted(intents)}")
+        if isinstance(self.arrivals, GeneratedArrivals):
+            errors.extend(self._check_generated(self.arrivals, channels, intents, languages))
+        if errors:
+            raise ValueError("; ".join(errors))
+        return self
+
+    def _check_generated(
+        self, arrivals: GeneratedArrivals, channels: set[str], intents: set[str], languages: set[str]
+    ) -> list[str]:
+        errors = []
+        for ch, spec in arrivals.channels.items():
+            where = f"arrivals.channels.{ch}"
+            if ch not in channels:
+                errors.append(f"{where}: unknown channel {ch!r}; known: {sorted(channels)}")
+                continue
+            for intent, weight in spec.intent_mix.items():
+                if intent not in intents:
+                    errors.append(f"{where}.intent_mix: unknown intent {intent!r}; known: {sorted(intents)}")
+                    continue
+                if weight <= 0 or spec.daily_volume <= 0:
+                    continue
+                for lang in languages:
+                    if not self.eligible_groups(ch, intent, lang):
+                        errors.append(
+                            f"{where}: no agent group serves channel {ch!r}, intent {intent!r}, language {lang!r}"
+                        )
+        for i, event in enumerate(arrivals.promotions):
+            for ch in event.channels or []:
+                if ch not in channels:
+                    errors.append(f"arrivals.promotions[{i}].channels: unknown channel {ch!r}")
+        for i, outage in enumerate(arrivals.outages):
+            for field, ch in (("channel", outage.channel), ("moved_to", outage.moved_to)):
+                if ch is not None and ch not in channels:
+                    errors.append(f"arrivals.outages[{i}].{field}: unknown channel {ch!r}; known: {sorted(channels)}")
+        return errors
+
+    # ------------------------------------------------------------------------------------------- derived views
+
+    def eligible_groups(self, channel: str, intent: str, language: str) -> list[str]:
+        """Names of the groups whose agents may serve a contact with these attributes."""
+        return [
+            name
+            for name, g in self.groups.items()
+            if channel in g.channels and intent in g.skills and language in g.languages
+        ]
+
+    def concurrency(self, group: str, channel: str) -> int:
+        """Most simultaneous contacts of ``channel`` an agent of ``group`` handles."""
+        cap = self.groups[group].concurrency
+        return min(self.channels[channel].concurrency, cap) if cap is not None else self.channels[channel].concurrency
+
+    def patience_for(self, channel: str, intent: str) -> Any:
+        """Patience distribution for a contact of this channel and intent."""
+        if self.channels[channel].kind == "deferrable":
+            return NoAbandonment()
+        own = self.intents[intent].patience
+        return own if own is not None else self.channels[channel].patience
+
+    def sl_thresholds_s(self) -> list[float]:
+        """Sorted distinct SL thresholds (seconds): the targets' and the reporting extras."""
+        values = {t.threshold for t in self.targets} | set(self.reporting.sl_thresholds)
+        return sorted(values)
+
+    @property
+    def n_intervals(self) -> int:
+        """Number of reporting intervals covering the horizon."""
+        return math.ceil(self.horizon / self.reporting.interval - 1e-9)
