@@ -215,22 +215,40 @@ class GeneratedArrivals(_Frozen):
 
 
 class ReplayArrivals(_Frozen):
-    """Arrivals replayed from a CSV or Parquet log, mapped onto the scenario's names.
+    """Arrivals replayed from a CSV or Parquet log, mapped onto the scenario's names (see ``docs/replay.md``).
 
     Attributes:
-        path: Log file. Relative paths are resolved against the scenario file; ``${CCSIM_DATA}`` expands to the
-            data folder (default ``../shared/data``).
+        path: Log file (``.csv``, ``.csv.gz``, ``.parquet``). ``${CCSIM_DATA}`` expands to the data folder
+            (the ``CCSIM_DATA`` environment variable, else ``shared/data`` next to the repository: see
+            ``sim.arrivals.data_dir``); relative paths are resolved against the scenario file's folder.
+        format: ``auto`` picks the reader from the file suffix.
         columns: Which log column holds each field: ``arrival`` (timestamp, required), and optionally
             ``channel``, ``intent``, ``handle`` (seconds), ``patience`` (seconds), ``priority``, ``tier``,
-            ``language``, ``customer``. Missing fields are drawn from the scenario's distributions or defaults.
-        values: Per field, a mapping from log values to scenario names (e.g. ``intent: {PS: retail, NE: stocks}``).
-            Log rows whose value has no mapping are rejected with a report, unless listed in ``drop``.
-        drop: Per field, log values whose rows are skipped on purpose (e.g. ``outcome: [PHANTOM]``).
-        require: Columns that must be non-empty for a row to be replayed (e.g. ``[q_start]``); others are skipped
-            and counted in the replay report.
-        defaults: Value of a field when its column is absent (``channel``, ``intent``...).
-        window_start: First timestamp replayed (default: the scenario start).
-        time_offset: Shift added to every timestamp before mapping (e.g. to move 1999 onto the scenario calendar).
+            ``language``, ``customer``. One column may feed several fields (e.g. ``intent`` and ``language``).
+            Missing fields are drawn from the scenario's distributions or taken from ``defaults``.
+        values: Per field (``channel``, ``intent``, ``priority``, ``tier``, ``language``), a mapping from log
+            values to scenario names (e.g. ``intent: {PS: retail, NE: stocks}``; ``priority`` maps to
+            ``urgent``/``normal``, ``tier`` to ``vip``/``regular``). Without a mapping the log must hold the
+            scenario names themselves. Values with no mapping are rejected with a report, unless listed in
+            ``drop``.
+        drop: Per field or log column, raw log values whose rows are skipped on purpose (e.g.
+            ``outcome: [PHANTOM]``); counted in the replay report.
+        require: Log columns that must all be non-empty for a row to be replayed (e.g. ``[q_start]``); other
+            rows are skipped and counted in the replay report.
+        require_any: Log columns of which at least one must be non-empty (e.g. ``[q_start, ser_start]``: the
+            call reached the queue or an agent); other rows are skipped and counted.
+        missing: Per field, log values that mean "not recorded": the field is then drawn (or taken from
+            ``defaults``) as if the cell were empty (e.g. ``handle: ["0"]`` when 0 marks an unserved call).
+            Duration fields compare numerically.
+        defaults: Value of a field when its column is absent or the cell is empty (``channel: voice``;
+            durations with a unit, e.g. ``handle: 3min``).
+        arrival_format: ``timestamp`` (the arrival column holds date-times) or ``seconds`` (float seconds
+            after ``window_start``, as in the ``arrival_s`` column of ``sim.arrivals.write_arrival_log``;
+            exact).
+        timestamp_format: ``strftime`` format of the arrival timestamps; default ISO 8601.
+        window_start: Log time that becomes simulation time 0 (default: the scenario start).
+        time_offset: Shift added to every log time before mapping: ``arrival_s = timestamp + time_offset -
+            window_start`` in seconds. Rows outside ``[0, horizon)`` are skipped and counted.
     """
 
     kind: Literal["replay"] = "replay"
@@ -240,20 +258,47 @@ class ReplayArrivals(_Frozen):
     values: dict[str, dict[str, str]] = Field(default_factory=dict)
     drop: dict[str, list[str]] = Field(default_factory=dict)
     require: list[str] = Field(default_factory=list)
+    require_any: list[str] = Field(default_factory=list)
+    missing: dict[str, list[str]] = Field(default_factory=dict)
     defaults: dict[str, str] = Field(default_factory=dict)
+    arrival_format: Literal["timestamp", "seconds"] = "timestamp"
+    timestamp_format: str | None = None
     window_start: dt.datetime | None = None
     time_offset: Duration = 0.0
 
     @field_validator("columns")
     @classmethod
     def _arrival_needed(cls, value: dict[str, str]) -> dict[str, str]:
-        known = {"arrival", "channel", "intent", "handle", "patience", "priority", "tier", "language", "customer"}
-        unknown = sorted(set(value) - known)
+        unknown = sorted(set(value) - set(_REPLAY_FIELDS))
         if unknown:
-            raise ValueError(f"unknown replay field(s) {unknown}; expected some of {sorted(known)}")
+            raise ValueError(f"unknown replay field(s) {unknown}; expected some of {sorted(_REPLAY_FIELDS)}")
         if "arrival" not in value:
             raise ValueError("columns must name the 'arrival' timestamp column")
         return value
+
+    @model_validator(mode="after")
+    def _known_fields(self) -> ReplayArrivals:
+        checks = (
+            ("values", self.values, _REPLAY_CATEGORICAL),
+            ("missing", self.missing, tuple(f for f in _REPLAY_FIELDS if f != "arrival")),
+            ("defaults", self.defaults, tuple(f for f in _REPLAY_FIELDS if f not in ("arrival", "customer"))),
+        )
+        for where, mapping, allowed in checks:
+            unknown = sorted(set(mapping) - set(allowed))
+            if unknown:
+                raise ValueError(f"{where}: unknown field(s) {unknown}; expected some of {sorted(allowed)}")
+        for field in ("channel", "intent"):
+            if field not in self.columns and field not in self.defaults:
+                raise ValueError(
+                    f"{field!r} needs a column (columns.{field}) or a default (defaults.{field})"
+                )
+        return self
+
+
+_REPLAY_FIELDS: tuple[str, ...] = (
+    "arrival", "channel", "intent", "handle", "patience", "priority", "tier", "language", "customer"
+)
+_REPLAY_CATEGORICAL: tuple[str, ...] = ("channel", "intent", "priority", "tier", "language")
 
 
 Arrivals = Annotated[GeneratedArrivals | ReplayArrivals, Field(discriminator="kind")]

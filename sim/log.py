@@ -1,0 +1,318 @@
+"""Recording: finished contacts and agent periods, aggregated in numpy chunks into the output frames.
+
+The engine appends each finished :class:`~sim.entities.Contact` to a list and each closed agent period (logged in,
+busy, on break) to flat arrays. Every ``chunk`` contacts the recorder turns them into arrays and adds them to
+per-interval accumulators, so memory stays flat in the number of contacts; with ``log=True`` the arrays are also
+kept and become the ``contacts`` frame. Time-weighted levels (queue length, contacts in service, agents logged in)
+are exact: each waiting / service / agent period adds its overlap with every interval it spans.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+
+import numpy as np
+import pandas as pd
+
+from sim.entities import Contact
+from sim.schema import OUTCOMES, PRIORITIES, TIERS, frt_bin, frt_bin_bounds, threshold_label
+
+__all__ = ["Recorder", "spread"]
+
+SERVED, ABANDONED, CENSORED = OUTCOMES.index("served"), OUTCOMES.index("abandoned"), OUTCOMES.index("censored")
+# Agent period kinds recorded for the staffing frame.
+LOGGED_IN, BUSY, ON_BREAK = 0, 1, 2
+
+
+def spread(out: np.ndarray, start_s: np.ndarray, end_s: np.ndarray, column: np.ndarray, interval_s: float) -> None:
+    """Add the overlap (seconds) of each period ``[start_s, end_s)`` with each interval into ``out[k, column]``.
+
+    Args:
+        out: Float array of shape (n_intervals, n_columns), updated in place.
+        start_s: Period starts in seconds (clipped to the horizon covered by ``out``).
+        end_s: Period ends in seconds.
+        column: Column index of each period.
+        interval_s: Interval length in seconds.
+    """
+    n_int, n_col = out.shape
+    horizon = n_int * interval_s
+    s = np.clip(start_s, 0.0, horizon)
+    e = np.clip(end_s, 0.0, horizon)
+    keep = e > s
+    s, e, col = s[keep], e[keep], column[keep]
+    if not len(s):
+        return
+    k0 = np.minimum((s // interval_s).astype(np.int64), n_int - 1)
+    k1 = np.minimum((e // interval_s).astype(np.int64), n_int)
+    flat = out.reshape(-1)
+    same = k0 == k1
+    np.add.at(flat, k0[same] * n_col + col[same], e[same] - s[same])
+    d = ~same
+    if d.any():
+        k0d, k1d, cd = k0[d], k1[d], col[d]
+        np.add.at(flat, k0d * n_col + cd, (k0d + 1) * interval_s - s[d])
+        last = k1d < n_int
+        np.add.at(flat, k1d[last] * n_col + cd[last], e[d][last] - k1d[last] * interval_s)
+        # Whole intervals strictly between k0 and k1: a difference array along the interval axis.
+        diff = np.zeros((n_int + 1, n_col))
+        np.add.at(diff, (k0d + 1, cd), interval_s)
+        np.add.at(diff, (k1d, cd), -interval_s)
+        out += np.cumsum(diff, axis=0)[:n_int]
+
+
+class Recorder:
+    """Accumulates finished contacts and agent periods into interval tables (and optionally the contact log).
+
+    Args:
+        n_channels: Number of channels (segments are channel x priority x tier).
+        n_groups: Number of agent groups.
+        interval_s: Reporting interval in seconds.
+        horizon_s: Simulated horizon in seconds.
+        thresholds_s: SL thresholds in seconds.
+        short_abandon_s: Short-abandon threshold per channel code (seconds).
+        keep_log: Keep every contact for the ``contacts`` frame.
+        chunk: Contacts buffered before they are aggregated.
+    """
+
+    def __init__(
+        self,
+        *,
+        n_channels: int,
+        n_groups: int,
+        interval_s: float,
+        horizon_s: float,
+        thresholds_s: list[float],
+        short_abandon_s: list[float],
+        keep_log: bool,
+        chunk: int = 50_000,
+    ) -> None:
+        self.interval_s = interval_s
+        self.horizon_s = horizon_s
+        self.n_int = max(1, math.ceil(horizon_s / interval_s - 1e-9))
+        self.n_seg = n_channels * 4
+        self.n_groups = n_groups
+        self.thresholds_s = list(thresholds_s)
+        self.short_abandon_s = np.asarray(short_abandon_s, dtype=float)
+        self.keep_log = keep_log
+        self.chunk = chunk
+        self.done: list[Contact] = []
+        """Finished contacts not yet aggregated (the engine appends to it)."""
+        self.periods_kind = array("b")
+        self.periods_group = array("l")
+        self.periods_start = array("d")
+        self.periods_end = array("d")
+        shape = (self.n_int, self.n_seg)
+        self._counts = {name: np.zeros(shape) for name in self._count_columns()}
+        self._max_wait = np.zeros(shape)
+        self._queue_area = np.zeros(shape)
+        self._service_area = np.zeros(shape)
+        self._staff_area = np.zeros((3, self.n_int, n_groups))
+        self._slots_area = np.zeros((self.n_int, n_groups))
+        self._n_bins = frt_bin(horizon_s) + 2
+        self._hist = np.zeros(self.n_seg * self._n_bins, dtype=np.int64)
+        self._log: list[dict[str, np.ndarray]] = []
+        self.n_recorded = 0
+
+    def _count_columns(self) -> list[str]:
+        cols = ["offered", "answered", "abandoned", "abandoned_short", "censored", "delayed"]
+        for t in self.thresholds_s:
+            label = threshold_label(t)
+            cols += [f"answered_within_{label}", f"abandoned_within_{label}", f"censored_over_{label}"]
+        return [*cols, "wait_answered_s", "wait_abandoned_s", "handle_s"]
+
+    # ------------------------------------------------------------------------------------------------ intake
+
+    def add_period(self, kind: int, group: int, start_s: float, end_s: float) -> None:
+        """Record a closed agent period (``LOGGED_IN``, ``BUSY`` or ``ON_BREAK``) of a group."""
+        self.periods_kind.append(kind)
+        self.periods_group.append(group)
+        self.periods_start.append(start_s)
+        self.periods_end.append(end_s)
+
+    def flush(self) -> None:
+        """Aggregate the buffered contacts and periods (the engine calls this every ``chunk`` contacts)."""
+        if self.done:
+            self._aggregate_contacts(self.done)
+            self.done = []
+        if self.periods_kind:
+            kind = np.frombuffer(self.periods_kind, dtype=np.int8).astype(np.int64)
+            group = np.frombuffer(self.periods_group, dtype=np.int_).astype(np.int64)
+            start = np.frombuffer(self.periods_start, dtype=float)
+            end = np.frombuffer(self.periods_end, dtype=float)
+            for k in (LOGGED_IN, BUSY, ON_BREAK):
+                m = kind == k
+                spread(self._staff_area[k], start[m], end[m], group[m], self.interval_s)
+            self.periods_kind, self.periods_group = array("b"), array("l")
+            self.periods_start, self.periods_end = array("d"), array("d")
+
+    def _aggregate_contacts(self, done: list[Contact]) -> None:
+        n = len(done)
+        self.n_recorded += n
+        col = {
+            "contact_id": np.fromiter((c.id for c in done), np.int64, n),
+            "channel": np.fromiter((c.channel for c in done), np.int64, n),
+            "intent": np.fromiter((c.intent for c in done), np.int64, n),
+            "priority": np.fromiter((c.priority for c in done), np.int64, n),
+            "tier": np.fromiter((c.tier for c in done), np.int64, n),
+            "language": np.fromiter((c.language for c in done), np.int64, n),
+            "customer_id": np.fromiter((c.customer_id for c in done), np.int64, n),
+            "arrival_s": np.fromiter((c.arrival_s for c in done), float, n),
+            "patience_s": np.fromiter((c.patience_s for c in done), float, n),
+            "outcome": np.fromiter((c.outcome for c in done), np.int64, n),
+            "start_s": np.fromiter((c.start_s for c in done), float, n),
+            "end_s": np.fromiter((c.end_s for c in done), float, n),
+            "handle_s": np.fromiter((c.handle_s for c in done), float, n),
+            "agent_id": np.fromiter((c.agent.id if c.agent is not None else -1 for c in done), np.int64, n),
+            "group": np.fromiter((c.agent.group if c.agent is not None else -1 for c in done), np.int64, n),
+        }
+        out = col["outcome"]
+        served = out == SERVED
+        wait = np.where(served, col["start_s"] - col["arrival_s"], np.nan)
+        wait = np.where(out == ABANDONED, col["patience_s"], wait)
+        wait = np.where(out == CENSORED, self.horizon_s - col["arrival_s"], wait)
+        col["wait_s"] = wait
+        if self.keep_log:
+            self._log.append(col)
+        self._add_counts(col, served, out == ABANDONED, out == CENSORED, wait)
+
+    def _add_counts(self, col, served, abandoned, censored, wait) -> None:
+        seg = (col["channel"] * 2 + col["priority"]) * 2 + col["tier"]
+        k = np.minimum((col["arrival_s"] // self.interval_s).astype(np.int64), self.n_int - 1)
+        idx = k * self.n_seg + seg
+        size = self.n_int * self.n_seg
+        c = self._counts
+
+        def add(name: str, mask: np.ndarray, weights: np.ndarray | None = None) -> None:
+            w = None if weights is None else weights[mask]
+            c[name].reshape(-1)[:] += np.bincount(idx[mask], weights=w, minlength=size)
+
+        in_queue = served | abandoned | censored
+        add("offered", in_queue)
+        add("answered", served)
+        add("abandoned", abandoned)
+        add("censored", censored)
+        short = self.short_abandon_s[col["channel"]]
+        add("abandoned_short", abandoned & (wait < short))
+        add("delayed", (served | abandoned) & (wait > 0))
+        for t in self.thresholds_s:
+            label = threshold_label(t)
+            add(f"answered_within_{label}", served & (wait <= t))
+            add(f"abandoned_within_{label}", abandoned & (wait <= t))
+            add(f"censored_over_{label}", censored & (wait > t))
+        add("wait_answered_s", served, wait)
+        add("wait_abandoned_s", abandoned, wait)
+        finished = served & np.isfinite(col["end_s"])
+        add("handle_s", finished, col["handle_s"])
+        np.maximum.at(self._max_wait.reshape(-1), idx[served], wait[served])
+        # Time-weighted levels: waiting periods and service periods, split over the intervals they span.
+        arr = col["arrival_s"]
+        spread(self._queue_area, arr[in_queue], arr[in_queue] + wait[in_queue], seg[in_queue], self.interval_s)
+        end = np.where(np.isfinite(col["end_s"]), col["end_s"], self.horizon_s)
+        spread(self._service_area, col["start_s"][served], end[served], seg[served], self.interval_s)
+        spread(self._slots_area, col["start_s"][served], end[served], col["group"][served], self.interval_s)
+        bins = np.fromiter((frt_bin(w) for w in wait[served]), np.int64, int(served.sum()))
+        bins = np.minimum(bins, self._n_bins - 1)
+        self._hist += np.bincount(seg[served] * self._n_bins + bins, minlength=len(self._hist))
+
+    # ------------------------------------------------------------------------------------------------ output
+
+    def _interval_lengths(self) -> np.ndarray:
+        starts = np.arange(self.n_int) * self.interval_s
+        return np.minimum(starts + self.interval_s, self.horizon_s) - starts
+
+    def intervals_frame(self, replication: int, channels: list[str]) -> pd.DataFrame:
+        """The ``intervals`` frame (see :mod:`sim.schema`)."""
+        n_int, n_seg = self.n_int, self.n_seg
+        k = np.repeat(np.arange(n_int), n_seg)
+        seg = np.tile(np.arange(n_seg), n_int)
+        length = self._interval_lengths()[k]
+        frame = {
+            "replication": np.full(n_int * n_seg, replication, dtype=np.int64),
+            "interval": k,
+            "interval_start_s": k * self.interval_s,
+            "channel": pd.Categorical.from_codes(seg // 4, categories=channels),
+            "priority": pd.Categorical.from_codes((seg // 2) % 2, categories=list(PRIORITIES)),
+            "tier": pd.Categorical.from_codes(seg % 2, categories=list(TIERS)),
+        }
+        for name, values in self._counts.items():
+            flat = values.reshape(-1)
+            frame[name] = flat if name.endswith("_s") else flat.astype(np.int64)
+        frame["max_wait_answered_s"] = self._max_wait.reshape(-1)
+        frame["queue_len"] = self._queue_area.reshape(-1) / length
+        frame["in_service"] = self._service_area.reshape(-1) / length
+        return pd.DataFrame(frame)
+
+    def staffing_frame(self, replication: int, groups: list[str]) -> pd.DataFrame:
+        """The ``staffing`` frame (see :mod:`sim.schema`)."""
+        n_int, n_g = self.n_int, self.n_groups
+        k = np.repeat(np.arange(n_int), n_g)
+        g = np.tile(np.arange(n_g), n_int)
+        length = self._interval_lengths()[k]
+        return pd.DataFrame(
+            {
+                "replication": np.full(n_int * n_g, replication, dtype=np.int64),
+                "interval": k,
+                "interval_start_s": k * self.interval_s,
+                "group": pd.Categorical.from_codes(g, categories=groups),
+                "logged_in": self._staff_area[LOGGED_IN].reshape(-1) / length,
+                "busy": self._staff_area[BUSY].reshape(-1) / length,
+                "on_break": self._staff_area[ON_BREAK].reshape(-1) / length,
+                "busy_slots": self._slots_area.reshape(-1) / length,
+            }
+        )
+
+    def frt_hist_frame(self, replication: int, channels: list[str]) -> pd.DataFrame:
+        """The ``frt_hist`` frame: non-empty FRT bins per segment."""
+        nz = np.flatnonzero(self._hist)
+        seg, b = nz // self._n_bins, nz % self._n_bins
+        bounds = np.array([frt_bin_bounds(int(i)) for i in b]).reshape(-1, 2)
+        return pd.DataFrame(
+            {
+                "replication": np.full(len(nz), replication, dtype=np.int64),
+                "channel": pd.Categorical.from_codes(seg // 4, categories=channels),
+                "priority": pd.Categorical.from_codes((seg // 2) % 2, categories=list(PRIORITIES)),
+                "tier": pd.Categorical.from_codes(seg % 2, categories=list(TIERS)),
+                "bin_lo_s": bounds[:, 0],
+                "bin_hi_s": bounds[:, 1],
+                "count": self._hist[nz],
+            }
+        )
+
+    def contacts_frame(
+        self, replication: int, channels: list[str], intents: list[str], languages: list[str], groups: list[str]
+    ) -> pd.DataFrame | None:
+        """The ``contacts`` frame, or ``None`` when the log was not kept."""
+        if not self.keep_log:
+            return None
+        names = [
+            "contact_id", "channel", "intent", "priority", "tier", "language", "customer_id", "arrival_s",
+            "patience_s", "outcome", "start_s", "end_s", "handle_s", "agent_id", "group", "wait_s",
+        ]  # fmt: skip
+        cols = {n: np.concatenate([c[n] for c in self._log]) if self._log else np.zeros(0) for n in names}
+        order = np.argsort(cols["contact_id"], kind="stable")
+        cols = {n: v[order] for n, v in cols.items()}
+        served = cols["outcome"] == SERVED
+        group_codes = cols["group"].astype(np.int64)
+        return pd.DataFrame(
+            {
+                "replication": np.full(len(order), replication, dtype=np.int64),
+                "contact_id": cols["contact_id"].astype(np.int64),
+                "channel": pd.Categorical.from_codes(cols["channel"].astype(np.int64), categories=channels),
+                "intent": pd.Categorical.from_codes(cols["intent"].astype(np.int64), categories=intents),
+                "priority": pd.Categorical.from_codes(cols["priority"].astype(np.int64), categories=list(PRIORITIES)),
+                "tier": pd.Categorical.from_codes(cols["tier"].astype(np.int64), categories=list(TIERS)),
+                "language": pd.Categorical.from_codes(cols["language"].astype(np.int64), categories=languages),
+                "customer_id": cols["customer_id"].astype(np.int64),
+                "arrival_s": cols["arrival_s"],
+                "outcome": pd.Categorical.from_codes(cols["outcome"].astype(np.int64), categories=list(OUTCOMES)),
+                "first_response_s": np.where(served, cols["wait_s"], np.nan),
+                "wait_s": cols["wait_s"],
+                "patience_s": cols["patience_s"],
+                "agent_id": cols["agent_id"].astype(np.int64),
+                "group": pd.Categorical.from_codes(group_codes, categories=groups),
+                "service_start_s": cols["start_s"],
+                "service_end_s": cols["end_s"],
+                "handle_s": cols["handle_s"],
+            }
+        )

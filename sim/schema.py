@@ -1,0 +1,90 @@
+"""Output frame schemas: the contract between the engine, the metrics, the CLI and the notebooks.
+
+Every time column ends in ``_s`` (seconds; ``*_at_s`` style times are seconds from the scenario start).
+
+``contacts`` (one row per contact per replication; only when the contact log is asked for):
+    replication, contact_id, channel, intent, priority ("urgent"/"normal"), tier ("vip"/"regular"), language,
+    customer_id, arrival_s, outcome (see :data:`OUTCOMES`), first_response_s (FRT: arrival -> first human
+    response, a duration; NaN if none), wait_s (arrival -> human answer or abandonment; for a censored contact
+    horizon - arrival), patience_s, agent_id (-1 if none), group ("" if none), service_start_s, service_end_s
+    (NaN while still in service at the horizon), handle_s (actual handle time incl. proficiency and inflation).
+
+``intervals`` (one row per replication x interval x channel x priority x tier, every combination present):
+    replication, interval, interval_start_s, channel, priority, tier, and the counts of contacts *arriving* in
+    the interval: offered, answered, abandoned, abandoned_short, censored, delayed (answered or abandoned with
+    wait > 0), and for each SL threshold T (column suffix :func:`threshold_label`, e.g. ``20s``):
+    answered_within_T, abandoned_within_T, censored_over_T; sums: wait_answered_s, wait_abandoned_s,
+    handle_s (of answered contacts that finished), max_wait_answered_s; time-weighted levels over the interval:
+    queue_len (mean waiting contacts of this segment), in_service (mean contacts of this segment in service).
+
+``staffing`` (one row per replication x interval x group): replication, interval, interval_start_s, group,
+    logged_in, busy, on_break (time-weighted mean number of agents), busy_slots (mean contacts in service).
+
+``agents`` (one row per agent per replication): replication, agent_id, group, shift, paid_s, logged_in_s,
+    busy_s (time with >= 1 contact), break_s, idle_s (logged in, not busy, not on break), overtime_s,
+    handled, absent_shifts, cost.
+
+``frt_hist`` (one row per replication x channel x priority x tier x non-empty bin): replication, channel,
+    priority, tier, bin_lo_s, bin_hi_s, count: histogram of FRT of answered contacts for quantiles without
+    a contact log (bins of 1 s below 10 min, 10 s below 2 h, 1 min below 3 days, 10 min beyond).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "OUTCOMES",
+    "PRIORITIES",
+    "TIERS",
+    "frt_bin",
+    "frt_bin_bounds",
+    "threshold_label",
+]
+
+OUTCOMES: tuple[str, ...] = (
+    "served",
+    "abandoned",
+    "bot_resolved",
+    "bot_abandoned",
+    "silent_failure",
+    "escalated_async",
+    "censored",
+)
+"""Every contact ends in exactly one of these (``censored``: still waiting at the horizon)."""
+
+PRIORITIES: tuple[str, ...] = ("normal", "urgent")
+"""Priority names by code (0, 1)."""
+
+TIERS: tuple[str, ...] = ("regular", "vip")
+"""Tier names by code (0, 1)."""
+
+_B1, _B2, _B3 = 600, 600 + (7200 - 600) // 10, 600 + (7200 - 600) // 10 + (259200 - 7200) // 60
+
+
+def threshold_label(threshold_s: float) -> str:
+    """Column suffix for an SL threshold in seconds, e.g. ``20.0 -> "20s"``, ``300.0 -> "300s"``."""
+    return f"{threshold_s:g}s"
+
+
+def frt_bin(wait_s: float) -> int:
+    """Histogram bin index of an FRT in seconds (see the ``frt_hist`` schema)."""
+    if wait_s < 600.0:
+        return int(wait_s)
+    if wait_s < 7200.0:
+        return _B1 + int((wait_s - 600.0) // 10.0)
+    if wait_s < 259200.0:
+        return _B2 + int((wait_s - 7200.0) // 60.0)
+    return _B3 + int((wait_s - 259200.0) // 600.0)
+
+
+def frt_bin_bounds(index: int) -> tuple[float, float]:
+    """Lower and upper edge in seconds of histogram bin ``index``."""
+    if index < _B1:
+        return float(index), float(index + 1)
+    if index < _B2:
+        lo = 600.0 + (index - _B1) * 10.0
+        return lo, lo + 10.0
+    if index < _B3:
+        lo = 7200.0 + (index - _B2) * 60.0
+        return lo, lo + 60.0
+    lo = 259200.0 + (index - _B3) * 600.0
+    return lo, lo + 600.0
