@@ -1,0 +1,8 @@
+"""ccsim engine and domain model: scenarios, random streams, the SimPy contact center, and its output frames."""
+
+from sim.center import ContactCenter, RoutingError, run
+from sim.config import Scenario
+from sim.result import RunResult
+from sim.streams import Streams
+
+__all__ = ["ContactCenter", "RoutingError", "RunResult", "Scenario", "Streams", "run"]

@@ -44,6 +44,17 @@ _SERVED, _ABANDONED, _CENSORED = OUTCOMES.index("served"), OUTCOMES.index("aband
 _LOGIN, _BREAK, _LOGOUT = 0, 1, 2
 
 
+class _Call(simpy.Event):
+    """An event that is already scheduled ``delay`` seconds ahead with one callback (a lean ``Timeout``)."""
+
+    def __init__(self, env: simpy.Environment, delay: float, callback, value: object) -> None:
+        self.env = env
+        self.callbacks = [callback]
+        self._value = value
+        self._ok = True
+        env.schedule(self, simpy.events.NORMAL, delay)
+
+
 class RoutingError(RuntimeError):
     """A routing policy returned an agent or contact the view did not offer."""
 
@@ -57,6 +68,9 @@ class ContactCenter:
         arrivals: Arrival batches in time order (see :func:`sim.arrivals.iter_arrivals`).
         routing: Routing policy (default :class:`~sim.routing.LongestIdleRouting`).
         log: Keep the contact log (``contacts`` frame); otherwise only aggregates are kept.
+        eager_arrivals: Process an arrival inside the callback of the event before it when no scheduled event
+            precedes it (the default, and the fast path); ``False`` gives every arrival its own SimPy event. Both
+            give the same results (a test checks it).
     """
 
     def __init__(
@@ -67,6 +81,7 @@ class ContactCenter:
         *,
         routing: RoutingPolicy | None = None,
         log: bool = False,
+        eager_arrivals: bool = True,
     ) -> None:
         self.scenario = scenario
         self.env = simpy.Environment()
@@ -89,11 +104,15 @@ class ContactCenter:
             thresholds_s=scenario.sl_thresholds_s(),
             short_abandon_s=[scenario.channels[c].short_abandon for c in self.channels],
             keep_log=log,
+            single_slot_groups=[g for g, multi in enumerate(self._g_multi) if not multi],
         )
-        self._done = self.recorder.done
-        self._chunk = self.recorder.chunk
+        self._finish = self._finish_log if log else self._finish_stream
         self.view = CenterView(self)
+        # Policies other than the built-in default are checked on every decision (see _check_agent).
+        self._guard = type(self.routing) is not LongestIdleRouting
         self._select_agent = self.routing.select_agent
+        if not self._guard:
+            self._fast_paths()
         self._select_contact = self.routing.select_contact
         self._arrivals = arrivals
         self._batch: list[list] = []
@@ -101,6 +120,10 @@ class ContactCenter:
         self._bn = 0
         self._next_id = 0
         self.n_arrivals = 0
+        self.now = 0.0
+        """Logical time in seconds: ``env.now``, or the arrival time while an arrival is being processed."""
+        self._eager = eager_arrivals
+        self._arrival_pending = False
         self._build_agents(streams)
 
     # ------------------------------------------------------------------------------------------------ set-up
@@ -110,9 +133,12 @@ class ContactCenter:
         ch_index = {c: i for i, c in enumerate(self.channels)}
         in_index = {c: i for i, c in enumerate(self.intents)}
         self._g_channels = [[ch_index[c] for c in sc.groups[g].channels] for g in self.groups]
-        self._cap = [[sc.concurrency(g, c) if c in sc.groups[g].channels else 0 for c in self.channels] for g in self.groups]
+        self._cap = [
+            [sc.concurrency(g, c) if c in sc.groups[g].channels else 0 for c in self.channels] for g in self.groups
+        ]
         self._prof = [[sc.groups[g].skills.get(i, math.nan) for i in self.intents] for g in self.groups]
         self._occ_cap = [sc.groups[g].occupancy_cap for g in self.groups]
+        self._g_multi = [max(caps) > 1 for caps in self._cap]
         self._avail: list[list[dict[Agent, None]]] = [[{} for _ in self.channels] for _ in self.groups]
         self._g_busy = [0] * len(self.groups)
         self._g_logged = [0] * len(self.groups)
@@ -140,6 +166,9 @@ class ContactCenter:
             self._g_live.append(tuple(q.index for q in mine if not q.deferrable))
             self._g_deferrable.append(tuple(q.index for q in mine if q.deferrable))
         self._q_groups = [frozenset(q.groups) for q in self.queues]
+        # Fast paths of the default routing, where its choice is trivially the same (see _fast_paths).
+        self._q_fast = [-1] * len(self.queues)
+        self._g_fast = [-1] * len(self.groups)
 
     def _build_agents(self, streams: Streams) -> None:
         sc = self.scenario
@@ -191,58 +220,104 @@ class ContactCenter:
                 plan.append((end, _LOGOUT, 0.0))
         return plan
 
+    def _fast_paths(self) -> None:
+        """Shortcuts equal to :class:`LongestIdleRouting` for the simplest shapes (checked by a test).
+
+        A live queue served by one group: the longest-available agent is the first of that group's list. A group
+        with one live queue and no deferrable work: the oldest waiting contact is that queue's head.
+        """
+        for q in self.queues:
+            if len(q.groups) == 1 and not q.deferrable:
+                self._q_fast[q.index] = q.groups[0]
+        for g in range(len(self.groups)):
+            if len(self._g_live[g]) == 1 and not self._g_deferrable[g]:
+                self._g_fast[g] = self._g_live[g][0]
+
     # ------------------------------------------------------------------------------------------------ running
 
     def run(self) -> None:
         """Run until the horizon, then close every open record."""
-        self._schedule_next_arrival()
+        _Call(self.env, 0.0, self._on_wakeup, None)
         self.env.run(until=self.horizon_s)
+        self.now = self.horizon_s
         self._finalize()
 
-    def _schedule_next_arrival(self) -> None:
-        if self._bi >= self._bn and not self._next_batch():
-            return
-        delay = self._batch[0][self._bi] - self.env.now
-        ev = self.env.timeout(delay if delay > 0.0 else 0.0)
-        ev.callbacks.append(self._on_arrival)
+    def _on_wakeup(self, _event: simpy.Event) -> None:
+        self.now = self.env.now
+        self._pump()
+
+    def _pump(self) -> None:
+        """Process every arrival that no scheduled event precedes; then make sure the next one will be reached.
+
+        Invariant: when an event at time T fires, every arrival before T has been processed. An arrival at time
+        t that comes before the next scheduled event cannot be affected by anything else, so it is processed now
+        with the logical clock set to t (``env.now`` may still be earlier); what it schedules lies after t.
+        """
+        env = self.env
+        while self._bi < self._bn or self._next_batch():
+            row = self._batch[self._bi]
+            t = row[0]
+            if not self._eager:
+                if not self._arrival_pending:
+                    self._arrival_pending = True
+                    self._bi += 1
+                    _Call(env, t - env.now if t > env.now else 0.0, self._on_arrival_event, row)
+                return
+            if t >= env.peek():
+                return
+            self._bi += 1
+            self.now = t
+            self._arrive(row)
+
+    def _on_arrival_event(self, event: simpy.Event) -> None:
+        self._arrival_pending = False
+        self.now = self.env.now
+        self._arrive(event._value)
+        self._pump()
 
     def _next_batch(self) -> bool:
         for batch in self._arrivals:
             if len(batch):
-                self._batch = [
-                    batch.time_s.tolist(),
-                    batch.channel.tolist(),
-                    batch.intent.tolist(),
-                    batch.priority.tolist(),
-                    batch.tier.tolist(),
-                    batch.language.tolist(),
-                    batch.customer_id.tolist(),
-                    batch.handle_s.tolist(),
-                    batch.patience_s.tolist(),
-                ]
+                self._batch = list(
+                    zip(
+                        batch.time_s.tolist(),
+                        batch.channel.tolist(),
+                        batch.intent.tolist(),
+                        batch.priority.tolist(),
+                        batch.tier.tolist(),
+                        batch.language.tolist(),
+                        batch.customer_id.tolist(),
+                        batch.handle_s.tolist(),
+                        batch.patience_s.tolist(),
+                        strict=True,
+                    )
+                )
                 self._bi, self._bn = 0, len(batch)
                 return True
         return False
 
-    def _on_arrival(self, _event: simpy.Event) -> None:
-        i = self._bi
-        t, ch, intent, prio, tier, lang, cust, handle, patience = (col[i] for col in self._batch)
-        self._bi = i + 1
+    def _arrive(self, row: tuple) -> None:
+        _, ch, intent, prio, tier, lang, cust, handle, patience = row
         qi = (ch * self._n_int + intent) * self._n_lang + lang
-        contact = Contact(self._next_id, self.env.now, ch, intent, prio, tier, lang, cust, handle, patience, qi)
+        contact = Contact(self._next_id, self.now, ch, intent, prio, tier, lang, cust, handle, patience, qi)
         self._next_id += 1
         self.n_arrivals += 1
-        agent = self._select_agent(contact, self.view)
+        g = self._q_fast[qi]
+        if g >= 0:
+            d = self._avail[g][ch]
+            agent = next(iter(d)) if d else None
+        else:
+            agent = self._select_agent(contact, self.view)
         if agent is None:
             self.queues[qi].contacts.append(contact)
         else:
-            self._check_agent(agent, contact)
+            if self._guard:
+                self._check_agent(agent, contact)
             self._start(agent, contact)
             self._refresh(agent)
-        self._schedule_next_arrival()
 
     def _start(self, agent: Agent, contact: Contact) -> None:
-        now = self.env.now
+        now = self.now
         k = agent.n_active
         if k == 0:
             agent.busy_since_s = now
@@ -257,13 +332,14 @@ class ContactCenter:
         contact.agent = agent
         contact.start_s = now
         contact.handle_s = handle
-        ev = self.env.timeout(handle, contact)
-        ev.callbacks.append(self._on_end)
+        env = self.env
+        _Call(env, now + handle - env.now, self._on_end, contact)
 
     def _on_end(self, event: simpy.Event) -> None:
+        self.now = self.env.now
         contact: Contact = event._value
-        agent: Agent = contact.agent  # type: ignore[assignment]
-        contact.end_s = self.env.now
+        agent = contact.agent
+        contact.end_s = self.now
         contact.state = DONE
         contact.outcome = _SERVED
         self._finish(contact)
@@ -275,32 +351,48 @@ class ContactCenter:
             self._end_busy(agent)
             if agent.state == DRAINING:
                 self._drained(agent)
-                return
-        elif agent.state == DRAINING:
-            return
-        self._pull(agent)
+            else:
+                self._pull(agent)
+        elif agent.state != DRAINING:
+            self._pull(agent)
+        self._pump()
 
-    def _finish(self, contact: Contact) -> None:
-        done = self._done
-        done.append(contact)
-        if len(done) >= self._chunk:
-            self.recorder.flush()
-            self._done = self.recorder.done
+    # Both append the fields of sim.log.STREAM_FIELDS (then LOG_FIELDS) in that order.
+    def _finish_stream(self, c: Contact) -> None:
+        rec = self.recorder
+        rec.buf.extend((c.seg, c.arrival_s, c.outcome, c.start_s, c.end_s, c.handle_s, c.patience_s, c.agent.group))
+        if len(rec.buf) >= rec.limit:
+            rec.flush()
+
+    def _finish_log(self, c: Contact) -> None:
+        rec = self.recorder
+        a = c.agent
+        rec.buf.extend(
+            (c.seg, c.arrival_s, c.outcome, c.start_s, c.end_s, c.handle_s, c.patience_s, a.group,
+             c.id, c.channel, c.intent, c.priority, c.tier, c.language, c.customer_id, a.id)
+        )  # fmt: skip
+        if len(rec.buf) >= rec.limit:
+            rec.flush()
 
     def _end_busy(self, agent: Agent) -> None:
-        now = self.env.now
+        now = self.now
         agent.busy_s += now - agent.busy_since_s
         self._g_busy[agent.group] -= 1
-        self.recorder.add_period(BUSY, agent.group, agent.busy_since_s, now)
+        if self._g_multi[agent.group]:  # otherwise busy agents = contacts in service, known from contacts
+            self.recorder.add_period(BUSY, agent.group, agent.busy_since_s, now)
 
     def _pull(self, agent: Agent) -> None:
         """Offer a freed agent waiting work until it is full or nothing fits; then update its availability."""
-        cap = self._cap[agent.group]
+        g = agent.group
+        cap = self._cap[g]
+        single = self._g_fast[g]
+        view = self.view
         while agent.state == ON and (agent.n_active == 0 or agent.n_active < cap[agent.active_channel]):
-            contact = self._select_contact(agent, self.view)
+            contact = view.head(single) if single >= 0 else self._select_contact(agent, view)
             if contact is None:
                 break
-            self._check_contact(agent, contact)
+            if self._guard:
+                self._check_contact(agent, contact)
             dq = self.queues[contact.queue].contacts
             if dq and dq[0] is contact:
                 dq.popleft()
@@ -310,16 +402,28 @@ class ContactCenter:
     def _refresh(self, agent: Agent) -> None:
         """Put the agent in (at the back) or take it out of the availability list of each of its channels."""
         g = agent.group
+        channels = self._g_channels[g]
+        if len(channels) == 1:
+            c = channels[0]
+            d = self._avail[g][c]
+            # With one channel, active_channel is c or -1, so "idle or c with room" is n_active < cap.
+            if agent.state == ON and agent.n_active < self._cap[g][c]:
+                if agent not in d:
+                    d[agent] = None
+                    agent.since[c] = self.now
+            elif agent in d:
+                del d[agent]
+            return
         on = agent.state == ON
         n = agent.n_active
         avail = self._avail[g]
         cap = self._cap[g]
-        for c in self._g_channels[g]:
+        for c in channels:
             d = avail[c]
             if on and (n == 0 or (agent.active_channel == c and n < cap[c])):
                 if agent not in d:
                     d[agent] = None
-                    agent.since[c] = self.env.now
+                    agent.since[c] = self.now
             elif agent in d:
                 del d[agent]
 
@@ -338,7 +442,7 @@ class ContactCenter:
 
     def _check_contact(self, agent: Agent, contact: ContactInfo) -> None:
         c: Contact = contact  # type: ignore[assignment]
-        ok = c.state == WAITING and c.deadline_s > self.env.now and agent.group in self._q_groups[c.queue]
+        ok = c.state == WAITING and c.deadline_s > self.now and agent.group in self._q_groups[c.queue]
         if ok:
             if self.queues[c.queue].deferrable:
                 ok = agent.n_active == 0 and self.view.can_blend(agent)
@@ -354,10 +458,10 @@ class ContactCenter:
 
     def _schedule_plan(self, agent: Agent) -> None:
         at = agent.plan[agent.plan_i][0]
-        ev = self.env.timeout(max(at - self.env.now, 0.0), agent)
-        ev.callbacks.append(self._on_plan)
+        _Call(self.env, max(at - self.env.now, 0.0), self._on_plan, agent)  # plans run on real events only
 
     def _on_plan(self, event: simpy.Event) -> None:
+        self.now = self.env.now
         agent: Agent = event._value
         _, action, arg = agent.plan[agent.plan_i]
         agent.plan_i += 1
@@ -369,6 +473,7 @@ class ContactCenter:
             self._break_due(agent, arg)
         else:
             self._logout_due(agent)
+        self._pump()
 
     def _login(self, agent: Agent, block_end_s: float) -> None:
         if agent.state != OFF:
@@ -381,7 +486,7 @@ class ContactCenter:
             return
         agent.block_end_s = block_end_s
         agent.state = ON
-        agent.login_s = self.env.now
+        agent.login_s = self.now
         self._g_logged[agent.group] += 1
         self._pull(agent)
 
@@ -397,7 +502,7 @@ class ContactCenter:
             self._refresh(agent)
 
     def _start_break(self, agent: Agent, length_s: float) -> None:
-        now = self.env.now
+        now = self.now
         end = min(now + length_s, agent.block_end_s)
         if end <= now:
             agent.state = ON
@@ -407,19 +512,19 @@ class ContactCenter:
         agent.break_since_s = now
         agent.epoch += 1
         self._refresh(agent)
-        ev = self.env.timeout(end - now, (agent, agent.epoch))
-        ev.callbacks.append(self._on_break_end)
+        _Call(self.env, end - self.env.now, self._on_break_end, (agent, agent.epoch))
 
     def _on_break_end(self, event: simpy.Event) -> None:
+        self.now = self.env.now
         agent, epoch = event._value
-        if agent.state != BREAK or agent.epoch != epoch:
-            return
-        self._end_break(agent)
-        agent.state = ON
-        self._pull(agent)
+        if agent.state == BREAK and agent.epoch == epoch:
+            self._end_break(agent)
+            agent.state = ON
+            self._pull(agent)
+        self._pump()
 
     def _end_break(self, agent: Agent) -> None:
-        now = self.env.now
+        now = self.now
         agent.break_s += now - agent.break_since_s
         self.recorder.add_period(ON_BREAK, agent.group, agent.break_since_s, now)
 
@@ -444,10 +549,10 @@ class ContactCenter:
 
     def _close_overtime(self, agent: Agent) -> None:
         if agent.pending == _LOGOUT:
-            agent.overtime_s += self.env.now - agent.block_end_s
+            agent.overtime_s += self.now - agent.block_end_s
 
     def _logout(self, agent: Agent) -> None:
-        now = self.env.now
+        now = self.now
         agent.state = OFF
         agent.pending = 0
         self._refresh(agent)
@@ -472,7 +577,8 @@ class ContactCenter:
                 self._finish(c)
             if agent.n_active:
                 agent.busy_s += horizon - agent.busy_since_s
-                self.recorder.add_period(BUSY, agent.group, agent.busy_since_s, horizon)
+                if self._g_multi[agent.group]:
+                    self.recorder.add_period(BUSY, agent.group, agent.busy_since_s, horizon)
             if agent.state == BREAK:
                 agent.break_s += horizon - agent.break_since_s
                 self.recorder.add_period(ON_BREAK, agent.group, agent.break_since_s, horizon)
@@ -536,7 +642,7 @@ class CenterView:
     @property
     def now(self) -> float:
         """Current simulation time in seconds."""
-        return self._c.env.now
+        return self._c.now
 
     def queue(self, index: int) -> QueueState:
         """Queue by index."""
@@ -546,6 +652,11 @@ class CenterView:
         """Agents of ``group`` available for ``channel``, longest available first."""
         return iter(self._c._avail[group][channel])
 
+    def first_available(self, group: int, channel: int) -> Agent | None:
+        """The agent of ``group`` available for ``channel`` the longest, or ``None``."""
+        d = self._c._avail[group][channel]
+        return next(iter(d)) if d else None
+
     def available_since(self, agent: AgentInfo, channel: int) -> float:
         """Time since which ``agent`` has been available for ``channel`` (seconds)."""
         return agent.since[channel]  # type: ignore[attr-defined]
@@ -553,7 +664,7 @@ class CenterView:
     def head(self, queue: int) -> Contact | None:
         """Oldest contact still waiting in ``queue``; contacts whose patience ran out are recorded as abandoned."""
         dq = self._c.queues[queue].contacts
-        now = self._c.env.now
+        now = self._c.now
         while dq:
             c = dq[0]
             if c.state != WAITING:
@@ -567,7 +678,7 @@ class CenterView:
 
     def waiting(self, queue: int) -> Iterator[Contact]:
         """Contacts still waiting in ``queue``, in arrival order."""
-        now = self._c.env.now
+        now = self._c.now
         return (c for c in self._c.queues[queue].contacts if c.state == WAITING and c.deadline_s > now)
 
     def queue_length(self, queue: int) -> int:
@@ -596,14 +707,16 @@ class CenterView:
     def request_review(self, at_s: float) -> None:
         """Offer every available agent to the routing policy again at ``at_s``."""
         env = self._c.env
-        ev = env.timeout(max(at_s - env.now, 0.0))
-        ev.callbacks.append(self._review)
+        _Call(env, max(at_s - env.now, 0.0), self._review, None)  # at_s >= logical now >= env.now
 
     def _review(self, _event: simpy.Event) -> None:
         c = self._c
+        c.now = c.env.now
         for agent in c.agents:
-            if agent.state == ON and (agent.n_active == 0 or agent.n_active < c._cap[agent.group][agent.active_channel]):
+            cap = c._cap[agent.group]
+            if agent.state == ON and (agent.n_active == 0 or agent.n_active < cap[agent.active_channel]):
                 c._pull(agent)
+        c._pump()
 
 
 def _merge(blocks: list) -> list:

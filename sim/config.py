@@ -339,7 +339,8 @@ class Shift(_Frozen):
             )
         for i, brk in enumerate(self.breaks):
             if brk.after + brk.length > self.length:
-                raise ValueError(f"breaks[{i}] ends after the shift ends ({brk.after + brk.length:g}s > {self.length:g}s)")
+                end = brk.after + brk.length
+                raise ValueError(f"breaks[{i}] ends after the shift ends ({end:g}s > {self.length:g}s)")
         return self
 
 
@@ -457,7 +458,9 @@ class Scenario(_Frozen):
         for name, intent in self.intents.items():
             for ch in intent.handle_by_channel:
                 if ch not in channels:
-                    errors.append(f"intents.{name}.handle_by_channel: unknown channel {ch!r}; known: {sorted(channels)}")
+                    errors.append(
+                        f"intents.{name}.handle_by_channel: unknown channel {ch!r}; known: {sorted(channels)}"
+                    )
         for gname, group in self.groups.items():
             where = f"groups.{gname}"
             for ch in group.channels:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
-__all__ = ["BREAK", "DONE", "DRAINING", "OFF", "ON", "SERVING", "WAITING", "Agent", "Contact", "QueueState"]
+__all__ = ["BREAK", "DONE", "DRAINING", "NO_AGENT", "OFF", "ON", "SERVING", "WAITING", "Agent", "Contact", "QueueState"]
 
 # Contact states.
 WAITING, SERVING, DONE = 0, 1, 2
@@ -34,6 +34,7 @@ class Contact:
         "patience_s",
         "priority",
         "queue",
+        "seg",
         "start_s",
         "state",
         "tier",
@@ -41,7 +42,7 @@ class Contact:
 
     def __init__(
         self,
-        id: int,  # noqa: A002 - the schema's name
+        id: int,
         arrival_s: float,
         channel: int,
         intent: int,
@@ -65,8 +66,9 @@ class Contact:
         self.patience_s = patience_s
         self.deadline_s = arrival_s + patience_s
         self.queue = queue
+        self.seg = (channel * 2 + priority) * 2 + tier
         self.state = WAITING
-        self.agent: Agent | None = None
+        self.agent: Agent = NO_AGENT
         self.outcome = -1
         self.start_s = float("nan")
         self.end_s = float("nan")
@@ -80,8 +82,8 @@ class Agent:
     """One agent: identity, shift plan and running totals (seconds)."""
 
     __slots__ = (
-        "active_channel",
         "absent_shifts",
+        "active_channel",
         "block_end_s",
         "break_s",
         "break_since_s",
@@ -105,7 +107,7 @@ class Agent:
         "state",
     )
 
-    def __init__(self, id: int, group: int, shift: str, n_channels: int) -> None:  # noqa: A002
+    def __init__(self, id: int, group: int, shift: str, n_channels: int) -> None:
         self.id = id
         self.group = group
         self.shift = shift
@@ -132,6 +134,10 @@ class Agent:
 
     def __repr__(self) -> str:
         return f"Agent(id={self.id}, group={self.group}, state={self.state}, n_active={self.n_active})"
+
+
+NO_AGENT = Agent(-1, -1, "", 0)
+"""Placeholder agent of contacts nobody served (id and group -1)."""
 
 
 class QueueState:

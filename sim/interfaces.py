@@ -86,6 +86,10 @@ class SystemView(Protocol):
         """Agents of ``group`` that can take a contact of ``channel`` now, longest available first."""
         ...
 
+    def first_available(self, group: int, channel: int) -> AgentInfo | None:
+        """The agent of ``group`` available for ``channel`` the longest, or ``None``."""
+        ...
+
     def available_since(self, agent: AgentInfo, channel: int) -> float:
         """Time since which ``agent`` has been available for ``channel`` (seconds)."""
         ...
@@ -131,7 +135,7 @@ class RoutingPolicy(Protocol):
         ...
 
     def select_contact(self, agent: AgentInfo, view: SystemView) -> ContactInfo | None:
-        """Return a waiting contact from ``view.live_queues(agent)`` / ``view.deferrable_queues(agent)``, or ``None``."""
+        """Return a contact from ``view.live_queues(agent)`` or ``view.deferrable_queues(agent)``, or ``None``."""
         ...
 
 

@@ -15,12 +15,16 @@ from array import array
 import numpy as np
 import pandas as pd
 
-from sim.entities import Contact
 from sim.schema import OUTCOMES, PRIORITIES, TIERS, frt_bin, frt_bin_bounds, threshold_label
 
 __all__ = ["Recorder", "spread"]
 
 SERVED, ABANDONED, CENSORED = OUTCOMES.index("served"), OUTCOMES.index("abandoned"), OUTCOMES.index("censored")
+# What the engine writes per finished contact into ``Recorder.buf`` (floats), in this order. The log adds the rest.
+STREAM_FIELDS = ("seg", "arrival_s", "outcome", "start_s", "end_s", "handle_s", "patience_s", "group")
+LOG_FIELDS = (
+    *STREAM_FIELDS, "contact_id", "channel", "intent", "priority", "tier", "language", "customer_id", "agent_id",
+)  # fmt: skip
 # Agent period kinds recorded for the staffing frame.
 LOGGED_IN, BUSY, ON_BREAK = 0, 1, 2
 
@@ -36,29 +40,43 @@ def spread(out: np.ndarray, start_s: np.ndarray, end_s: np.ndarray, column: np.n
         interval_s: Interval length in seconds.
     """
     n_int, n_col = out.shape
+    size = n_int * n_col
     horizon = n_int * interval_s
     s = np.clip(start_s, 0.0, horizon)
     e = np.clip(end_s, 0.0, horizon)
     keep = e > s
-    s, e, col = s[keep], e[keep], column[keep]
+    if not keep.all():
+        s, e, column = s[keep], e[keep], column[keep]
     if not len(s):
         return
     k0 = np.minimum((s // interval_s).astype(np.int64), n_int - 1)
     k1 = np.minimum((e // interval_s).astype(np.int64), n_int)
     flat = out.reshape(-1)
     same = k0 == k1
-    np.add.at(flat, k0[same] * n_col + col[same], e[same] - s[same])
+    if same.all():
+        flat += np.bincount(k0 * n_col + column, weights=e - s, minlength=size)
+        return
+    flat += np.bincount(k0[same] * n_col + column[same], weights=e[same] - s[same], minlength=size)
     d = ~same
-    if d.any():
-        k0d, k1d, cd = k0[d], k1[d], col[d]
-        np.add.at(flat, k0d * n_col + cd, (k0d + 1) * interval_s - s[d])
-        last = k1d < n_int
-        np.add.at(flat, k1d[last] * n_col + cd[last], e[d][last] - k1d[last] * interval_s)
-        # Whole intervals strictly between k0 and k1: a difference array along the interval axis.
-        diff = np.zeros((n_int + 1, n_col))
-        np.add.at(diff, (k0d + 1, cd), interval_s)
-        np.add.at(diff, (k1d, cd), -interval_s)
-        out += np.cumsum(diff, axis=0)[:n_int]
+    k0d, k1d, cd = k0[d], k1[d], column[d]
+    flat += np.bincount(k0d * n_col + cd, weights=(k0d + 1) * interval_s - s[d], minlength=size)
+    last = k1d < n_int
+    flat += np.bincount(k1d[last] * n_col + cd[last], weights=e[d][last] - k1d[last] * interval_s, minlength=size)
+    # Whole intervals strictly between k0 and k1: a difference array along the interval axis.
+    diff = np.bincount((k0d + 1) * n_col + cd, minlength=size + n_col).astype(float)
+    diff -= np.bincount(k1d * n_col + cd, minlength=size + n_col)
+    out += np.cumsum(diff.reshape(n_int + 1, n_col), axis=0)[:n_int] * interval_s
+
+
+def frt_bins(wait_s: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`sim.schema.frt_bin`."""
+    w = np.asarray(wait_s, dtype=float)
+    b1 = w
+    b2 = 600.0 + (w - 600.0) // 10.0
+    b3 = 600.0 + 660.0 + (w - 7200.0) // 60.0
+    b4 = 600.0 + 660.0 + 4200.0 + (w - 259200.0) // 600.0
+    out = np.where(w < 600.0, b1, np.where(w < 7200.0, b2, np.where(w < 259200.0, b3, b4)))
+    return out.astype(np.int64)
 
 
 class Recorder:
@@ -72,6 +90,8 @@ class Recorder:
         thresholds_s: SL thresholds in seconds.
         short_abandon_s: Short-abandon threshold per channel code (seconds).
         keep_log: Keep every contact for the ``contacts`` frame.
+        single_slot_groups: Groups whose agents hold one contact at a time: their busy-agent level equals
+            their contacts in service, so the engine does not record their busy periods.
         chunk: Contacts buffered before they are aggregated.
     """
 
@@ -85,6 +105,7 @@ class Recorder:
         thresholds_s: list[float],
         short_abandon_s: list[float],
         keep_log: bool,
+        single_slot_groups: list[int] | None = None,
         chunk: int = 50_000,
     ) -> None:
         self.interval_s = interval_s
@@ -95,9 +116,12 @@ class Recorder:
         self.thresholds_s = list(thresholds_s)
         self.short_abandon_s = np.asarray(short_abandon_s, dtype=float)
         self.keep_log = keep_log
+        self.single_slot_groups = list(single_slot_groups or [])
         self.chunk = chunk
-        self.done: list[Contact] = []
-        """Finished contacts not yet aggregated (the engine appends to it)."""
+        self.fields = LOG_FIELDS if keep_log else STREAM_FIELDS
+        self.buf = array("d")
+        """Finished contacts not yet aggregated: ``len(self.fields)`` floats per contact, appended by the engine."""
+        self.limit = chunk * len(self.fields)
         self.periods_kind = array("b")
         self.periods_group = array("l")
         self.periods_start = array("d")
@@ -132,9 +156,9 @@ class Recorder:
 
     def flush(self) -> None:
         """Aggregate the buffered contacts and periods (the engine calls this every ``chunk`` contacts)."""
-        if self.done:
-            self._aggregate_contacts(self.done)
-            self.done = []
+        if self.buf:
+            self._aggregate_contacts(np.frombuffer(self.buf, dtype=float).reshape(-1, len(self.fields)))
+            self.buf = array("d")
         if self.periods_kind:
             kind = np.frombuffer(self.periods_kind, dtype=np.int8).astype(np.int64)
             group = np.frombuffer(self.periods_group, dtype=np.int_).astype(np.int64)
@@ -146,26 +170,14 @@ class Recorder:
             self.periods_kind, self.periods_group = array("b"), array("l")
             self.periods_start, self.periods_end = array("d"), array("d")
 
-    def _aggregate_contacts(self, done: list[Contact]) -> None:
-        n = len(done)
-        self.n_recorded += n
-        col = {
-            "contact_id": np.fromiter((c.id for c in done), np.int64, n),
-            "channel": np.fromiter((c.channel for c in done), np.int64, n),
-            "intent": np.fromiter((c.intent for c in done), np.int64, n),
-            "priority": np.fromiter((c.priority for c in done), np.int64, n),
-            "tier": np.fromiter((c.tier for c in done), np.int64, n),
-            "language": np.fromiter((c.language for c in done), np.int64, n),
-            "customer_id": np.fromiter((c.customer_id for c in done), np.int64, n),
-            "arrival_s": np.fromiter((c.arrival_s for c in done), float, n),
-            "patience_s": np.fromiter((c.patience_s for c in done), float, n),
-            "outcome": np.fromiter((c.outcome for c in done), np.int64, n),
-            "start_s": np.fromiter((c.start_s for c in done), float, n),
-            "end_s": np.fromiter((c.end_s for c in done), float, n),
-            "handle_s": np.fromiter((c.handle_s for c in done), float, n),
-            "agent_id": np.fromiter((c.agent.id if c.agent is not None else -1 for c in done), np.int64, n),
-            "group": np.fromiter((c.agent.group if c.agent is not None else -1 for c in done), np.int64, n),
-        }
+    def _aggregate_contacts(self, rows: np.ndarray) -> None:
+        self.n_recorded += len(rows)
+        col = {name: rows[:, i].copy() for i, name in enumerate(self.fields)}
+        for name in ("seg", "outcome", "group", "contact_id", "channel", "intent", "priority", "tier", "language",
+                     "customer_id", "agent_id"):  # fmt: skip
+            if name in col:
+                col[name] = col[name].astype(np.int64)
+        col["channel_code"] = col["seg"] // 4
         out = col["outcome"]
         served = out == SERVED
         wait = np.where(served, col["start_s"] - col["arrival_s"], np.nan)
@@ -177,7 +189,7 @@ class Recorder:
         self._add_counts(col, served, out == ABANDONED, out == CENSORED, wait)
 
     def _add_counts(self, col, served, abandoned, censored, wait) -> None:
-        seg = (col["channel"] * 2 + col["priority"]) * 2 + col["tier"]
+        seg = col["seg"]
         k = np.minimum((col["arrival_s"] // self.interval_s).astype(np.int64), self.n_int - 1)
         idx = k * self.n_seg + seg
         size = self.n_int * self.n_seg
@@ -192,7 +204,7 @@ class Recorder:
         add("answered", served)
         add("abandoned", abandoned)
         add("censored", censored)
-        short = self.short_abandon_s[col["channel"]]
+        short = self.short_abandon_s[col["channel_code"]]
         add("abandoned_short", abandoned & (wait < short))
         add("delayed", (served | abandoned) & (wait > 0))
         for t in self.thresholds_s:
@@ -204,15 +216,19 @@ class Recorder:
         add("wait_abandoned_s", abandoned, wait)
         finished = served & np.isfinite(col["end_s"])
         add("handle_s", finished, col["handle_s"])
-        np.maximum.at(self._max_wait.reshape(-1), idx[served], wait[served])
+        if served.any():
+            order = np.argsort(idx[served], kind="stable")
+            keys, w_sorted = idx[served][order], wait[served][order]
+            starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+            flat_max = self._max_wait.reshape(-1)
+            flat_max[keys[starts]] = np.maximum(flat_max[keys[starts]], np.maximum.reduceat(w_sorted, starts))
         # Time-weighted levels: waiting periods and service periods, split over the intervals they span.
         arr = col["arrival_s"]
         spread(self._queue_area, arr[in_queue], arr[in_queue] + wait[in_queue], seg[in_queue], self.interval_s)
         end = np.where(np.isfinite(col["end_s"]), col["end_s"], self.horizon_s)
         spread(self._service_area, col["start_s"][served], end[served], seg[served], self.interval_s)
         spread(self._slots_area, col["start_s"][served], end[served], col["group"][served], self.interval_s)
-        bins = np.fromiter((frt_bin(w) for w in wait[served]), np.int64, int(served.sum()))
-        bins = np.minimum(bins, self._n_bins - 1)
+        bins = np.minimum(frt_bins(wait[served]), self._n_bins - 1)
         self._hist += np.bincount(seg[served] * self._n_bins + bins, minlength=len(self._hist))
 
     # ------------------------------------------------------------------------------------------------ output
@@ -249,6 +265,8 @@ class Recorder:
         k = np.repeat(np.arange(n_int), n_g)
         g = np.tile(np.arange(n_g), n_int)
         length = self._interval_lengths()[k]
+        busy = self._staff_area[BUSY].copy()
+        busy[:, self.single_slot_groups] = self._slots_area[:, self.single_slot_groups]
         return pd.DataFrame(
             {
                 "replication": np.full(n_int * n_g, replication, dtype=np.int64),
@@ -256,7 +274,7 @@ class Recorder:
                 "interval_start_s": k * self.interval_s,
                 "group": pd.Categorical.from_codes(g, categories=groups),
                 "logged_in": self._staff_area[LOGGED_IN].reshape(-1) / length,
-                "busy": self._staff_area[BUSY].reshape(-1) / length,
+                "busy": busy.reshape(-1) / length,
                 "on_break": self._staff_area[ON_BREAK].reshape(-1) / length,
                 "busy_slots": self._slots_area.reshape(-1) / length,
             }

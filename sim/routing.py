@@ -23,15 +23,15 @@ class LongestIdleRouting:
     def select_agent(self, contact: ContactInfo, view: SystemView) -> AgentInfo | None:
         """Longest-available eligible agent, or ``None``."""
         queue = view.queue(contact.queue)
+        channel = contact.channel
         best, best_since = None, float("inf")
         for group in queue.groups:
-            for agent in view.available(group, contact.channel):
-                if queue.deferrable and not view.can_blend(agent):
-                    break
-                since = view.available_since(agent, contact.channel)
-                if since < best_since:
-                    best, best_since = agent, since
-                break
+            agent = view.first_available(group, channel)
+            if agent is None or (queue.deferrable and not view.can_blend(agent)):
+                continue
+            since = view.available_since(agent, channel)
+            if since < best_since:
+                best, best_since = agent, since
         return best
 
     def select_contact(self, agent: AgentInfo, view: SystemView) -> ContactInfo | None:
