@@ -239,7 +239,8 @@ def test_property_conservation_and_limits(times, handles, patiences, n_agents, c
     )
     res = simulate(sc, [batch(times, handle=handles[:n], patience=patiences[:n])])
     df = res.contacts
-    assert len(df) == n and df.contact_id.is_unique
+    assert len(df) == n
+    assert df.contact_id.is_unique
     assert res.intervals.offered.sum() == n
     served = df[df.outcome == "served"]
     if n_agents == 0:
