@@ -254,20 +254,31 @@ class ContactCenter:
         with the logical clock set to t (``env.now`` may still be earlier); what it schedules lies after t.
         """
         env = self.env
-        while self._bi < self._bn or self._next_batch():
-            row = self._batch[self._bi]
+        if not self._eager:
+            if not self._arrival_pending and (self._bi < self._bn or self._next_batch()):
+                row = self._batch[self._bi]
+                self._bi += 1
+                self._arrival_pending = True
+                _Call(env, row[0] - env.now if row[0] > env.now else 0.0, self._on_arrival_event, row)
+            return
+        peek = env.peek
+        arrive = self._arrive
+        batch, bi, bn = self._batch, self._bi, self._bn
+        while True:
+            if bi >= bn:
+                self._bi = bi
+                if not self._next_batch():
+                    return
+                batch, bi, bn = self._batch, 0, self._bn
+            row = batch[bi]
             t = row[0]
-            if not self._eager:
-                if not self._arrival_pending:
-                    self._arrival_pending = True
-                    self._bi += 1
-                    _Call(env, t - env.now if t > env.now else 0.0, self._on_arrival_event, row)
+            if t >= peek():
+                self._bi = bi
                 return
-            if t >= env.peek():
-                return
-            self._bi += 1
+            bi += 1
+            self._bi = bi
             self.now = t
-            self._arrive(row)
+            arrive(row)
 
     def _on_arrival_event(self, event: simpy.Event) -> None:
         self._arrival_pending = False
@@ -345,8 +356,8 @@ class ContactCenter:
         self._finish(contact)
         agent.handled += 1
         agent.hand.remove(contact)
-        agent.n_active -= 1
-        if agent.n_active == 0:
+        n = agent.n_active = agent.n_active - 1
+        if n == 0:
             agent.active_channel = -1
             self._end_busy(agent)
             if agent.state == DRAINING:

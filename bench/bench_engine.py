@@ -1,0 +1,209 @@
+"""Engine benchmark: contacts per second of ccsim next to a minimal SimPy model and Ciw, plus memory.
+
+Workload (the same for all three): M/M/c+M with 50 agents, exponential handle time of mean 5 min, load 0.9
+(lambda = 0.15/s), exponential patience of mean 10 min, ~200,000 contacts, no contact log. Also: ccsim on the
+bundled ``ecommerce_24x7`` scenario (one simulated week), and peak memory (max RSS of a fresh process) for
+1,000,000 contacts with and without the contact log, and for 250,000 without (to show it does not grow).
+
+Run: ``make bench`` or ``.venv/bin/python bench/bench_engine.py [--quick] [--json out.json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+import simpy
+
+N_AGENTS = 50
+HANDLE_S = 300.0
+PATIENCE_S = 600.0
+LOAD = 0.9
+RATE = LOAD * N_AGENTS / HANDLE_S  # arrivals per second
+
+
+def mmcm_scenario(n_contacts: int):
+    """The benchmark workload as a ccsim scenario with about ``n_contacts`` arrivals."""
+    from sim import Scenario
+
+    return Scenario.model_validate(
+        {
+            "name": "bench_mmcm",
+            "horizon": f"{n_contacts / RATE:.0f}s",
+            "channels": {"voice": {"patience": {"dist": "exponential", "mean": f"{PATIENCE_S:g}s"}}},
+            "intents": {"general": {"handle": {"dist": "exponential", "mean": f"{HANDLE_S:g}s"}}},
+            "arrivals": {
+                "kind": "generated",
+                "channels": {"voice": {"daily_volume": RATE * 86400, "intent_mix": {"general": 1}}},
+            },
+            "shifts": {"always": {"start": "00:00", "length": "24h"}},
+            "groups": {
+                "agents": {
+                    "channels": ["voice"],
+                    "skills": {"general": 1.0},
+                    "languages": ["en"],
+                    "staffing": {"always": N_AGENTS},
+                }
+            },
+            "reporting": {"interval": "30min"},
+        }
+    )
+
+
+def bench_ccsim(n_contacts: int, seed: int = 1) -> dict:
+    """ccsim end to end (arrival generation, simulation, frames), streaming mode."""
+    from sim import run
+
+    sc = mmcm_scenario(n_contacts)
+    t = time.perf_counter()
+    result = run(sc, seed=seed, log=False)
+    wall = time.perf_counter() - t
+    iv = result.intervals
+    n = int(result.stats["n_arrivals"])
+    return {
+        "contacts": n,
+        "wall_s": wall,
+        "contacts_per_s": n / wall,
+        "abandon_rate": float(iv.abandoned.sum() / iv.offered.sum()),
+    }
+
+
+def bench_simpy_minimal(n_contacts: int, seed: int = 1) -> dict:
+    """Minimal process-per-customer SimPy model: request a Resource, or leave when patience runs out."""
+    rng = np.random.default_rng(seed)
+    gaps = rng.exponential(1 / RATE, n_contacts).tolist()
+    handles = rng.exponential(HANDLE_S, n_contacts).tolist()
+    patiences = rng.exponential(PATIENCE_S, n_contacts).tolist()
+    env = simpy.Environment()
+    agents = simpy.Resource(env, capacity=N_AGENTS)
+    counts = {"served": 0, "abandoned": 0}
+
+    def customer(i):
+        with agents.request() as req:
+            got = yield req | env.timeout(patiences[i])
+            if req in got:
+                yield env.timeout(handles[i])
+                counts["served"] += 1
+            else:
+                counts["abandoned"] += 1
+
+    def source():
+        for i in range(n_contacts):
+            yield env.timeout(gaps[i])
+            env.process(customer(i))
+
+    env.process(source())
+    t = time.perf_counter()
+    env.run()
+    wall = time.perf_counter() - t
+    return {
+        "contacts": n_contacts,
+        "wall_s": wall,
+        "contacts_per_s": n_contacts / wall,
+        "abandon_rate": counts["abandoned"] / n_contacts,
+    }
+
+
+def bench_ciw(n_contacts: int, seed: int = 1) -> dict:
+    """Ciw on the same M/M/c+M workload (reneging with exponential patience)."""
+    import ciw
+
+    network = ciw.create_network(
+        arrival_distributions=[ciw.dists.Exponential(rate=RATE)],
+        service_distributions=[ciw.dists.Exponential(rate=1 / HANDLE_S)],
+        number_of_servers=[N_AGENTS],
+        reneging_time_distributions=[ciw.dists.Exponential(rate=1 / PATIENCE_S)],
+    )
+    ciw.seed(seed)
+    simulation = ciw.Simulation(network)
+    t = time.perf_counter()
+    simulation.simulate_until_max_time(n_contacts / RATE)
+    wall = time.perf_counter() - t
+    records = simulation.get_all_records()
+    n = len(records) + len(simulation.nodes[1].all_individuals)
+    reneged = sum(1 for r in records if r.record_type == "renege")
+    return {"contacts": n, "wall_s": wall, "contacts_per_s": n / wall, "abandon_rate": reneged / max(len(records), 1)}
+
+
+def bench_ecommerce(seed: int = 1) -> dict:
+    """ccsim on the bundled 24/7 e-commerce scenario (one simulated week), streaming mode."""
+    from experiments.io import load_scenario
+    from sim import run
+
+    sc, base_dir = load_scenario("ecommerce_24x7")
+    t = time.perf_counter()
+    result = run(sc, seed=seed, log=False, base_dir=base_dir)
+    wall = time.perf_counter() - t
+    n = int(result.stats["n_arrivals"])
+    return {"contacts": n, "simulated_days": sc.horizon / 86400, "wall_s": wall, "contacts_per_s": n / wall}
+
+
+def _peak_memory_child(n_contacts: int, log: bool) -> None:
+    from sim import run
+
+    run(mmcm_scenario(n_contacts), seed=1, log=log)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
+
+
+def peak_memory_mib(n_contacts: int, log: bool) -> float:
+    """Max RSS (MiB) of a fresh process that simulates ``n_contacts`` contacts."""
+    code = f"import bench.bench_engine as b; b._peak_memory_child({n_contacts}, {log})"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(out.stdout.strip().splitlines()[-1]) / 1024
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--contacts", type=int, default=200_000, help="contacts on the M/M/c+M workload")
+    parser.add_argument("--ciw-contacts", type=int, default=50_000, help="contacts for Ciw (slower)")
+    parser.add_argument("--memory-contacts", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per model; the best is reported")
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--json", help="also write the figures to this JSON file")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.contacts, args.ciw_contacts, args.memory_contacts, args.repeat = 20_000, 5_000, 50_000, 1
+
+    def best(fn, *a):
+        runs = [fn(*a) for _ in range(args.repeat)]
+        return max(runs, key=lambda r: r["contacts_per_s"])
+
+    figures: dict = {"python": platform.python_version(), "machine": platform.machine(), "simpy": simpy.__version__}
+    figures["ccsim_mmcm"] = best(bench_ccsim, args.contacts)
+    figures["simpy_minimal"] = best(bench_simpy_minimal, args.contacts)
+    figures["ciw"] = best(bench_ciw, args.ciw_contacts)
+    figures["ccsim_ecommerce_week"] = best(bench_ecommerce)
+    figures["ratio_vs_simpy"] = figures["ccsim_mmcm"]["contacts_per_s"] / figures["simpy_minimal"]["contacts_per_s"]
+    figures["ratio_vs_ciw"] = figures["ccsim_mmcm"]["contacts_per_s"] / figures["ciw"]["contacts_per_s"]
+    quarter = max(args.memory_contacts // 4, 1)
+    figures["peak_mib"] = {
+        f"{quarter}_no_log": peak_memory_mib(quarter, False),
+        f"{args.memory_contacts}_no_log": peak_memory_mib(args.memory_contacts, False),
+        f"{args.memory_contacts}_log": peak_memory_mib(args.memory_contacts, True),
+    }
+
+    print(f"M/M/c+M: {N_AGENTS} agents, handle exp {HANDLE_S:g}s, load {LOAD}, patience exp {PATIENCE_S:g}s")
+    print(f"{'model':<28}{'contacts':>10}{'wall s':>9}{'contacts/s':>12}{'abandon':>9}")
+    for key in ("ccsim_mmcm", "simpy_minimal", "ciw"):
+        r = figures[key]
+        print(f"{key:<28}{r['contacts']:>10,}{r['wall_s']:>9.2f}{r['contacts_per_s']:>12,.0f}{r['abandon_rate']:>9.3f}")
+    print(f"ccsim / minimal SimPy: {figures['ratio_vs_simpy']:.2f}x   ccsim / Ciw: {figures['ratio_vs_ciw']:.1f}x")
+    e = figures["ccsim_ecommerce_week"]
+    print(f"ecommerce_24x7 ({e['simulated_days']:g} days): {e['contacts']:,} contacts in {e['wall_s']:.2f}s "
+          f"= {e['contacts_per_s']:,.0f} contacts/s")  # fmt: skip
+    for key, mib in figures["peak_mib"].items():
+        print(f"peak memory, {key.replace('_', ' ')}: {mib:,.0f} MiB")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(figures, fh, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
