@@ -1,0 +1,19 @@
+"""Experiments: scenario files in, replications in parallel, results out (long tables, Parquet run directories).
+
+The public API is re-exported here; see :mod:`experiments.io` and :mod:`experiments.runner`.
+"""
+
+from experiments.io import ScenarioError, describe_scenario, list_scenarios, load_scenario
+from experiments.runner import ExperimentResult, RunDirError, run_experiment, run_replications, target_table
+
+__all__ = [
+    "ExperimentResult",
+    "RunDirError",
+    "ScenarioError",
+    "describe_scenario",
+    "list_scenarios",
+    "load_scenario",
+    "run_experiment",
+    "run_replications",
+    "target_table",
+]

@@ -116,8 +116,13 @@ def fake_simulate(
         }
     )
     frt_hist = pd.DataFrame(
-        {"replication": replication, "channel": channels[0], "bin_lo_s": [0.0, 1.0], "bin_hi_s": [1.0, 2.0],
-         "count": rng.poisson(50, 2)}
+        {
+            "replication": replication,
+            "channel": channels[0],
+            "bin_lo_s": [0.0, 1.0],
+            "bin_hi_s": [1.0, 2.0],
+            "count": rng.poisson(50, 2),
+        }
     )
     contacts = None
     if log:

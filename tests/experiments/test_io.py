@@ -39,8 +39,16 @@ def _expectations(path: Path) -> tuple[list[str], int | None]:
 def test_bad_input_suite_is_complete():
     names = {p.stem for p in BAD_INPUTS}
     assert {
-        "unknown_key", "wrong_unit", "negative_duration", "unknown_channel_in_group", "unknown_skill_in_group",
-        "shift_longer_than_day", "empty", "yaml_syntax_error", "bare_number_duration", "not_a_mapping",
+        "unknown_key",
+        "wrong_unit",
+        "negative_duration",
+        "unknown_channel_in_group",
+        "unknown_skill_in_group",
+        "shift_longer_than_day",
+        "empty",
+        "yaml_syntax_error",
+        "bare_number_duration",
+        "not_a_mapping",
     } <= names
     for path in BAD_INPUTS:
         assert _expectations(path)[0], f"{path.name} has no '# expect:' line"
@@ -142,8 +150,9 @@ def test_flagship_scenario_shape():
     assert set(scenario.channels) == {"voice", "chat", "email", "social"}
     assert scenario.channels["chat"].concurrency == 3
     assert {"order_status", "product_question", "refund", "technical", "complaint"} == set(scenario.intents)
-    assert scenario.start.weekday() == 0 and scenario.horizon == 7 * 86400
-    assert sorted(s.start for s in scenario.shifts.values()) == [0.0, 8 * 3600.0, 16 * 3600.0]
+    assert scenario.start.weekday() == 0
+    assert scenario.horizon == 7 * 86400
+    assert {s.start for s in scenario.shifts.values()} == {0.0, 8 * 3600.0, 16 * 3600.0}
     assert all(s.length == 8 * 3600 and s.breaks for s in scenario.shifts.values())
     assert all(g.rest_days == 2 and g.absenteeism == pytest.approx(0.05) for g in scenario.groups.values())
     assert scenario.customers.vip_share == pytest.approx(0.05)
@@ -151,14 +160,16 @@ def test_flagship_scenario_shape():
     thresholds = {t.threshold for t in scenario.targets}
     assert {300.0, 480.0, 900.0, 20.0, 86400.0} <= thresholds
     assert 3000 <= sum(c.daily_volume for c in scenario.arrivals.channels.values()) <= 10000
-    assert scenario.arrivals.promotions and scenario.arrivals.busyness_cv == pytest.approx(0.1)
+    assert scenario.arrivals.promotions
+    assert scenario.arrivals.busyness_cv == pytest.approx(0.1)
     assert any(g.concurrency == 3 for g in scenario.groups.values())
     assert any(g.occupancy_cap < 1.0 for g in scenario.groups.values())
 
 
 def test_list_scenarios_has_descriptions():
     listed = dict(list_scenarios())
-    assert "ecommerce_24x7" in listed and "erlang_c_textbook" in listed
+    assert "ecommerce_24x7" in listed
+    assert "erlang_c_textbook" in listed
     assert all(listed.values())
 
 
@@ -186,6 +197,7 @@ def test_write_atomic_replaces_and_leaves_no_temp(tmp_path: Path):
     write_parquet(target, frame)
     pd.testing.assert_frame_equal(pd.read_parquet(target), frame)
     assert [p.name for p in target.parent.iterdir()] == ["f.parquet"]
+    assert target.stat().st_mode & 0o644 == 0o644  # not mkstemp's private 0600
 
 
 def test_write_atomic_failure_keeps_old_file(tmp_path: Path):
@@ -205,11 +217,15 @@ def test_write_atomic_failure_keeps_old_file(tmp_path: Path):
 def test_manifest_fields(tiny_scenario: Scenario):
     import datetime as dt
 
-    now = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
     data = manifest(scenario=tiny_scenario, seed=7, replications=[2, 0, 1], started=now, finished=now, argv=["x"])
-    assert data["scenario"] == "tiny" and data["scenario_hash"] == scenario_hash(tiny_scenario)
-    assert data["seed"] == 7 and data["replications"] == [0, 1, 2] and data["n_replications"] == 3
-    assert data["started"] == "2026-01-02T03:04:05+00:00" and data["command"] == ["x"]
+    assert data["scenario"] == "tiny"
+    assert data["scenario_hash"] == scenario_hash(tiny_scenario)
+    assert data["seed"] == 7
+    assert data["replications"] == [0, 1, 2]
+    assert data["n_replications"] == 3
+    assert data["started"] == "2026-01-02T03:04:05+00:00"
+    assert data["command"] == ["x"]
     assert {"ccsim", "simpy", "numpy", "pandas", "pydantic", "python"} <= set(data["versions"])
     assert isinstance(data["git"], dict)
     json.dumps(data)

@@ -1,0 +1,312 @@
+"""The ``ccsim`` command line: a thin shell over :mod:`experiments.io` and :mod:`experiments.runner`.
+
+Each command is a :class:`_BaseCommand` subclass registered in :data:`_COMMANDS`; its docstring is its help.
+To add a command, write the class and add it to ``_COMMANDS``. Commands only parse, call library functions and
+print; user errors (bad scenario, bad run directory, bad replay data) print a message and exit non-zero without a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from experiments.io import ScenarioError, describe_scenario, list_scenarios, load_scenario
+from experiments.runner import ExperimentResult, RunDirError, run_experiment
+from sim.arrivals import ReplayError
+from sim.units import format_duration
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+_USER_ERRORS: tuple[type[Exception], ...] = (ScenarioError, RunDirError, ReplayError)
+"""Exceptions that mean "fix your input": shown as a message, without a traceback."""
+
+
+def _stdout() -> Console:
+    # Wide enough for the summary tables when output goes to a file or a pipe.
+    return Console(width=None if sys.stdout.isatty() else 160)
+
+
+def _error(message: str) -> None:
+    print(f"ccsim: error: {message}", file=sys.stderr)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+class _BaseCommand:
+    """Base of every subcommand."""
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Declare the command's arguments."""
+
+    def take_action(self, args: argparse.Namespace) -> int:
+        """Run the command; return the exit code."""
+        raise NotImplementedError
+
+
+class _Run(_BaseCommand):
+    """Run replications of a scenario and print the summary with 95% confidence intervals.
+
+    Results go to a run directory (default runs/<scenario name>); re-running the same command there resumes:
+    only missing replications run, and -r can be raised to add more.
+    """
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Declare the command's arguments."""
+        parser.add_argument("scenario", help="scenario YAML file or bundled scenario name (see `ccsim scenarios`)")
+        parser.add_argument("-r", "--replications", type=_positive_int, default=10, help="replications (default 10)")
+        parser.add_argument("--seed", type=_non_negative_int, default=0, help="base seed (default 0)")
+        parser.add_argument("--out", type=Path, help="run directory (default runs/<scenario name>)")
+        parser.add_argument("--workers", type=_positive_int, help="worker processes (default: all CPUs)")
+        parser.add_argument("--log", action="store_true", help="keep the per-contact log (contacts.parquet)")
+        parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    def take_action(self, args: argparse.Namespace) -> int:
+        """Run the command; return the exit code."""
+        scenario, base_dir = load_scenario(args.scenario)  # validated before any directory is created
+        out = args.out if args.out is not None else Path("runs") / scenario.name
+        result = run_experiment(
+            scenario,
+            seed=args.seed,
+            n_replications=args.replications,
+            out_dir=out,
+            workers=args.workers,
+            log=args.log,
+            base_dir=base_dir,
+            progress=not args.no_progress,
+            argv=["ccsim", *sys.argv[1:]] if args.argv is None else ["ccsim", *args.argv],
+        )
+        _print_result(_stdout(), result)
+        reused = f" ({len(result.reused)} reused)" if result.reused else ""
+        print(f"{len(result.replications)} replications{reused} in {out}", file=sys.stderr)
+        return EXIT_OK
+
+
+class _Validate(_BaseCommand):
+    """Check a scenario file and describe it; exit 1 with the problems if it is invalid."""
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Declare the command's arguments."""
+        parser.add_argument("scenario", help="scenario YAML file or bundled scenario name")
+
+    def take_action(self, args: argparse.Namespace) -> int:
+        """Run the command; return the exit code."""
+        try:
+            scenario, _ = load_scenario(args.scenario)
+        except ScenarioError as exc:
+            print(str(exc), file=sys.stderr)
+            return EXIT_INVALID
+        print(f"OK {describe_scenario(scenario)}")
+        return EXIT_OK
+
+
+class _Scenarios(_BaseCommand):
+    """List the bundled scenarios with their descriptions."""
+
+    def take_action(self, args: argparse.Namespace) -> int:
+        """Run the command; return the exit code."""
+        table = Table("scenario", "description", box=None)
+        for name, description in list_scenarios():
+            table.add_row(escape(name), escape(description))
+        _stdout().print(table)
+        return EXIT_OK
+
+
+_COMMANDS: dict[str, type[_BaseCommand]] = {
+    "run": _Run,
+    "validate": _Validate,
+    "scenarios": _Scenarios,
+}
+
+
+# ------------------------------------------------------------------------------------------------ printing
+
+_PERCENT_WORDS = frozenset(
+    {"rate", "share", "sl", "attainment", "occupancy", "utilization", "containment", "deflection", "fcr", "p", "pct"}
+)
+
+
+def _unit(metric: str) -> tuple[str, str, float]:
+    """Display label, unit and scale of a metric from its name (``_s`` seconds, ``_h`` hours, shares as %)."""
+    if metric.endswith("_s"):
+        return metric.removesuffix("_s"), "s", 1.0
+    if metric.endswith("_h"):
+        return metric.removesuffix("_h"), "h", 1.0
+    if _PERCENT_WORDS & set(metric.split("_")):
+        return metric, "%", 100.0
+    return metric, "", 1.0
+
+
+def _cell(mean: float, half: float, unit: str, scale: float) -> str:
+    if pd.isna(mean):
+        return "–"
+    mean, half = mean * scale, half * scale
+    decimals = 1 if unit in ("%", "s", "h") or abs(mean) >= 10 else 2
+    decimals = 0 if unit == "" and abs(mean) >= 1000 else decimals
+    text = f"{mean:,.{decimals}f}"
+    return text if pd.isna(half) else f"{text} ± {half:,.{decimals}f}"
+
+
+def _scope_kind(scope: str) -> str:
+    return "channel" if scope == "all" else scope.split("=", 1)[0]
+
+
+def _metric_table(summary: pd.DataFrame, kind: str, n: int) -> Table:
+    """Rows: metrics (with units); columns: scopes of one kind ("all" joins the channel table)."""
+    part = summary[summary["scope"].map(_scope_kind) == kind]
+    scopes = list(dict.fromkeys(part["scope"]))
+    scopes.sort(key=lambda s: s != "all")
+    table = Table(title="all contacts and per channel" if kind == "channel" else f"per {kind}", title_justify="left")
+    table.add_column("metric")
+    for scope in scopes:
+        table.add_column(escape(scope.split("=", 1)[-1]), justify="right")
+    for metric, rows in part.groupby("metric", sort=False):
+        label, unit, scale = _unit(str(metric))
+        by_scope = rows.set_index("scope")
+        cells = []
+        for scope in scopes:
+            if scope not in by_scope.index:
+                cells.append("")
+                continue
+            row = by_scope.loc[scope]
+            cell = _cell(row["mean"], row["ci_half"], unit, scale)
+            cells.append(cell if int(row["n"]) == n else f"{cell} (n={int(row['n'])})")
+        table.add_row(escape(f"{label} ({unit})" if unit else label), *cells)
+    return table
+
+
+_STATUS_STYLE = {"MET": "green", "NOT MET": "bold red", "UNCERTAIN": "yellow", "NO DATA": "dim"}
+
+
+def _targets_table(targets: pd.DataFrame) -> Table:
+    table = Table(title="FRT targets: P(FRT ≤ threshold | filter) ≥ level", title_justify="left")
+    for column, justify in (
+        ("target", "left"),
+        ("filter", "left"),
+        ("threshold", "right"),
+        ("level", "right"),
+        ("attained (%)", "right"),
+        ("95% CI (%)", "right"),
+        ("status", "left"),
+    ):
+        table.add_column(column, justify=justify)
+    for row in targets.itertuples(index=False):
+        filters = ", ".join(
+            f"{k}={v}" for k in ("channel", "priority", "tier", "intent") if pd.notna(v := getattr(row, k))
+        )
+        ci = "–" if math.isnan(row.ci_low) else f"{row.ci_low * 100:.1f}–{row.ci_high * 100:.1f}"
+        table.add_row(
+            escape(row.target),
+            escape(filters or "all contacts"),
+            format_duration(row.threshold_s),
+            f"{row.level:.0%}",
+            _cell(row.mean, row.ci_half, "%", 100.0),
+            ci,
+            f"[{_STATUS_STYLE[row.status]}]{row.status}[/]",
+        )
+    return table
+
+
+_PRINTED_KINDS = ("channel", "group")
+"""Scope kinds shown on the console; the others (priority, tier...) are in summary.csv."""
+
+
+def _print_result(console: Console, result: ExperimentResult) -> None:
+    n = len(result.replications)
+    # Metrics and scopes in the order the metrics module emits them (channels as in the scenario), not sorted.
+    order = {name: i for i, name in enumerate(dict.fromkeys([*result.metrics["metric"], *result.metrics["scope"]]))}
+    summary = result.summary.sort_values(["metric", "scope"], key=lambda s: s.map(order), kind="stable")
+    console.print(
+        f"[bold]{escape(result.scenario.name)}[/]: {n} replications, seed {result.seed}; "
+        f"cells are mean ± 95% CI half-width (Student t, n = {n})"
+    )
+    kinds = summary["scope"].map(_scope_kind)
+    for kind in _PRINTED_KINDS:
+        if (kinds == kind).any():
+            console.print(_metric_table(summary[kinds == kind], kind, n))
+    if result.scenario.targets:
+        console.print(_targets_table(result.targets()))
+    if result.out_dir is not None:
+        console.print(f"Full summary (every scope): {escape(str(result.out_dir / 'summary.csv'))}")
+
+
+# ---------------------------------------------------------------------------------------------------- main
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ccsim", description="Contact-center simulator (SimPy).")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, command_type in _COMMANDS.items():
+        doc = inspect.getdoc(command_type) or ""
+        sub = subparsers.add_parser(
+            name,
+            help=doc.split("\n", 1)[0].replace("%", "%%"),  # argparse %-formats help strings
+            description=doc,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        command = command_type()
+        command.add_arguments(sub)
+        sub.set_defaults(handler=command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ccsim`` script.
+
+    Args:
+        argv: Arguments without the program name (default ``sys.argv[1:]``).
+
+    Returns:
+        Exit code: 0 success, 1 invalid scenario (``validate``), 2 usage or input error, 130 interrupted.
+    """
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits on --help (0) and on usage errors (2)
+        return int(exc.code or 0)
+    if getattr(args, "handler", None) is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    args.argv = None if argv is None else list(argv)
+    try:
+        return args.handler.take_action(args)
+    except _USER_ERRORS as exc:
+        _error("\n".join([str(exc), *getattr(exc, "__notes__", [])]))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _error("interrupted; finished replications are kept: run the same command again to resume")
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""Statistics over independent replications: Student-t intervals, summaries, paired (CRN) differences.
+
+Inputs are long tables as produced by the runner: one row per ``replication x metric x scope`` (plus optional
+``scenario`` / ``variant`` columns) with a float ``value``. NaN values (a metric undefined in a replication, e.g.
+an SL with nothing offered) are left out, and ``n`` counts the replications that were used.
+
+Example:
+    >>> mean, half = t_interval([10.0, 12.0, 11.0, 13.0])
+    >>> round(mean, 2), round(half, 3)
+    (11.5, 2.054)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+__all__ = ["PairedDifference", "paired_difference", "replications_needed", "summarize", "t_interval"]
+
+_GROUP_CANDIDATES: tuple[str, ...] = ("scenario", "scenario_id", "variant")
+
+
+def _check_confidence(confidence: float) -> None:
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+
+
+def _finite(values: Sequence[float] | np.ndarray | pd.Series) -> np.ndarray:
+    arr = np.asarray(values, dtype=float).ravel()
+    return arr[~np.isnan(arr)]
+
+
+def _t_quantile(confidence: float, dof: np.ndarray | float) -> np.ndarray | float:
+    return stats.t.ppf(0.5 + confidence / 2.0, dof)
+
+
+def t_interval(values: Sequence[float] | np.ndarray | pd.Series, confidence: float = 0.95) -> tuple[float, float]:
+    """Mean and Student-t confidence half-width over independent replications.
+
+    Args:
+        values: One value per replication (NaN values are ignored).
+        confidence: Two-sided confidence level in ``(0, 1)``.
+
+    Returns:
+        ``(mean, half_width)``: ``half_width = t_{1-(1-c)/2, n-1} * s / sqrt(n)``; NaN half-width for ``n < 2``
+        and ``(nan, nan)`` for no values.
+    """
+    _check_confidence(confidence)
+    x = _finite(values)
+    n = len(x)
+    if n == 0:
+        return math.nan, math.nan
+    mean = float(x.mean())
+    if n < 2:
+        return mean, math.nan
+    half = float(_t_quantile(confidence, n - 1) * x.std(ddof=1) / math.sqrt(n))
+    return mean, half
+
+
+def summarize(long: pd.DataFrame, confidence: float = 0.95, by: Sequence[str] | None = None) -> pd.DataFrame:
+    """Mean, standard deviation and Student-t interval per metric and scope (and variant) over replications.
+
+    Args:
+        long: Columns ``replication, metric, scope, value`` and optionally ``scenario``, ``scenario_id``,
+            ``variant``.
+        confidence: Two-sided confidence level in ``(0, 1)``.
+        by: Grouping columns; default: those of ``scenario, scenario_id, variant`` present, then ``metric,
+            scope``.
+
+    Returns:
+        One row per group with the group columns then ``mean, std, ci_half, ci_low, ci_high, n`` (``n`` =
+        replications with a non-NaN value; ``std`` and the interval are NaN when ``n < 2``).
+    """
+    _check_confidence(confidence)
+    keys = list(by) if by is not None else [c for c in _GROUP_CANDIDATES if c in long.columns] + ["metric", "scope"]
+    missing = [c for c in [*keys, "value"] if c not in long.columns]
+    if missing:
+        raise ValueError(f"long table lacks column(s) {missing}; it has {list(long.columns)}")
+    grouped = long.groupby(keys, sort=True, observed=True, dropna=False)["value"]
+    out = grouped.agg(mean="mean", std="std", n="count")
+    n = out["n"].to_numpy(dtype=float)
+    std = out["std"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = np.where(n >= 2, _t_quantile(confidence, np.maximum(n - 1, 1)) * std / np.sqrt(n), np.nan)
+    out["std"] = np.where(n >= 2, std, np.nan)
+    out["ci_half"] = half
+    out["ci_low"] = out["mean"] - half
+    out["ci_high"] = out["mean"] + half
+    out["n"] = out["n"].astype(np.int64)
+    return out[["mean", "std", "ci_half", "ci_low", "ci_high", "n"]].reset_index()
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """Confidence interval of the mean difference ``a - b`` over replications paired by index (CRN).
+
+    Attributes:
+        metric: Metric name.
+        scope: Scope.
+        mean_a: Mean of ``a`` over the paired replications.
+        mean_b: Mean of ``b`` over the paired replications.
+        mean_diff: Mean of ``a - b``.
+        ci_half: Student-t half-width of ``mean_diff`` (NaN if ``n < 2``).
+        ci_low: ``mean_diff - ci_half``.
+        ci_high: ``mean_diff + ci_half``.
+        n: Number of replications present in both with non-NaN values.
+    """
+
+    metric: str
+    scope: str
+    mean_a: float
+    mean_b: float
+    mean_diff: float
+    ci_half: float
+    ci_low: float
+    ci_high: float
+    n: int
+
+    @property
+    def significant(self) -> bool:
+        """Whether the interval excludes 0."""
+        return bool(self.ci_low > 0 or self.ci_high < 0)
+
+
+def _series(long: pd.DataFrame, metric: str, scope: str, name: str) -> pd.Series:
+    missing = [c for c in ("replication", "metric", "scope", "value") if c not in long.columns]
+    if missing:
+        raise ValueError(f"long table {name} lacks column(s) {missing}")
+    rows = long[(long["metric"] == metric) & (long["scope"] == scope)]
+    if rows["replication"].duplicated().any():
+        raise ValueError(
+            f"long table {name} has several rows per replication for {metric!r} / {scope!r}; select one variant first"
+        )
+    return rows.set_index("replication")["value"].astype(float)
+
+
+def paired_difference(
+    long_a: pd.DataFrame, long_b: pd.DataFrame, metric: str, scope: str = "all", confidence: float = 0.95
+) -> PairedDifference:
+    """Student-t interval of the mean difference ``a - b`` of one metric, paired by replication.
+
+    Under common random numbers replication ``r`` of both variants saw the same customers, so the variance of
+    the difference is much smaller than that of two independent means.
+
+    Args:
+        long_a: Long table of variant ``a`` (columns ``replication, metric, scope, value``).
+        long_b: Long table of variant ``b``.
+        metric: Metric name (e.g. ``"sl_20s"``).
+        scope: Scope (e.g. ``"channel=chat"``).
+        confidence: Two-sided confidence level in ``(0, 1)``.
+
+    Returns:
+        The paired difference; see :class:`PairedDifference`.
+    """
+    _check_confidence(confidence)
+    a = _series(long_a, metric, scope, "a")
+    b = _series(long_b, metric, scope, "b")
+    both = pd.concat([a.rename("a"), b.rename("b")], axis=1, join="inner").dropna()
+    diff = both["a"].to_numpy() - both["b"].to_numpy()
+    mean_diff, half = t_interval(diff, confidence)
+    n = len(both)
+    return PairedDifference(
+        metric=metric,
+        scope=scope,
+        mean_a=float(both["a"].mean()) if n else math.nan,
+        mean_b=float(both["b"].mean()) if n else math.nan,
+        mean_diff=mean_diff,
+        ci_half=half,
+        ci_low=mean_diff - half,
+        ci_high=mean_diff + half,
+        n=n,
+    )
+
+
+def replications_needed(
+    values: Sequence[float] | np.ndarray | pd.Series,
+    target_half_width: float,
+    confidence: float = 0.95,
+    max_replications: int = 1_000_000,
+) -> int:
+    """Total replications for the Student-t half-width to reach ``target_half_width``.
+
+    Uses the sample standard deviation of the pilot ``values`` as the true one: the smallest ``n >= 2`` with
+    ``t_{1-(1-c)/2, n-1} * s / sqrt(n) <= target_half_width``. Compare with ``len(values)`` to know how many more
+    to run (the answer can be below the number already run).
+
+    Args:
+        values: Pilot values, one per replication (at least 2 non-NaN).
+        target_half_width: Wanted half-width (> 0, in the metric's unit).
+        confidence: Two-sided confidence level in ``(0, 1)``.
+        max_replications: Upper bound of the answer.
+
+    Returns:
+        The total number of replications.
+
+    Raises:
+        ValueError: With fewer than 2 pilot values or a non-positive target.
+    """
+    _check_confidence(confidence)
+    if not target_half_width > 0:
+        raise ValueError(f"target_half_width must be > 0, got {target_half_width!r}")
+    x = _finite(values)
+    if len(x) < 2:
+        raise ValueError(f"need at least 2 pilot values to estimate the variance, got {len(x)}")
+    s = float(x.std(ddof=1))
+    if s == 0:
+        return 2
+    # Normal approximation gives a lower bound (t > z); then walk up through a vectorised window.
+    z = float(stats.norm.ppf(0.5 + confidence / 2.0))
+    n = max(2, math.ceil((z * s / target_half_width) ** 2))
+    while n <= max_replications:
+        candidates = np.arange(n, min(n + 1024, max_replications + 1))
+        ok = _t_quantile(confidence, candidates - 1) * s / np.sqrt(candidates) <= target_half_width
+        if ok.any():
+            return int(candidates[np.argmax(ok)])
+        n = int(candidates[-1]) + 1
+    raise ValueError(f"half-width {target_half_width:g} needs more than {max_replications} replications")
