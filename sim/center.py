@@ -179,10 +179,10 @@ class ContactCenter:
         self.agents: list[Agent] = []
         for gi, gname in enumerate(self.groups):
             group = sc.groups[gname]
-            roster = [(shift, k) for shift, n in group.staffing.items() for k in range(n)]
+            roster = [(shift, k, n) for shift, n in group.staffing.items() for k in range(n)]
             # One uniform per (agent, day), drawn whatever the absenteeism so that other groups are unaffected.
             absent_u = streams.get(f"absence/{gname}").random((len(roster), n_days + 1))
-            for ri, (shift_name, k) in enumerate(roster):
+            for ri, (shift_name, k, n_on_shift) in enumerate(roster):
                 agent = Agent(len(self.agents), gi, shift_name, len(self.channels))
                 shift = sc.shifts[shift_name]
                 blocks = []
@@ -200,10 +200,11 @@ class ContactCenter:
                     if absent_u[ri, d + 1] < group.absenteeism:
                         agent.absent_shifts += 1
                         continue
-                    breaks = [(start + b.after, b.length) for b in shift.breaks]
+                    offset = shift.break_stagger * k / n_on_shift
+                    breaks = [(start + b.after + offset, b.length) for b in shift.breaks]
                     blocks.append([start, end, breaks])
                 agent.plan = self._plan(blocks)
-                agent.paid_s = sum(min(e, self.horizon_s) - max(s, 0.0) for s, e, _ in _merge(blocks))
+                agent.scheduled_s = sum(min(e, self.horizon_s) - max(s, 0.0) for s, e, _ in _merge(blocks))
                 self.agents.append(agent)
                 if agent.plan:
                     self._schedule_plan(agent)
@@ -628,9 +629,10 @@ class ContactCenter:
         rows = []
         for a in self.agents:
             g = sc.groups[self.groups[a.group]]
-            cost = (a.paid_s * g.hourly_cost + a.overtime_s * g.hourly_cost * g.overtime_premium) / 3600.0
+            cost = (a.scheduled_s * g.hourly_cost + a.overtime_s * g.hourly_cost * g.overtime_premium) / 3600.0
             rows.append(
-                (replication, a.id, self.groups[a.group], a.shift, a.paid_s, a.logged_in_s, a.busy_s, a.break_s,
+                (replication, a.id, self.groups[a.group], a.shift, a.scheduled_s + a.overtime_s, a.logged_in_s,
+                 a.busy_s, a.break_s,
                  a.logged_in_s - a.busy_s - a.break_s, a.overtime_s, a.handled, a.absent_shifts, cost)
             )  # fmt: skip
         cols = [

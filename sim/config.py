@@ -323,11 +323,14 @@ class Shift(_Frozen):
         breaks: Breaks, placed relative to the shift start.
         days: Weekdays on which the shift runs (default: every day).
         multi_day: Set to allow a shift longer than 24 hours.
+        break_stagger: Spreads the breaks of the agents on this shift evenly over this window, so the team
+            does not leave at once: agent ``k`` of ``n`` takes each break ``k * break_stagger / n`` later.
     """
 
     start: TimeOfDay
     length: PositiveDuration
     breaks: list[Break] = Field(default_factory=list)
+    break_stagger: Duration = 0.0
     days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS))
     multi_day: bool = False
 
@@ -338,8 +341,8 @@ class Shift(_Frozen):
                 f"shift length {self.length / 3600:g}h is longer than a day; set multi_day: true if you mean it"
             )
         for i, brk in enumerate(self.breaks):
-            if brk.after + brk.length > self.length:
-                end = brk.after + brk.length
+            if brk.after + self.break_stagger + brk.length > self.length:
+                end = brk.after + self.break_stagger + brk.length
                 raise ValueError(f"breaks[{i}] ends after the shift ends ({end:g}s > {self.length:g}s)")
         return self
 

@@ -98,7 +98,7 @@ class Agent:
         "login_s",
         "n_active",
         "overtime_s",
-        "paid_s",
+        "scheduled_s",
         "pending",
         "plan",
         "plan_i",
@@ -128,7 +128,7 @@ class Agent:
         self.logged_in_s = 0.0
         self.break_s = 0.0
         self.overtime_s = 0.0
-        self.paid_s = 0.0
+        self.scheduled_s = 0.0
         self.handled = 0
         self.absent_shifts = 0
 

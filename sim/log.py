@@ -71,12 +71,12 @@ def spread(out: np.ndarray, start_s: np.ndarray, end_s: np.ndarray, column: np.n
 def frt_bins(wait_s: np.ndarray) -> np.ndarray:
     """Vectorised :func:`sim.schema.frt_bin`."""
     w = np.asarray(wait_s, dtype=float)
-    b1 = w
-    b2 = 600.0 + (w - 600.0) // 10.0
-    b3 = 600.0 + 660.0 + (w - 7200.0) // 60.0
-    b4 = 600.0 + 660.0 + 4200.0 + (w - 259200.0) // 600.0
+    b1 = 1.0 + np.floor(w)
+    b2 = 601.0 + (w - 600.0) // 10.0
+    b3 = 601.0 + 660.0 + (w - 7200.0) // 60.0
+    b4 = 601.0 + 660.0 + 4200.0 + (w - 259200.0) // 600.0
     out = np.where(w < 600.0, b1, np.where(w < 7200.0, b2, np.where(w < 259200.0, b3, b4)))
-    return out.astype(np.int64)
+    return np.where(w <= 0.0, 0, out).astype(np.int64)
 
 
 class Recorder:

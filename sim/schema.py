@@ -20,13 +20,16 @@ Every time column ends in ``_s`` (seconds; ``*_at_s`` style times are seconds fr
 ``staffing`` (one row per replication x interval x group): replication, interval, interval_start_s, group,
     logged_in, busy, on_break (time-weighted mean number of agents), busy_slots (mean contacts in service).
 
-``agents`` (one row per agent per replication): replication, agent_id, group, shift, paid_s, logged_in_s,
-    busy_s (time with >= 1 contact), break_s, idle_s (logged in, not busy, not on break), overtime_s,
-    handled, absent_shifts, cost.
+``agents`` (one row per agent per replication): replication, agent_id, group, shift, paid_s (scheduled shift
+    time inside the horizon plus overtime; missed shifts are unpaid), logged_in_s (login to logout, breaks
+    included), busy_s (time with >= 1 contact), break_s, idle_s (logged in, not busy, not on break),
+    overtime_s (past the scheduled shift end, finishing contacts in hand), handled, absent_shifts, cost
+    (scheduled hours x hourly cost + overtime hours x hourly cost x overtime premium).
 
 ``frt_hist`` (one row per replication x channel x priority x tier x non-empty bin): replication, channel,
     priority, tier, bin_lo_s, bin_hi_s, count: histogram of FRT of answered contacts for quantiles without
-    a contact log (bins of 1 s below 10 min, 10 s below 2 h, 1 min below 3 days, 10 min beyond).
+    a contact log (bin 0 holds waits of exactly 0 s, with bin_lo_s = bin_hi_s = 0; then bins of 1 s below
+    10 min, 10 s below 2 h, 1 min below 3 days, 10 min beyond).
 """
 
 from __future__ import annotations
@@ -57,7 +60,9 @@ PRIORITIES: tuple[str, ...] = ("normal", "urgent")
 TIERS: tuple[str, ...] = ("regular", "vip")
 """Tier names by code (0, 1)."""
 
-_B1, _B2, _B3 = 600, 600 + (7200 - 600) // 10, 600 + (7200 - 600) // 10 + (259200 - 7200) // 60
+_B1 = 601  # bin 0: zero wait; bin k in 1..600: [k-1, k) seconds (bin 1 without 0)
+_B2 = _B1 + (7200 - 600) // 10
+_B3 = _B2 + (259200 - 7200) // 60
 
 
 def threshold_label(threshold_s: float) -> str:
@@ -67,8 +72,10 @@ def threshold_label(threshold_s: float) -> str:
 
 def frt_bin(wait_s: float) -> int:
     """Histogram bin index of an FRT in seconds (see the ``frt_hist`` schema)."""
+    if wait_s <= 0.0:
+        return 0
     if wait_s < 600.0:
-        return int(wait_s)
+        return 1 + int(wait_s)
     if wait_s < 7200.0:
         return _B1 + int((wait_s - 600.0) // 10.0)
     if wait_s < 259200.0:
@@ -78,8 +85,10 @@ def frt_bin(wait_s: float) -> int:
 
 def frt_bin_bounds(index: int) -> tuple[float, float]:
     """Lower and upper edge in seconds of histogram bin ``index``."""
+    if index == 0:
+        return 0.0, 0.0
     if index < _B1:
-        return float(index), float(index + 1)
+        return float(index - 1), float(index)
     if index < _B2:
         lo = 600.0 + (index - _B1) * 10.0
         return lo, lo + 10.0

@@ -74,7 +74,7 @@ def test_shift_start_end_overtime_and_paid_time():
     assert df.outcome.iloc[2] == "censored"
     agent = res.agents.iloc[0]
     assert agent.overtime_s == pytest.approx(70.0)
-    assert agent.paid_s == pytest.approx(8 * 3600.0)
+    assert agent.paid_s == pytest.approx(8 * 3600.0 + 70.0)  # overtime is paid
     assert agent.logged_in_s == pytest.approx(8 * 3600.0 + 70.0)
     assert agent.busy_s == pytest.approx(200.0)
 
@@ -206,3 +206,19 @@ class _Rogue(LongestIdleRouting):
 def test_policy_returning_an_unavailable_agent_is_rejected():
     with pytest.raises(RoutingError, match="not available"):
         simulate(scenario(), [batch([0, 1])], routing=_Rogue())
+
+
+def test_break_stagger_spreads_the_team():
+    sc = scenario(
+        shifts={
+            "day": {"start": "00:00", "length": "8h", "breaks": [{"after": "1h", "length": "30min"}], "break_stagger": "1h"}
+        },
+        groups={"agents": {"channels": ["voice"], "skills": {"general": 1.0}, "languages": ["en"], "staffing": {"day": 4}}},
+    )
+    res = simulate(sc, [batch([])])
+    # Agents 0..3 go at 1h, 1h15, 1h30, 1h45: in the 1h-2h interval 2 agents are on break on average,
+    # in 2h-3h the last two are still on break for 15 and 15 min... (1h45-2h15): 0.5 agents on average.
+    on_break = res.staffing.set_index("interval").on_break
+    assert on_break.loc[1] == pytest.approx((30 + 30 + 30 + 15) / 60)
+    assert on_break.loc[2] == pytest.approx(15 / 60)
+    assert (res.agents.break_s == 1800.0).all()
