@@ -443,9 +443,15 @@ def scenario_from_dict(data: Any, *, label: str = "<scenario>", tree: yaml.Node 
             label, [f"{label}: expected a mapping of scenario keys ({', '.join(required)}, ...), got a {kind}"]
         )
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         raise _format_validation(exc, label, tree) from None
+    from policies.registry import check_scenario
+
+    problems = check_scenario(scenario)
+    if problems:
+        raise ScenarioError(label, [f"{label}: {p}" for p in problems])
+    return scenario
 
 
 def list_scenarios() -> list[tuple[str, str]]:

@@ -81,10 +81,19 @@ class RunDirError(ValueError):
 # ------------------------------------------------------------------------------------------------- backends
 
 
-def _default_simulate() -> Simulate:
+def simulate_scenario(
+    scenario: Scenario, *, seed: int, replication: int = 0, log: bool = False, base_dir: Path | None = None
+) -> RunResult:
+    """One replication with the policies the scenario names, built from :mod:`policies.registry`."""
+    from policies.registry import make
     from sim.center import run
 
-    return run
+    routing = make("routing", scenario.policies.routing)
+    return run(scenario, seed=seed, replication=replication, log=log, base_dir=base_dir, routing=routing)
+
+
+def _default_simulate() -> Simulate:
+    return simulate_scenario
 
 
 def _default_measure() -> Measure:

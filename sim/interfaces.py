@@ -16,6 +16,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from pydantic import BaseModel, ConfigDict
+
 __all__ = [
     "AgentInfo",
     "ContactInfo",
@@ -175,8 +177,19 @@ class EmpowermentPolicy(Protocol):
         ...
 
 
+class _NoParams(BaseModel):
+    """No parameters."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
 class NoDeflection:
     """Null object: no contact goes to a bot."""
+
+    Params = _NoParams
+
+    def __init__(self, params: _NoParams | None = None) -> None:
+        self.params = params if params is not None else _NoParams()
 
     def offer(self, contact: ContactInfo, view: SystemView) -> bool:
         """Never deflect."""
@@ -185,6 +198,11 @@ class NoDeflection:
 
 class NoEmpowerment:
     """Null object: services are not adjusted."""
+
+    Params = _NoParams
+
+    def __init__(self, params: _NoParams | None = None) -> None:
+        self.params = params if params is not None else _NoParams()
 
     _NONE = ServiceAdjustment()
 

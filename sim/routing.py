@@ -6,6 +6,8 @@ exposes it as ``longest_idle``.
 
 from __future__ import annotations
 
+from pydantic import BaseModel, ConfigDict
+
 from sim.interfaces import AgentInfo, ContactInfo, SystemView
 
 __all__ = ["LongestIdleRouting"]
@@ -19,6 +21,14 @@ class LongestIdleRouting:
     the heads of the live queues it serves; only when none waits, and the group is under its occupancy cap, the
     oldest deferrable item.
     """
+
+    class Params(BaseModel):
+        """No parameters."""
+
+        model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def __init__(self, params: Params | None = None) -> None:
+        self.params = params if params is not None else self.Params()
 
     def select_agent(self, contact: ContactInfo, view: SystemView) -> AgentInfo | None:
         """Longest-available eligible agent, or ``None``."""

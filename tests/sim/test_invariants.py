@@ -176,14 +176,10 @@ def test_eager_arrivals_equal_one_event_per_arrival(mixed):
         np.testing.assert_allclose(a[col], b[col], rtol=0, atol=1e-6, err_msg=col)
 
 
-class _GenericLongestIdle(LongestIdleRouting):
-    """Same policy through the generic view API (the engine's fast paths only apply to the built-in class)."""
-
-
 def test_fast_paths_equal_the_generic_policy():
     sc = mixed_scenario(horizon="1d")
     _, fast = run_center(sc)
-    _, generic = run_center(sc, routing=_GenericLongestIdle())
+    _, generic = run_center(sc, routing=LongestIdleRouting(), fast_paths=False)
     pd.testing.assert_frame_equal(fast.contacts, generic.contacts)
 
 
