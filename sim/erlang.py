@@ -10,9 +10,10 @@ Rates are per second and times in seconds throughout.
   space, truncated where the stationary tail is below ``1e-18`` of the mode. The waiting-time distribution comes
   from the tagged-customer chain: an arrival that finds ``k >= n`` contacts has ``j = k - n`` contacts ahead of it;
   the count ahead falls at rate ``n mu + j theta`` (a service completion or an abandonment ahead) and the tagged
-  customer abandons at rate ``theta``. Its service time-to-reach is therefore a chain of competing exponentials;
-  the probabilities of being answered / abandoning within ``T`` are the absorption probabilities of that chain at
-  time ``T`` (computed with ``scipy.sparse.linalg.expm_multiply``), and its means have closed forms.
+  customer abandons at rate ``theta``. Each stage therefore lasts ``Exp(n mu + (j + 1) theta)`` whichever way it
+  ends, so answer/abandon probabilities and mean waits are closed-form products and sums, and the time to leave
+  stage ``j`` satisfies ``exp(-theta H_j) ~ Beta(n mu / theta + 1, j + 1)``: the probabilities of being answered
+  or abandoning within ``T`` are regularized incomplete beta functions, exact for any ``T``.
 
 Example:
     >>> res = erlang_c(100 / 1800, 180.0, 14)
@@ -27,9 +28,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from scipy import sparse
-from scipy.sparse.linalg import expm_multiply
-from scipy.special import logsumexp
+from scipy import special
 
 __all__ = [
     "ErlangAResult",
@@ -146,9 +145,7 @@ def erlang_c(arrival_rate_per_s: float, mean_handle_s: float, n_agents: int) -> 
     b = erlang_b(a, n)
     c = n * b / (n - a * (1.0 - b))
     asa = c * mean_handle_s / (n - a)
-    return ErlangCResult(
-        arrival_rate_per_s, mean_handle_s, n, a, c, asa, a / n, arrival_rate_per_s * asa, True
-    )
+    return ErlangCResult(arrival_rate_per_s, mean_handle_s, n, a, c, asa, a / n, arrival_rate_per_s * asa, True)
 
 
 # --------------------------------------------------------------------------------------------------- Erlang A
@@ -209,6 +206,10 @@ class ErlangAResult:
     _p_immediate: float = field(repr=False)
     _p_ahead: np.ndarray = field(repr=False)
     """``_p_ahead[j]`` = P(an arrival finds all agents busy and ``j`` contacts waiting)."""
+    _share: np.ndarray = field(repr=False)
+    """``_share[i]`` = P(stage ``i`` of a waiting customer ends by advancing rather than abandoning)."""
+    _p_answer_given_j: np.ndarray = field(repr=False)
+    """``_p_answer_given_j[j]`` = P(answered | ``j`` contacts ahead at arrival) = ``prod(_share[:j + 1])``."""
 
     @property
     def p_answered(self) -> float:
@@ -222,17 +223,24 @@ class ErlangAResult:
         m = len(self._p_ahead)
         if threshold_s == 0 or m == 0:
             return 0.0, 0.0
-        mu, theta, n = 1.0 / self.mean_handle_s, 1.0 / self.mean_patience_s, self.n_agents
-        # Tagged-customer chain, states 0..m-1 (contacts ahead), m = answered, m+1 = abandoned (both absorbing).
-        j = np.arange(m)
-        advance = n * mu + j * theta
-        rows = np.concatenate([j, j, j])
-        cols = np.concatenate([np.where(j == 0, m, j - 1), np.full(m, m + 1), j])
-        vals = np.concatenate([advance, np.full(m, theta), -(advance + theta)])
-        generator = sparse.csr_matrix((vals, (rows, cols)), shape=(m + 2, m + 2))
-        p0 = np.concatenate([self._p_ahead, [0.0, 0.0]])
-        p_t = expm_multiply(generator.T * threshold_s, p0)
-        return float(p_t[m]), float(p_t[m + 1])
+        mu, n = 1.0 / self.mean_handle_s, self.n_agents
+        theta = 0.0 if math.isinf(self.mean_patience_s) else 1.0 / self.mean_patience_s
+        # Stage i (i contacts ahead) lasts Exp(c_i), c_i = n mu + (i + 1) theta, whether it ends by advancing or by
+        # abandoning; H_i = time to leave stage i from the start = sum of the first i + 1 stages. Because
+        # prod_{l=1..k} (b + l) / (b + l + x) = E[U^x] for U ~ Beta(b + 1, k), b = n mu / theta, we have
+        # exp(-theta H_i) ~ Beta(b + 1, i + 1): P(H_i <= T) = I_{1 - exp(-theta T)}(i + 1, b + 1), exact for all T
+        # (no matrix exponential, no cancellation). Without abandonment H_i ~ Gamma(i + 1, n mu).
+        stages = np.arange(1, m + 1, dtype=float)
+        if theta == 0.0:
+            cdf = special.gammainc(stages, n * mu * threshold_s)
+        else:
+            cdf = special.betainc(stages, n * mu / theta + 1.0, -math.expm1(-theta * threshold_s))
+        reach = np.concatenate(([1.0], self._p_answer_given_j[:-1]))  # P(reach stage i)
+        abandon_at = reach * (1.0 - self._share)  # P(abandon in stage i | reached stage 0)
+        tail = np.cumsum(self._p_ahead[::-1])[::-1]  # P(j >= i ahead at arrival)
+        answered = float(np.dot(self._p_ahead, self._p_answer_given_j * cdf))
+        abandoned = float(np.dot(tail, abandon_at * cdf))
+        return answered, abandoned
 
     def p_answered_within(self, threshold_s: float) -> float:
         """``P(answered and W <= T)`` among all arrivals (immediate answers included).
@@ -289,9 +297,7 @@ class ErlangAResult:
         return answered_t / denominator if denominator > 0 else math.nan
 
 
-def erlang_a(
-    arrival_rate_per_s: float, mean_handle_s: float, mean_patience_s: float, n_agents: int
-) -> ErlangAResult:
+def erlang_a(arrival_rate_per_s: float, mean_handle_s: float, mean_patience_s: float, n_agents: int) -> ErlangAResult:
     """Erlang A: M/M/n+M (Palm's model) with exponential patience, solved exactly on a truncated chain.
 
     Args:
@@ -319,11 +325,9 @@ def erlang_a(
     lam, mu = arrival_rate_per_s, 1.0 / mean_handle_s
     theta = 0.0 if math.isinf(mean_patience_s) else 1.0 / mean_patience_s
     if theta == 0.0 and lam >= n * mu:
-        raise ValueError(
-            f"without abandonment the queue is unstable: load {lam / mu:g} Erlangs >= {n} agents"
-        )
+        raise ValueError(f"without abandonment the queue is unstable: load {lam / mu:g} Erlangs >= {n} agents")
     logt = _birth_death_log_terms(lam, mu, theta, n)
-    pi = np.exp(logt - logsumexp(logt))
+    pi = np.exp(logt - special.logsumexp(logt))
     p_immediate = float(pi[:n].sum())
     p_ahead = pi[n:]
     j = np.arange(len(p_ahead), dtype=float)
@@ -350,7 +354,7 @@ def erlang_a(
         mean_handle_s=mean_handle_s,
         mean_patience_s=float(mean_patience_s),
         n_agents=n,
-        p_wait=float(p_ahead.sum()),
+        p_wait=min(1.0, float(p_ahead.sum())),
         p_abandon=p_abandon,
         mean_wait_s=mean_wait,
         mean_wait_answered_s=mean_wait_answered,
@@ -359,6 +363,8 @@ def erlang_a(
         occupancy=occupancy,
         _p_immediate=p_immediate,
         _p_ahead=p_ahead,
+        _share=share,
+        _p_answer_given_j=p_answer_given_j,
     )
 
 
@@ -413,7 +419,7 @@ def staff_for_service_level(
 
     load = arrival_rate_per_s * mean_handle_s
     # Erlang C fails whenever n <= load; with abandonment nothing is known below, start from 0.
-    lo = int(math.floor(load)) if mean_patience_s is None else 0  # invariant: lo fails (or is 0 agents)
+    lo = math.floor(load) if mean_patience_s is None else 0  # invariant: lo fails (or is 0 agents)
     if mean_patience_s is not None and meets(0):
         return 0
     step = 1
