@@ -108,6 +108,7 @@ class ContactCenter:
             short_abandon_s=[scenario.channels[c].short_abandon for c in self.channels],
             keep_log=log,
             single_slot_groups=[g for g, multi in enumerate(self._g_multi) if not multi],
+            measure_start_s=scenario.measure_start_s,
         )
         self._finish = self._finish_log if log else self._finish_stream
         self.view = CenterView(self)

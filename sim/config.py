@@ -547,6 +547,12 @@ class Scenario(_Frozen):
         return sorted(values)
 
     @property
+    def measure_start_s(self) -> float:
+        """Start of the measured period: the warm-up rounded up to a reporting-interval boundary (seconds)."""
+        interval = self.reporting.interval
+        return float(min(math.ceil(self.warmup / interval - 1e-9) * interval, self.horizon))
+
+    @property
     def n_intervals(self) -> int:
         """Number of reporting intervals covering the horizon."""
         return math.ceil(self.horizon / self.reporting.interval - 1e-9)

@@ -92,6 +92,7 @@ class Recorder:
         keep_log: Keep every contact for the ``contacts`` frame.
         single_slot_groups: Groups whose agents hold one contact at a time: their busy-agent level equals
             their contacts in service, so the engine does not record their busy periods.
+        measure_start_s: The FRT histogram counts contacts arriving from this time on (the end of warm-up).
         chunk: Contacts buffered before they are aggregated.
     """
 
@@ -106,6 +107,7 @@ class Recorder:
         short_abandon_s: list[float],
         keep_log: bool,
         single_slot_groups: list[int] | None = None,
+        measure_start_s: float = 0.0,
         chunk: int = 50_000,
     ) -> None:
         self.interval_s = interval_s
@@ -117,6 +119,7 @@ class Recorder:
         self.short_abandon_s = np.asarray(short_abandon_s, dtype=float)
         self.keep_log = keep_log
         self.single_slot_groups = list(single_slot_groups or [])
+        self.measure_start_s = measure_start_s
         self.chunk = chunk
         self.fields = LOG_FIELDS if keep_log else STREAM_FIELDS
         self.buf = array("d")
@@ -228,8 +231,9 @@ class Recorder:
         end = np.where(np.isfinite(col["end_s"]), col["end_s"], self.horizon_s)
         spread(self._service_area, col["start_s"][served], end[served], seg[served], self.interval_s)
         spread(self._slots_area, col["start_s"][served], end[served], col["group"][served], self.interval_s)
-        bins = np.minimum(frt_bins(wait[served]), self._n_bins - 1)
-        self._hist += np.bincount(seg[served] * self._n_bins + bins, minlength=len(self._hist))
+        measured = served & (arr >= self.measure_start_s)
+        bins = np.minimum(frt_bins(wait[measured]), self._n_bins - 1)
+        self._hist += np.bincount(seg[measured] * self._n_bins + bins, minlength=len(self._hist))
 
     # ------------------------------------------------------------------------------------------------ output
 

@@ -27,7 +27,10 @@ Definitions (DESIGN §4), shared by the contact-log and the streaming (intervals
   Always volume-weighted: counts are summed over the selected rows, then divided.
 * ASA = mean wait of answered contacts (zeros included); mean wait of all = (wait of answered + wait of
   abandoned) / (A + Ab); P(wait > 0) = delayed / (A + Ab); abandonment rate = Ab / offered.
-* Occupancy = busy / (logged in - on break); utilization = logged in / paid.
+* Occupancy = busy / (logged in - on break); utilization = (logged in - on break) / paid: the share of paid
+  time (overtime included) an agent was available to take or working on contacts. DESIGN §4 says "logged-in /
+  paid"; agents here are logged in for their whole paid shift, so that ratio would always be 1. Breaks are
+  the part of paid time agents are logged out of the queues, as in an ACD report.
 
 Example:
     >>> import pandas as pd
@@ -345,9 +348,7 @@ def measurement_window(scenario: Scenario) -> tuple[float, float]:
     The start is the warm-up rounded *up* to a reporting-interval boundary, so that interval-based figures
     (streaming mode) and contact-based ones cover exactly the same arrivals; the end is the horizon.
     """
-    interval = scenario.reporting.interval
-    start = math.ceil(scenario.warmup / interval - 1e-9) * interval
-    return float(min(start, scenario.horizon)), float(scenario.horizon)
+    return scenario.measure_start_s, float(scenario.horizon)
 
 
 # ----------------------------------------------------------------------------------- contacts -> interval counts
@@ -784,9 +785,9 @@ def occupancy_from_staffing(
 
 
 def utilization(agents: pd.DataFrame | None) -> float:
-    """Utilization = logged-in time / paid time over the agents given (NaN if nothing paid)."""
-    s = _sums(agents, ("logged_in_s", "paid_s"), "agents")
-    return float(_ratio(s["logged_in_s"], s["paid_s"]))
+    """Utilization = (logged-in - break) time / paid time over the agents given (NaN if nothing paid)."""
+    s = _sums(agents, ("logged_in_s", "break_s", "paid_s"), "agents")
+    return float(_ratio(s["logged_in_s"] - s["break_s"], s["paid_s"]))
 
 
 def overtime_h(agents: pd.DataFrame | None) -> float:
@@ -825,7 +826,7 @@ def agent_table(agents: pd.DataFrame, by: str | Sequence[str] = "group") -> pd.D
             "handled": s["handled"],
             "labor_cost": s["cost"],
             "occupancy": _ratio(s["busy_s"].to_numpy(float), (s["logged_in_s"] - s["break_s"]).to_numpy(float)),
-            "utilization": _ratio(s["logged_in_s"].to_numpy(float), s["paid_s"].to_numpy(float)),
+            "utilization": _ratio((s["logged_in_s"] - s["break_s"]).to_numpy(float), s["paid_s"].to_numpy(float)),
             "cost_per_contact": _ratio(s["cost"].to_numpy(float), s["handled"].to_numpy(float)),
         },
         index=s.index,

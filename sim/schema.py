@@ -27,9 +27,10 @@ Every time column ends in ``_s`` (seconds; ``*_at_s`` style times are seconds fr
     (scheduled hours x hourly cost + overtime hours x hourly cost x overtime premium).
 
 ``frt_hist`` (one row per replication x channel x priority x tier x non-empty bin): replication, channel,
-    priority, tier, bin_lo_s, bin_hi_s, count: histogram of FRT of answered contacts for quantiles without
-    a contact log (bin 0 holds waits of exactly 0 s, with bin_lo_s = bin_hi_s = 0; then bins of 1 s below
-    10 min, 10 s below 2 h, 1 min below 3 days, 10 min beyond).
+    priority, tier, bin_lo_s, bin_hi_s, count: histogram of FRT of answered contacts that arrived after the
+    warm-up (``Scenario.measure_start_s``), for quantiles without a contact log. Bin 0 holds waits of exactly
+    0 s (bin_lo_s = bin_hi_s = 0); then bins of 1 s below 10 min, 10 s below 2 h, 1 min below 3 days, 10 min
+    beyond.
 """
 
 from __future__ import annotations

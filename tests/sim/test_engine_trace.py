@@ -222,3 +222,11 @@ def test_break_stagger_spreads_the_team():
     assert on_break.loc[1] == pytest.approx((30 + 30 + 30 + 15) / 60)
     assert on_break.loc[2] == pytest.approx(15 / 60)
     assert (res.agents.break_s == 1800.0).all()
+
+
+def test_frt_histogram_counts_only_contacts_after_warmup():
+    sc = scenario(warmup="1h")
+    res = simulate(sc, [batch([10, 3500, 3700, 3800])])
+    # Contact 1 (arrived in warm-up) is answered at 110 s wait; only the two arrivals after 1 h are counted.
+    assert res.frt_hist["count"].sum() == 2
+    assert set(res.frt_hist.bin_lo_s) == {0.0}  # 3700 and 3800 arrive to an idle agent

@@ -328,7 +328,7 @@ def agents():
 def test_agent_kpis_by_hand(agents):
     assert m.occupancy(agents) == pytest.approx(47000 / (86400 - 7200))
     assert m.occupancy(m.filter_agents(agents, group="a")) == pytest.approx(38000 / (55800 - 3600))
-    assert m.utilization(agents) == pytest.approx(86400 / 86400)
+    assert m.utilization(agents) == pytest.approx((86400 - 7200) / 86400)
     assert m.overtime_h(agents) == 0.5
     assert m.labor_cost(agents) == 750.0
     assert m.cost_per_contact(agents) == pytest.approx(750 / 130)
