@@ -178,6 +178,7 @@ class ContactCenter:
         # Fast paths of the default routing, where its choice is trivially the same (see _fast_paths).
         self._q_fast = [-1] * len(self.queues)
         self._g_fast = [-1] * len(self.groups)
+        self._g_simple = [-1] * len(self.groups)
 
     def _build_agents(self, streams: Streams) -> None:
         sc = self.scenario
@@ -234,7 +235,8 @@ class ContactCenter:
         """Shortcuts equal to :class:`LongestIdleRouting` for the simplest shapes (checked by a test).
 
         A live queue served by one group: the longest-available agent is the first of that group's list. A group
-        with one live queue and no deferrable work: the oldest waiting contact is that queue's head.
+        with one live queue and no deferrable work: the oldest waiting contact is that queue's head. If its agents
+        also hold one contact of one channel at a time, availability is simply "on and idle".
         """
         for q in self.queues:
             if len(q.groups) == 1 and not q.deferrable:
@@ -242,6 +244,10 @@ class ContactCenter:
         for g in range(len(self.groups)):
             if len(self._g_live[g]) == 1 and not self._g_deferrable[g]:
                 self._g_fast[g] = self._g_live[g][0]
+                channels = self._g_channels[g]
+                if len(channels) == 1 and self._cap[g][channels[0]] == 1:
+                    # Such an agent is available exactly when it is on and idle.
+                    self._g_simple[g] = self._g_live[g][0]
 
     # ------------------------------------------------------------------------------------------------ running
 
@@ -326,9 +332,17 @@ class ContactCenter:
         g = self._q_fast[qi]
         if g >= 0:
             d = self._avail[g][ch]
-            agent = next(iter(d)) if d else None
-        else:
-            agent = self._select_agent(contact, self.view)
+            if d:
+                agent = next(iter(d))
+                self._start(agent, contact)
+                if self._g_simple[g] >= 0:  # one slot, one channel: the agent is now full
+                    del d[agent]
+                else:
+                    self._refresh(agent)
+            else:
+                self.queues[qi].contacts.append(contact)
+            return
+        agent = self._select_agent(contact, self.view)
         if agent is None:
             self.queues[qi].contacts.append(contact)
         else:
@@ -357,10 +371,10 @@ class ContactCenter:
         _Call(env, now + handle - env.now, self._on_end, contact)
 
     def _on_end(self, event: simpy.Event) -> None:
-        self.now = self.env.now
+        now = self.now = self.env.now
         contact: Contact = event._value
         agent = contact.agent
-        contact.end_s = self.now
+        contact.end_s = now
         contact.state = DONE
         contact.outcome = _SERVED
         self._finish(contact)
@@ -372,6 +386,16 @@ class ContactCenter:
             self._end_busy(agent)
             if agent.state == DRAINING:
                 self._drained(agent)
+            elif (q := self._g_simple[agent.group]) >= 0:
+                # One slot, one channel, one queue, default routing: take the head or become available.
+                nxt = self.view.head(q)
+                if nxt is None:
+                    c = self._g_channels[agent.group][0]
+                    self._avail[agent.group][c][agent] = None
+                    agent.since[c] = now
+                else:
+                    self.queues[q].contacts.popleft()
+                    self._start(agent, nxt)
             else:
                 self._pull(agent)
         elif agent.state != DRAINING:
@@ -588,13 +612,12 @@ class ContactCenter:
         for q in self.queues:
             for c in q.contacts:
                 if c.state == WAITING:
-                    c.state = DONE
-                    c.outcome = _ABANDONED if c.deadline_s < horizon else _CENSORED
-                    self._finish(c)
+                    self._unserved(c, _ABANDONED if c.deadline_s < horizon else _CENSORED)
             q.contacts.clear()
         for agent in self.agents:
             for c in agent.hand:
                 c.outcome = _SERVED
+                c.end_s = math.nan
                 self._finish(c)
             if agent.n_active:
                 agent.busy_s += horizon - agent.busy_since_s
@@ -611,8 +634,12 @@ class ContactCenter:
         self.recorder.flush()
 
     def _abandon(self, contact: Contact) -> None:
+        self._unserved(contact, _ABANDONED)
+
+    def _unserved(self, contact: Contact, outcome: int) -> None:
         contact.state = DONE
-        contact.outcome = _ABANDONED
+        contact.outcome = outcome
+        contact.start_s = contact.end_s = contact.handle_s = math.nan
         self._finish(contact)
 
     # ------------------------------------------------------------------------------------------------ output

@@ -70,9 +70,8 @@ class Contact:
         self.state = WAITING
         self.agent: Agent = NO_AGENT
         self.outcome = -1
-        self.start_s = float("nan")
-        self.end_s = float("nan")
-        self.handle_s = float("nan")
+        # start_s, end_s, handle_s are set by the engine: at service start and end, or NaN when the contact
+        # leaves unserved (see ContactCenter._unserved).
 
     def __repr__(self) -> str:
         return f"Contact(id={self.id}, arrival_s={self.arrival_s:.1f}, channel={self.channel}, state={self.state})"
