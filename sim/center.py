@@ -371,7 +371,8 @@ class ContactCenter:
         _Call(env, now + handle - env.now, self._on_end, contact)
 
     def _on_end(self, event: simpy.Event) -> None:
-        now = self.now = self.env.now
+        env = self.env
+        now = self.now = env.now
         contact: Contact = event._value
         agent = contact.agent
         contact.end_s = now
@@ -383,7 +384,11 @@ class ContactCenter:
         n = agent.n_active = agent.n_active - 1
         if n == 0:
             agent.active_channel = -1
-            self._end_busy(agent)
+            g = agent.group
+            agent.busy_s += now - agent.busy_since_s
+            self._g_busy[g] -= 1
+            if self._g_multi[g]:  # otherwise busy agents = contacts in service, known from the contacts
+                self.recorder.add_period(BUSY, g, agent.busy_since_s, now)
             if agent.state == DRAINING:
                 self._drained(agent)
             elif (q := self._g_simple[agent.group]) >= 0:
@@ -400,7 +405,9 @@ class ContactCenter:
                 self._pull(agent)
         elif agent.state != DRAINING:
             self._pull(agent)
-        self._pump()
+        bi = self._bi
+        if bi >= self._bn or self._batch[bi][0] < env.peek():  # an arrival (or a new batch) is due
+            self._pump()
 
     # Both append the fields of sim.log.STREAM_FIELDS (then LOG_FIELDS) in that order.
     def _finish_stream(self, c: Contact) -> None:
@@ -418,13 +425,6 @@ class ContactCenter:
         )  # fmt: skip
         if len(rec.buf) >= rec.limit:
             rec.flush()
-
-    def _end_busy(self, agent: Agent) -> None:
-        now = self.now
-        agent.busy_s += now - agent.busy_since_s
-        self._g_busy[agent.group] -= 1
-        if self._g_multi[agent.group]:  # otherwise busy agents = contacts in service, known from contacts
-            self.recorder.add_period(BUSY, agent.group, agent.busy_since_s, now)
 
     def _pull(self, agent: Agent) -> None:
         """Offer a freed agent waiting work until it is full or nothing fits; then update its availability."""
