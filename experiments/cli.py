@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from experiments.io import ScenarioError, describe_scenario, list_scenarios, load_scenario
+from experiments.io import ScenarioError, check_data, describe_scenario, list_scenarios, load_scenario
 from experiments.runner import ExperimentResult, RunDirError, run_experiment
 from sim.arrivals import ReplayError
 from sim.units import format_duration
@@ -121,12 +121,19 @@ class _Validate(_BaseCommand):
 
     def take_action(self, args: argparse.Namespace) -> int:
         """Run the command; return the exit code."""
+        from sim.arrivals import ReplayError
+
         try:
-            scenario, _ = load_scenario(args.scenario)
-        except ScenarioError as exc:
+            scenario, base_dir = load_scenario(args.scenario)
+            report = check_data(scenario, base_dir)
+        except (ScenarioError, ReplayError) as exc:
             print(str(exc), file=sys.stderr)
             return EXIT_INVALID
         print(f"OK {describe_scenario(scenario)}")
+        if report is not None:
+            skipped = ", ".join(f"{n:,} {why}" for why, n in report["skipped"].items()) or "none"
+            rows = f"{report['rows_read']:,} rows read, {report['replayed']:,} replayed"
+            print(f"Replay log {report['path']}: {rows}; skipped: {skipped}")
         return EXIT_OK
 
 

@@ -454,6 +454,22 @@ def scenario_from_dict(data: Any, *, label: str = "<scenario>", tree: yaml.Node 
     return scenario
 
 
+def check_data(scenario: Scenario, base_dir: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
+    """Read and check the data files a scenario uses (a replay log) before anything runs or is written.
+
+    Returns:
+        The replay report (rows read, replayed, skipped by reason), or ``None`` for generated arrivals.
+
+    Raises:
+        sim.arrivals.ReplayError: The log is missing or has bad rows (file, column, rows and values named).
+    """
+    if scenario.arrivals.kind != "replay":
+        return None
+    from sim.arrivals import replay_report
+
+    return replay_report(scenario, base_dir)
+
+
 def list_scenarios() -> list[tuple[str, str]]:
     """Bundled scenarios as ``(name, description)`` pairs, sorted by name."""
     out = []

@@ -34,6 +34,7 @@ from typing import Any
 import pandas as pd
 
 from experiments.io import (
+    check_data,
     load_scenario,
     manifest,
     read_json,
@@ -571,6 +572,7 @@ def run_experiment(
     out = Path(out_dir) if out_dir is not None else None
     started = dt.datetime.now(dt.UTC)
     # Everything that can fail on the arguments fails before the run directory is created or touched.
+    check_data(scenario, base_dir)
     previous = _check_run_dir(out, scenario_hash(scenario), seed) if out is not None else None
     done = _done_replications(out, log) if out is not None and previous is not None else set()
     todo = [r for r in reps if r not in done]
