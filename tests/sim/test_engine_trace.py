@@ -175,7 +175,7 @@ def test_live_contacts_come_before_deferrable_work():
     assert res.contacts.service_start_s.tolist() == [0.0, 200.0, 100.0]
 
 
-def test_absenteeism_and_rest_days_remove_shifts():
+def test_rest_days_are_staggered_across_the_roster():
     sc = scenario(
         horizon="28d",
         shifts={"day": {"start": "08:00", "length": "8h"}},
@@ -230,3 +230,29 @@ def test_frt_histogram_counts_only_contacts_after_warmup():
     # Contact 1 (arrived in warm-up) is answered at 110 s wait; only the two arrivals after 1 h are counted.
     assert res.frt_hist["count"].sum() == 2
     assert set(res.frt_hist.bin_lo_s) == {0.0}  # 3700 and 3800 arrive to an idle agent
+
+
+def test_absenteeism_removes_the_configured_share_of_shifts():
+    p, n_agents, days = 0.2, 50, 28
+    sc = scenario(
+        horizon=f"{days}d",
+        shifts={"day": {"start": "08:00", "length": "8h"}},
+        groups={
+            "agents": {
+                "channels": ["voice"],
+                "skills": {"general": 1.0},
+                "languages": ["en"],
+                "staffing": {"day": n_agents},
+                "absenteeism": p,
+            }
+        },
+    )
+    res = simulate(sc, [batch([])], seed=4)
+    agents = res.agents
+    absent = agents.absent_shifts.sum()
+    shifts = n_agents * days
+    # Binomial count: within 4 standard errors (a correct engine fails this about once in 16,000 seeds).
+    assert abs(absent - p * shifts) < 4 * (shifts * p * (1 - p)) ** 0.5
+    # Missed shifts are neither paid nor logged in.
+    assert agents.paid_s.sum() == pytest.approx((shifts - absent) * 8 * 3600.0)
+    assert agents.logged_in_s.sum() == pytest.approx(agents.paid_s.sum())
