@@ -212,7 +212,7 @@ def _metric_table(summary: pd.DataFrame, kind: str, n: int) -> Table:
     return table
 
 
-_STATUS_STYLE = {"MET": "green", "NOT MET": "bold red", "UNCERTAIN": "yellow", "NO DATA": "dim"}
+_STATUS_STYLE = {"MET": "green", "NOT MET": "bold red", "UNCERTAIN": "yellow", "NO DATA": "dim", "NEEDS --log": "dim"}
 
 
 def _targets_table(targets: pd.DataFrame) -> Table:

@@ -460,6 +460,9 @@ def target_status(mean: float, ci_low: float, ci_high: float, level: float) -> s
 def target_table(summary: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     """One row per scenario target: filter, threshold_s, level, attained mean and CI (shares), n, status.
 
+    Status is ``MET``, ``NOT MET``, ``UNCERTAIN`` or ``NO DATA`` (see :func:`target_status`), or ``NEEDS --log``
+    for a target filtered by intent in a run without the contact log.
+
     Args:
         summary: Output of ``experiments.stats.summarize``; targets are rows with metric
             ``target_attainment`` and scope ``target=<name>``.
@@ -481,10 +484,18 @@ def target_table(summary: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
                 **values,
                 "ci_half": float(stats["ci_half"]) if stats is not None else float("nan"),
                 "n": int(stats["n"]) if stats is not None else 0,
-                "status": target_status(values["mean"], values["ci_low"], values["ci_high"], target.level),
+                "status": _status_of(target, values),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _status_of(target: Any, values: dict[str, float]) -> str:
+    status = target_status(values["mean"], values["ci_low"], values["ci_high"], target.level)
+    # Interval counts carry no intent: a target filtered by intent is only measured from the contact log.
+    if status == "NO DATA" and target.intent is not None:
+        return "NEEDS --log"
+    return status
 
 
 # --------------------------------------------------------------------------------------------- experiment

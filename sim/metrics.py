@@ -889,8 +889,8 @@ def replication_metrics(result: RunFrames, scenario: Scenario) -> pd.DataFrame:
 
     FRT p50/p90 come from ``result.frt_hist`` when it is there (linear within a bin), so they do not depend on
     whether the contact log was kept; otherwise they are exact quantiles from ``result.contacts`` (filtered to the
-    window); NaN when neither is available. The histogram has no time dimension, so warm-up can only be
-    excluded by the engine: it must count only arrivals inside :func:`measurement_window`.
+    window); NaN when neither is available. The histogram has no time dimension; the engine counts only
+    arrivals from ``Scenario.measure_start_s`` on, the start of :func:`measurement_window`.
 
     Agent metrics have scopes ``all`` and ``group=<g>``: occupancy from the time-weighted ``staffing`` frame
     after warm-up; utilization, paid and overtime hours, contacts handled, labor cost and cost per handled

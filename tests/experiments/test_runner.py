@@ -324,3 +324,21 @@ def test_engine_results_do_not_depend_on_worker_count(tiny_scenario: Scenario):
     for rep in range(2):
         for name in FRAMES:
             pd.testing.assert_frame_equal(getattr(serial[rep], name), getattr(parallel[rep], name))
+
+
+def test_intent_target_without_the_contact_log_says_it_needs_the_log():
+    from experiments.io import load_scenario
+    from experiments.runner import run_experiment
+
+    scenario, _ = load_scenario("erlang_c_textbook")
+    data = scenario.model_dump(mode="json")
+    data["horizon"], data["warmup"] = "6h", "0s"
+    data["targets"].append({"name": "general only", "intent": "general", "threshold": "20s", "level": 0.8})
+    scenario = Scenario.model_validate(data)
+    streamed = run_experiment(scenario, seed=1, n_replications=2, workers=1, progress=False).targets()
+    assert streamed.set_index("target").status["general only"] == "NEEDS --log"
+    logged = run_experiment(scenario, seed=1, n_replications=2, workers=1, progress=False, log=True).targets()
+    row = logged.set_index("target").loc["general only"]
+    assert row.status in {"MET", "NOT MET", "UNCERTAIN"}
+    # With one intent, the intent target equals the channel target.
+    assert row["mean"] == pytest.approx(logged.set_index("target").loc["voice 80/20", "mean"])
