@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from sim.arrivals import ArrivalBatch
 from sim.center import ContactCenter
@@ -56,8 +55,3 @@ def simulate(sc: Scenario, batches, *, seed: int = 0, replication: int = 0, **kw
     center = ContactCenter(sc, Streams(seed, replication), iter(batches), log=True, **kwargs)
     center.run()
     return center.result(replication, seed, 0.0)
-
-
-@pytest.fixture
-def micro():
-    return scenario
