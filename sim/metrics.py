@@ -94,6 +94,7 @@ __all__ = [
     "service_level_from_contacts",
     "short_abandons",
     "sl_metric",
+    "slot_occupancy_from_staffing",
     "threshold_columns",
     "utilization",
 ]
@@ -135,6 +136,7 @@ METRICS: tuple[str, ...] = (
     "frt_max_s",
     # agents (scopes "all", "group=<g>")
     "occupancy",
+    "slot_occupancy",
     "utilization",
     "paid_h",
     "overtime_h",
@@ -784,6 +786,44 @@ def occupancy_from_staffing(
     return float(_ratio(busy, available))
 
 
+def slot_occupancy_from_staffing(
+    staffing: pd.DataFrame | None,
+    *,
+    slots: Mapping[str, int],
+    interval_s: float,
+    horizon_s: float,
+    group: str | Sequence[str] | None = None,
+    warmup_s: float = 0.0,
+) -> float:
+    """Slot occupancy = contacts in service / (available agents x their slots), time-weighted, after warm-up.
+
+    For chat agents who may hold ``k`` chats at once, occupancy (time with >= 1 chat) says little about spare
+    capacity; slot occupancy is the share of chat slots in use. For one-slot agents both are the same.
+
+    Args:
+        staffing: ``staffing`` frame.
+        slots: Slots per agent of each group (its largest channel concurrency).
+        interval_s: Reporting interval length (seconds).
+        horizon_s: Simulated horizon (seconds).
+        group: Group name(s) to keep; ``None`` keeps all.
+        warmup_s: Keep intervals starting at or after this time (seconds).
+
+    Returns:
+        The slot occupancy (NaN if no available agent time).
+    """
+    if _is_empty(staffing):
+        return math.nan
+    sub = _select(staffing, group=group)
+    assert sub is not None
+    _require(sub, ("interval_start_s", "group", "logged_in", "on_break", "busy_slots"), "staffing")
+    start = sub["interval_start_s"].to_numpy(dtype=float)
+    weight = np.clip(horizon_s - start, 0.0, interval_s) * (start >= warmup_s)
+    per_agent = sub["group"].astype(str).map(slots).to_numpy(dtype=float)
+    in_service = float(np.dot(weight, sub["busy_slots"].to_numpy(dtype=float)))
+    available = sub["logged_in"].to_numpy(dtype=float) - sub["on_break"].to_numpy(dtype=float)
+    return float(_ratio(in_service, float(np.dot(weight, available * per_agent))))
+
+
 def utilization(agents: pd.DataFrame | None) -> float:
     """Utilization = (logged-in - break) time / paid time over the agents given (NaN if nothing paid)."""
     s = _sums(agents, ("logged_in_s", "break_s", "paid_s"), "agents")
@@ -868,8 +908,13 @@ def _agent_rows(
     occ = occupancy_from_staffing(
         staffing, interval_s=scenario.reporting.interval, horizon_s=end_s, group=group, warmup_s=start_s
     )
+    slots = {g: max(scenario.concurrency(g, c) for c in spec.channels) for g, spec in scenario.groups.items()}
+    slot_occ = slot_occupancy_from_staffing(
+        staffing, slots=slots, interval_s=scenario.reporting.interval, horizon_s=end_s, group=group, warmup_s=start_s
+    )
     return [
         ("occupancy", scope, occ),
+        ("slot_occupancy", scope, slot_occ),
         ("utilization", scope, utilization(sub)),
         ("paid_h", scope, _sums(sub, ("paid_s",), "agents")["paid_s"] / 3600.0),
         ("overtime_h", scope, overtime_h(sub)),

@@ -572,3 +572,24 @@ def test_interval_counts_are_consistent(rows, threshold):
         assert (math.isnan(sl) and math.isnan(direct)) or sl == pytest.approx(direct)
         per_interval = m.interval_table(iv, [threshold], convention)[m.sl_metric(threshold)].dropna()
         assert ((per_interval >= 0) & (per_interval <= 1)).all()
+
+
+def test_slot_occupancy_counts_chat_slots():
+    staffing = pd.DataFrame(
+        {
+            "replication": 0,
+            "interval": [0, 0],
+            "interval_start_s": [0.0, 0.0],
+            "group": ["chat", "voice"],
+            "logged_in": [4.0, 2.0],
+            "busy": [4.0, 1.0],
+            "on_break": [0.0, 0.0],
+            "busy_slots": [6.0, 1.0],
+        }
+    )
+    kwargs = {"slots": {"chat": 3, "voice": 1}, "interval_s": 3600.0, "horizon_s": 3600.0}
+    # 4 chat agents always busy but only 6 of 12 slots used; voice: 1 of 2 agents busy.
+    assert m.occupancy_from_staffing(staffing, interval_s=3600.0, horizon_s=3600.0, group="chat") == 1.0
+    assert m.slot_occupancy_from_staffing(staffing, group="chat", **kwargs) == pytest.approx(0.5)
+    assert m.slot_occupancy_from_staffing(staffing, group="voice", **kwargs) == pytest.approx(0.5)
+    assert m.slot_occupancy_from_staffing(staffing, **kwargs) == pytest.approx(7 / 14)
