@@ -373,11 +373,36 @@ def _collect_from_disk(
     return metrics, _read_frames(out_dir, reps, names)
 
 
-def _save(out_dir: Path, metrics: pd.DataFrame, summary: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> None:
+def _save(
+    out_dir: Path, scenario: Scenario, metrics: pd.DataFrame, summary: pd.DataFrame, frames: dict[str, pd.DataFrame]
+) -> None:
     write_parquet(out_dir / _METRICS, metrics)
     write_csv(out_dir / "summary.csv", summary)
     for name, frame in frames.items():
         write_parquet(out_dir / f"{name}.parquet", frame)
+    from sim.metrics import interval_columns
+
+    intervals = frames.get("intervals")
+    # Engines stubbed in tests may write partial frames; the table needs the full intervals schema.
+    if intervals is not None and set(interval_columns(scenario.sl_thresholds_s())) <= set(intervals.columns):
+        write_csv(out_dir / "interval_table.csv", interval_summary(intervals, scenario))
+
+
+def interval_summary(intervals: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Per interval x channel KPIs (SL per threshold, ASA, abandonment, queue...), mean over replications.
+
+    Each replication's figures come from :func:`sim.metrics.interval_table` (volume-weighted within the
+    interval, priorities and tiers merged); this averages them over replications and adds the interval's
+    calendar start (``interval_start``) next to ``interval_start_s``.
+    """
+    from sim.metrics import interval_table
+
+    per_rep = interval_table(intervals, scenario.sl_thresholds_s(), scenario.reporting.sl_convention)
+    keys = ["interval", "interval_start_s", "channel"]
+    table = per_rep.drop(columns="replication").groupby(keys, sort=True, observed=True).mean().reset_index()
+    start = pd.Timestamp(scenario.start)
+    table.insert(2, "interval_start", start + pd.to_timedelta(table["interval_start_s"], unit="s"))
+    return table
 
 
 # ------------------------------------------------------------------------------------------------- results
@@ -616,7 +641,7 @@ def run_experiment(
     summary = summarize(metrics[["replication", "metric", "scope", "value"]])
     reused = tuple(r for r in reps if r in done)
     if out is not None:
-        _save(out, metrics, summary, frames)
+        _save(out, scenario, metrics, summary, frames)
         record.extra["reused"] = list(reused)
         write_json(out / _MANIFEST, record.manifest(reps, "complete", finished=dt.datetime.now(dt.UTC)))
     return ExperimentResult(scenario, seed, tuple(reps), metrics, summary, frames, out, reused)

@@ -342,3 +342,17 @@ def test_intent_target_without_the_contact_log_says_it_needs_the_log():
     assert row.status in {"MET", "NOT MET", "UNCERTAIN"}
     # With one intent, the intent target equals the channel target.
     assert row["mean"] == pytest.approx(logged.set_index("target").loc["voice 80/20", "mean"])
+
+
+def test_run_directory_has_a_per_interval_table(tmp_path):
+    from experiments.runner import run_experiment
+
+    res = run_experiment("erlang_c_textbook", seed=2, n_replications=2, workers=1, progress=False, out_dir=tmp_path / "r")
+    table = pd.read_csv(tmp_path / "r" / "interval_table.csv")
+    sc = res.scenario
+    assert len(table) == sc.n_intervals * len(sc.channels)
+    assert {"interval_start", "offered", "sl_20s", "asa_s", "abandon_rate", "queue_len"} <= set(table.columns)
+    # Offered per interval is the mean over the replications of the summed counts.
+    iv = res.intervals.groupby(["replication", "interval"]).offered.sum().groupby("interval").mean()
+    assert table.offered.to_numpy() == pytest.approx(iv.to_numpy())
+    assert table.interval_start.iloc[1] == "2026-11-09 00:30:00"
