@@ -34,29 +34,15 @@ RATE = LOAD * N_AGENTS / HANDLE_S  # arrivals per second
 
 def mmcm_scenario(n_contacts: int):
     """The benchmark workload as a ccsim scenario with about ``n_contacts`` arrivals."""
-    from sim import Scenario
+    from sim.config import single_queue
 
-    return Scenario.model_validate(
-        {
-            "name": "bench_mmcm",
-            "horizon": f"{n_contacts / RATE:.0f}s",
-            "channels": {"voice": {"patience": {"dist": "exponential", "mean": f"{PATIENCE_S:g}s"}}},
-            "intents": {"general": {"handle": {"dist": "exponential", "mean": f"{HANDLE_S:g}s"}}},
-            "arrivals": {
-                "kind": "generated",
-                "channels": {"voice": {"daily_volume": RATE * 86400, "intent_mix": {"general": 1}}},
-            },
-            "shifts": {"always": {"start": "00:00", "length": "24h"}},
-            "groups": {
-                "agents": {
-                    "channels": ["voice"],
-                    "skills": {"general": 1.0},
-                    "languages": ["en"],
-                    "staffing": {"always": N_AGENTS},
-                }
-            },
-            "reporting": {"interval": "30min"},
-        }
+    return single_queue(
+        arrival_rate_per_s=RATE,
+        mean_handle_s=HANDLE_S,
+        n_agents=N_AGENTS,
+        mean_patience_s=PATIENCE_S,
+        horizon=f"{n_contacts / RATE:.0f}s",
+        name="bench_mmcm",
     )
 
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sim.distributions import Distribution, LognormalDist, NoAbandonment
-from sim.units import Duration, PositiveDuration, TimeOfDay
+from sim.units import Duration, PositiveDuration, TimeOfDay, format_duration
 
 __all__ = [
     "WEEKDAYS",
@@ -35,6 +35,7 @@ __all__ = [
     "Scenario",
     "Shift",
     "Target",
+    "single_queue",
 ]
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -91,7 +92,7 @@ class Intent(_Frozen):
         urgent_share: Share of contacts of this intent with priority ``urgent`` (the rest are ``normal``).
     """
 
-    handle: Distribution = LognormalDist(mean=300.0, cv=1.0)
+    handle: Distribution = LognormalDist(mean="5min", cv=1.0)
     handle_by_channel: dict[str, Distribution] = Field(default_factory=dict)
     patience: Distribution | None = None
     urgent_share: Share = 0.0
@@ -556,3 +557,64 @@ class Scenario(_Frozen):
     def n_intervals(self) -> int:
         """Number of reporting intervals covering the horizon."""
         return math.ceil(self.horizon / self.reporting.interval - 1e-9)
+
+
+def single_queue(
+    *,
+    arrival_rate_per_s: float,
+    mean_handle_s: float,
+    n_agents: int,
+    mean_patience_s: float | None = None,
+    horizon: str = "3d",
+    warmup: str = "0s",
+    interval: str = "30min",
+    sl_convention: SLConvention = "short_abandons_excluded",
+    name: str = "single_queue",
+) -> Scenario:
+    """The textbook M/M/c (Erlang C) or, with a patience, M/M/c+M (Erlang A) queue as a scenario.
+
+    One voice channel, one intent with exponential handle time, Poisson arrivals at a constant rate, one group
+    of ``n_agents`` on duty around the clock, exponential patience (or none), and no short-abandon exclusion.
+
+    Args:
+        arrival_rate_per_s: Arrivals per second.
+        mean_handle_s: Mean handle time in seconds.
+        n_agents: Agents on duty.
+        mean_patience_s: Mean patience in seconds; ``None`` means nobody abandons.
+        horizon: Simulated length, with a unit.
+        warmup: Excluded start, with a unit.
+        interval: Reporting interval, with a unit.
+        sl_convention: SL abandonment convention.
+        name: Scenario name.
+
+    Example:
+        >>> sc = single_queue(arrival_rate_per_s=100 / 1800, mean_handle_s=180, n_agents=14)
+        >>> sc.groups["agents"].staffing
+        {'always': 14}
+    """
+    patience: dict[str, str] = {"dist": "none"}
+    if mean_patience_s is not None:
+        patience = {"dist": "exponential", "mean": format_duration(mean_patience_s)}
+    return Scenario.model_validate(
+        {
+            "name": name,
+            "horizon": horizon,
+            "warmup": warmup,
+            "channels": {"voice": {"patience": patience, "short_abandon": "0s"}},
+            "intents": {"general": {"handle": {"dist": "exponential", "mean": format_duration(mean_handle_s)}}},
+            "arrivals": {
+                "kind": "generated",
+                "channels": {"voice": {"daily_volume": arrival_rate_per_s * 86400, "intent_mix": {"general": 1}}},
+            },
+            "shifts": {"always": {"start": "00:00", "length": "24h"}},
+            "groups": {
+                "agents": {
+                    "channels": ["voice"],
+                    "skills": {"general": 1.0},
+                    "languages": ["en"],
+                    "staffing": {"always": n_agents},
+                }
+            },
+            "reporting": {"interval": interval, "sl_convention": sl_convention},
+        }
+    )

@@ -11,7 +11,15 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, PlainSerializer
 
-__all__ = ["Duration", "PositiveDuration", "TimeOfDay", "format_duration", "parse_duration", "parse_time_of_day"]
+__all__ = [
+    "Duration",
+    "PositiveDuration",
+    "TimeOfDay",
+    "format_duration",
+    "format_time_of_day",
+    "parse_duration",
+    "parse_time_of_day",
+]
 
 _UNITS_S = {
     "ms": 0.001,
@@ -28,7 +36,7 @@ _UNITS_S = {
     "week": 604800.0,
     "weeks": 604800.0,
 }
-_DURATION_RE = re.compile(r"^\s*(-?\d+(?:\.\d*)?|-?\.\d+)\s*([a-zA-Z]+)\s*$")
+_DURATION_RE = re.compile(r"^\s*(-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*([a-zA-Z]+)\s*$")
 _TIME_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
 _EXPECTED = 'a duration string with a unit, e.g. "20s", "5min", "8h", "2d" (units: ms, s, min, h, d, w)'
 
@@ -61,11 +69,20 @@ def parse_duration(value: object) -> float:
 
 
 def format_duration(seconds: float) -> str:
-    """Format seconds back into the shortest exact unit string (inverse of :func:`parse_duration`)."""
+    """Format seconds as an exact duration string (``parse_duration(format_duration(x)) == x``)."""
     for unit, factor in (("d", 86400.0), ("h", 3600.0), ("min", 60.0)):
         if seconds >= factor and (seconds / factor).is_integer():
             return f"{int(seconds / factor)}{unit}"
-    return f"{seconds:g}s"
+    if float(seconds).is_integer():
+        return f"{int(seconds)}s"
+    return f"{float(seconds)!r}s"
+
+
+def format_time_of_day(seconds: float) -> str:
+    """Format seconds after midnight as ``"HH:MM"`` or ``"HH:MM:SS"`` (inverse of :func:`parse_time_of_day`)."""
+    s = int(seconds)
+    text = f"{s // 3600:02d}:{s % 3600 // 60:02d}"
+    return text if s % 60 == 0 else f"{text}:{s % 60:02d}"
 
 
 def parse_time_of_day(value: object) -> float:
@@ -81,28 +98,16 @@ def parse_time_of_day(value: object) -> float:
     return hours * 3600.0 + minutes * 60.0 + seconds
 
 
-def _passthrough_float(parser):
-    def validate(value: object) -> float:
-        # Already-parsed floats come back when a model is copied or re-validated from Python.
-        if isinstance(value, float) and not isinstance(value, bool):
-            if value < 0:
-                raise ValueError(f"duration must not be negative, got {value!r}")
-            return value
-        return parser(value)
-
-    return validate
-
-
 def _positive(value: object) -> float:
-    seconds = _passthrough_float(parse_duration)(value)
+    seconds = parse_duration(value)
     if seconds <= 0:
         raise ValueError(f"duration must be greater than zero, got {value!r}")
     return seconds
 
 
-Duration = Annotated[
-    float, BeforeValidator(_passthrough_float(parse_duration)), PlainSerializer(format_duration, return_type=str)
-]
+# No bare numbers, not even floats: "2.5" in a file must not silently mean seconds. Dumps (python or json mode)
+# write durations back as strings, so a dumped scenario validates again unchanged.
+Duration = Annotated[float, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)]
 """Non-negative duration in seconds, written in config with a unit."""
 
 PositiveDuration = Annotated[
@@ -110,5 +115,7 @@ PositiveDuration = Annotated[
 ]
 """Strictly positive duration in seconds, written in config with a unit."""
 
-TimeOfDay = Annotated[float, BeforeValidator(_passthrough_float(parse_time_of_day))]
+TimeOfDay = Annotated[
+    float, BeforeValidator(parse_time_of_day), PlainSerializer(format_time_of_day, return_type=str)
+]
 """Seconds after midnight, written in config as ``"HH:MM"``."""

@@ -119,3 +119,16 @@ def test_streams_are_named_independent_and_stable():
     assert np.array_equal(a, s.get("handle/chat/refund").random(5))
     # Regression snapshot (crc32 of the name, not Python's salted hash()): must not change across versions.
     assert Streams(7, 0).get("handle/chat/refund").integers(0, 10**9) == 278444029
+
+
+@pytest.mark.parametrize("seconds", [0.0, 0.25, 20.0, 59.5, 61.0, 3600.0, 5400.0, 86400.0, 1e-5, 123456.789, 1 / 3])
+def test_format_duration_round_trips_exactly(seconds):
+    assert parse_duration(format_duration(seconds)) == seconds
+
+
+def test_a_dumped_scenario_validates_again_unchanged():
+    from sim.config import Scenario, single_queue
+
+    sc = single_queue(arrival_rate_per_s=0.1, mean_handle_s=187.3, n_agents=3, mean_patience_s=1 / 3, horizon="1d")
+    for mode in ("python", "json"):
+        assert Scenario.model_validate(sc.model_dump(mode=mode)) == sc

@@ -13,6 +13,7 @@ import pytest
 from scipy import stats
 
 from sim import Scenario, run
+from sim.config import single_queue
 from sim.erlang import erlang_a, erlang_c
 
 R = 30
@@ -21,29 +22,16 @@ RATE_PER_S = 100 / 1800  # 100 calls per 30 minutes
 HANDLE_S = 180.0
 
 
-def mm_scenario(n_agents: int, patience: dict | None = None, horizon: str = "3d") -> Scenario:
-    return Scenario.model_validate(
-        {
-            "name": f"mmc_{n_agents}",
-            "horizon": horizon,
-            "warmup": "2h",
-            "channels": {"voice": {"patience": patience or {"dist": "none"}, "short_abandon": "0s"}},
-            "intents": {"general": {"handle": {"dist": "exponential", "mean": f"{HANDLE_S:g}s"}}},
-            "arrivals": {
-                "kind": "generated",
-                "channels": {"voice": {"daily_volume": RATE_PER_S * 86400, "intent_mix": {"general": 1}}},
-            },
-            "shifts": {"always": {"start": "00:00", "length": "24h"}},
-            "groups": {
-                "agents": {
-                    "channels": ["voice"],
-                    "skills": {"general": 1.0},
-                    "languages": ["en"],
-                    "staffing": {"always": n_agents},
-                }
-            },
-            "reporting": {"interval": "1h", "sl_thresholds": ["20s"], "sl_convention": "ignore_abandons"},
-        }
+def mm_scenario(n_agents: int, patience: float | None = None) -> Scenario:
+    return single_queue(
+        arrival_rate_per_s=RATE_PER_S,
+        mean_handle_s=HANDLE_S,
+        n_agents=n_agents,
+        mean_patience_s=patience,
+        horizon="3d",
+        warmup="2h",
+        interval="1h",
+        sl_convention="ignore_abandons",
     )
 
 
@@ -89,7 +77,7 @@ def erlang_c_13():
 
 @pytest.fixture(scope="module")
 def erlang_a_13():
-    return per_replication(mm_scenario(13, {"dist": "exponential", "mean": "5min"}))
+    return per_replication(mm_scenario(13, patience=300.0))
 
 
 @pytest.mark.slow
