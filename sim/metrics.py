@@ -280,13 +280,7 @@ def filter_intervals(
     """
     selected = _select(intervals, channel=channel, priority=priority, tier=tier)
     assert selected is not None
-    if len(selected) == 0 or (warmup_s <= 0 and horizon_s is None):
-        return selected
-    start = selected["interval_start_s"].to_numpy(dtype=float)
-    keep = start >= warmup_s
-    if horizon_s is not None:
-        keep &= start < horizon_s
-    return selected if keep.all() else selected.loc[keep]
+    return _in_window(selected, "interval_start_s", warmup_s, horizon_s)
 
 
 def filter_contacts(
@@ -315,13 +309,18 @@ def filter_contacts(
     """
     selected = _select(contacts, channel=channel, priority=priority, tier=tier, intent=intent)
     assert selected is not None
-    if len(selected) == 0 or (warmup_s <= 0 and horizon_s is None):
-        return selected
-    arrival = selected["arrival_s"].to_numpy(dtype=float)
-    keep = arrival >= warmup_s
+    return _in_window(selected, "arrival_s", warmup_s, horizon_s)
+
+
+def _in_window(frame: pd.DataFrame, column: str, warmup_s: float, horizon_s: float | None) -> pd.DataFrame:
+    """Rows whose ``column`` (seconds) lies in ``[warmup_s, horizon_s)`` (no upper bound when ``None``)."""
+    if len(frame) == 0 or (warmup_s <= 0 and horizon_s is None):
+        return frame
+    t = frame[column].to_numpy(dtype=float)
+    keep = t >= warmup_s
     if horizon_s is not None:
-        keep &= arrival < horizon_s
-    return selected if keep.all() else selected.loc[keep]
+        keep &= t < horizon_s
+    return frame if keep.all() else frame.loc[keep]
 
 
 def filter_frt_hist(
