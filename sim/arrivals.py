@@ -1026,3 +1026,91 @@ def replay_config_for_log(path: str | os.PathLike[str], *, exact_times: bool = T
     if not exact_times:
         columns["arrival"] = "arrival"
     return ReplayArrivals(path=str(path), columns=columns, arrival_format="seconds" if exact_times else "timestamp")
+
+
+# ------------------------------------------------------------------------------------------- expected rates
+
+
+def expected_rates(scenario: Scenario, slice_s: float) -> tuple[np.ndarray, dict[tuple[str, str], np.ndarray]]:
+    """Expected arrival rate per (channel, intent) and time slice of the generated-arrivals model, without draws.
+
+    The rate is what the generator would use with a busyness factor of 1 (its mean): daily volume x day-of-week
+    factor x intraday profile x promotion factors, with outages applied in expectation (inside an outage window
+    the channel's rate drops to zero and ``moved_share`` of it is added to ``(moved_to, intent)``; where outages
+    of a channel overlap, the first listed applies, as in the generator). Slices are aligned to midnight of the
+    start date, so the first and last may be partial; the rate of a slice is the mean rate over its covered part.
+
+    Args:
+        scenario: A scenario with generated arrivals.
+        slice_s: Slice length in seconds; must divide a day (e.g. 900, 1800, 3600).
+
+    Returns:
+        ``times_s``, the start of each slice in seconds from the scenario start (clipped to 0), and per
+        ``(channel name, intent name)`` an array of mean arrival rates per second, one per slice. Every
+        (channel, intent) of an ``intent_mix`` with positive weight is present, plus the destinations of outages.
+
+    Raises:
+        ValueError: For replayed arrivals, or a slice that does not divide a day.
+
+    Example:
+        >>> from sim.config import single_queue
+        >>> times, rates = expected_rates(single_queue(arrival_rate_per_s=0.05, mean_handle_s=180, n_agents=12), 3600)
+        >>> len(times), round(float(rates["voice", "general"][0]), 6)
+        (72, 0.05)
+    """
+    arrivals = scenario.arrivals
+    if not isinstance(arrivals, GeneratedArrivals):
+        raise ValueError("expected rates need generated arrivals (scenario.arrivals.kind: generated)")
+    per_day = DAY_S / slice_s if slice_s > 0 else 0.0
+    if per_day < 1.0 or abs(per_day - round(per_day)) > 1e-9:
+        raise ValueError(f"slice must divide a day (e.g. 15min, 30min, 1h), got {slice_s:g}s")
+    start = scenario.start
+    offset0 = (start - dt.datetime.combine(start.date(), dt.time(), tzinfo=start.tzinfo)).total_seconds()
+    horizon = scenario.horizon
+    k0 = int(np.floor(offset0 / slice_s + 1e-9))
+    k1 = int(np.ceil((offset0 + horizon) / slice_s - 1e-9))
+    bounds = np.clip(np.arange(k0, k1 + 1, dtype=float) * slice_s - offset0, 0.0, horizon)
+    widths = np.diff(bounds)
+    days = list(_calendar_days(scenario))
+    rates: dict[tuple[str, str], np.ndarray] = {}
+    for plan in _channel_plans(scenario, arrivals):
+        for intent, _, _ in plan.intents:
+            rates.setdefault((plan.name, intent), np.zeros(len(widths)))
+        for rule in plan.outages:
+            if rule.moved_to is not None and rule.moved_share > 0.0:
+                for intent, _, _ in plan.intents:
+                    rates.setdefault((rule.moved_to, intent), np.zeros(len(widths)))
+        segments = []
+        for day in days:
+            day_factor = arrivals.day_of_week.get(WEEKDAYS[day.date.weekday()], 1.0)
+            if plan.daily_volume <= 0.0 or day_factor <= 0.0:
+                continue
+            edges, seg_rates = _rate_segments(plan, day, plan.daily_volume * day_factor)
+            segments.append((edges[:-1], edges[1:], seg_rates))
+        if not segments:
+            continue
+        lo, hi, rate = (np.concatenate(parts) for parts in zip(*segments, strict=True))
+        cum_lo = np.concatenate(([0.0], np.cumsum(rate * (hi - lo))))[:-1]
+
+        def integral(t: np.ndarray, lo=lo, hi=hi, rate=rate, cum_lo=cum_lo) -> np.ndarray:
+            """Expected arrivals of the channel in ``[0, t)`` (piecewise-linear, exact between edges)."""
+            k = np.clip(np.searchsorted(lo, t, side="right") - 1, 0, len(lo) - 1)
+            return cum_lo[k] + rate[k] * np.clip(t - lo[k], 0.0, hi[k] - lo[k])
+
+        cuts = [bounds] + [np.clip([r.start_s, r.end_s], 0.0, horizon) for r in plan.outages]
+        points = np.unique(np.concatenate(cuts))
+        mass = np.diff(integral(points))
+        slot = np.clip(np.searchsorted(bounds, points[:-1], side="right") - 1, 0, len(widths) - 1)
+        mids = 0.5 * (points[:-1] + points[1:])
+        free = np.ones(len(mass), dtype=bool)
+        for rule in plan.outages:
+            hit = free & (mids >= rule.start_s) & (mids < rule.end_s)
+            free &= ~hit
+            if rule.moved_to is not None and rule.moved_share > 0.0:
+                moved = np.bincount(slot[hit], weights=mass[hit] * rule.moved_share, minlength=len(widths))
+                for intent, _, share in plan.intents:
+                    rates[rule.moved_to, intent] += share * moved / widths
+        kept = np.bincount(slot[free], weights=mass[free], minlength=len(widths))
+        for intent, _, share in plan.intents:
+            rates[plan.name, intent] += share * kept / widths
+    return bounds[:-1].copy(), rates

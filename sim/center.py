@@ -15,33 +15,74 @@ Semantics (see DESIGN §3):
     * Shift end / break: the agent finishes the contacts in hand (draining), then logs out / takes the break;
       time past the shift end is overtime. Breaks are cut at the shift end.
     * Deferrable work is taken only by idle agents while the group's busy share stays within its occupancy cap.
+    * Bot stage (``scenario.bots``, offered by the deflection policy): a session ends resolved, abandoned, as a
+      silent failure (the customer may come back later as a repeat contact) or escalated (after the hand-off
+      delay the contact joins the human queue with scaled handle time and less patience left).
+    * Approvals (``scenario.approvals``): the empowerment policy decides at service start whether the agent
+      approves (extra handle time) or escalates: synchronously (at the end of its handle time the agent and the
+      customer wait while a team lead of the finite pool approves; the pool has its own FIFO queue) or
+      asynchronously (the contact ends ``escalated_async``; a share of customers contact again later).
+    * Reserve agents (reactive staffing): called in when the policy asks, after a delay, for a fixed length,
+      paid at the overtime premium.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import time
+from collections import deque
 from collections.abc import Iterator
+from itertools import repeat
 from pathlib import Path
 
+import numpy as np
 import simpy
 
 from sim.arrivals import ArrivalBatch
-from sim.config import WEEKDAYS, Scenario
-from sim.entities import BREAK, DONE, DRAINING, OFF, ON, SERVING, WAITING, Agent, Contact, QueueState
-from sim.interfaces import AgentInfo, ContactInfo, RoutingPolicy
+from sim.config import ReplayArrivals, Scenario
+from sim.entities import BREAK, DONE, DRAINING, IN_BOT, OFF, ON, SERVING, WAITING, Agent, Contact, QueueState
+from sim.interfaces import (
+    AgentInfo,
+    ContactInfo,
+    DeflectionPolicy,
+    EmpowermentPolicy,
+    NoDeflection,
+    NoEmpowerment,
+    RoutingPolicy,
+    StaffingPolicy,
+)  # fmt: skip
 from sim.log import BUSY, LOGGED_IN, ON_BREAK, Recorder
 from sim.result import RunResult
 from sim.routing import LongestIdleRouting
-from sim.schema import OUTCOMES
+from sim.schema import OUTCOMES, PRIORITIES, TIERS
+from sim.staffing import day_zero_offset_s, night_seconds, template_roster
 from sim.streams import Streams
 
-__all__ = ["ContactCenter", "RoutingError", "run"]
+__all__ = ["RESOLUTION_FIELDS", "ContactCenter", "RoutingError", "run"]
 
 _SERVED, _ABANDONED, _CENSORED = OUTCOMES.index("served"), OUTCOMES.index("abandoned"), OUTCOMES.index("censored")
+_ESC_ASYNC, _BOT_RESOLVED = OUTCOMES.index("escalated_async"), OUTCOMES.index("bot_resolved")
+_BOT_ABANDONED, _SILENT = OUTCOMES.index("bot_abandoned"), OUTCOMES.index("silent_failure")
 # Plan actions of an agent.
 _LOGIN, _BREAK, _LOGOUT = 0, 1, 2
+# Bot endings (Contact.bot) and approval routes (Contact.approval); names in sim.log.BOT_OUTCOMES / APPROVALS.
+_B_RESOLVED, _B_ABANDONED, _B_SILENT, _B_ESCALATED = 1, 2, 3, 4
+_A_SELF, _A_SYNC, _A_ASYNC = 1, 2, 3
+# Fields of Contact.x, drawn at arrival from their own streams (common random numbers across policies).
+_X_BOT_U, _X_SESSION, _X_AMOUNT, _X_TL, _X_RECONTACT_U, _X_RECONTACT_DELAY, _X_RETURN_U, _X_RETURN_DELAY = range(8)
+
+RESOLUTION_FIELDS: tuple[str, ...] = (
+    "bot_offered", "bot_resolved", "bot_escalated", "bot_abandoned", "bot_silent_failure",
+    "bot_session_s", "bot_frt_s", "handoff_n", "handoff_s", "approvals", "self_approved", "escalated_sync",
+    "escalated_async", "approval_n", "approval_wait_s", "leakage", "repeat_contacts", "first_contacts",
+    "first_contact_resolved", "returning", "same_agent",
+)  # fmt: skip
+"""Counters of the ``resolution`` frame (contacts arriving after the warm-up; see :mod:`sim.schema`)."""
+(
+    _R_BOT_OFFERED, _R_BOT_RESOLVED, _R_BOT_ESCALATED, _R_BOT_ABANDONED, _R_BOT_SILENT, _R_BOT_SESSION,
+    _R_BOT_FRT, _R_HANDOFF_N, _R_HANDOFF_S, _R_APPROVALS, _R_SELF, _R_SYNC, _R_ASYNC, _R_APPROVAL_N, _R_APPROVAL_WAIT,
+    _R_LEAKAGE, _R_REPEATS, _R_FIRST, _R_FCR, _R_RETURNING, _R_SAME_AGENT,
+) = range(len(RESOLUTION_FIELDS))  # fmt: skip
 
 
 class _Call(simpy.Event):
@@ -73,6 +114,9 @@ class ContactCenter:
             give the same results (a test checks it).
         fast_paths: Let the engine take the default routing's decision itself where it is trivial (one group
             for a queue, one queue for a group); ``False`` always asks the policy. Same results (tested).
+        deflection: Which contacts go to the channel's bot first (default: none).
+        staffing: The roster, and reserve agents for reactive call-ins (default: the scenario's rosters).
+        empowerment: Who approves what (default: approvals take no extra time and are never escalated).
     """
 
     def __init__(
@@ -85,10 +129,20 @@ class ContactCenter:
         log: bool = False,
         eager_arrivals: bool = True,
         fast_paths: bool = True,
+        deflection: DeflectionPolicy | None = None,
+        staffing: StaffingPolicy | None = None,
+        empowerment: EmpowermentPolicy | None = None,
     ) -> None:
         self.scenario = scenario
         self.env = simpy.Environment()
         self.routing = routing if routing is not None else LongestIdleRouting()
+        self.deflection = deflection if deflection is not None else NoDeflection()
+        self.staffing = staffing
+        self.empowerment = empowerment if empowerment is not None else NoEmpowerment()
+        for policy in (self.routing, self.deflection, self.staffing, self.empowerment):
+            bind = getattr(policy, "bind", None)
+            if bind is not None:
+                bind(scenario)
         self.channels = list(scenario.channels)
         self.intents = list(scenario.intents)
         self.languages = list(scenario.customers.languages)
@@ -111,6 +165,8 @@ class ContactCenter:
             measure_start_s=scenario.measure_start_s,
         )
         self._finish = self._finish_log if log else self._finish_stream
+        self._measure_s = scenario.measure_start_s
+        self._res = [[0.0] * len(RESOLUTION_FIELDS) for _ in range(n_ch * 4)]
         self.view = CenterView(self)
         # Policies other than the built-in default are checked on every decision (see _check_agent).
         kind = type(self.routing)
@@ -134,6 +190,7 @@ class ContactCenter:
         self._eager = eager_arrivals
         self._arrival_pending = False
         self._build_agents(streams)
+        self._build_stages(streams)
 
     # ------------------------------------------------------------------------------------------------ set-up
 
@@ -154,14 +211,34 @@ class ContactCenter:
         del ch_index, in_index
 
     def _build_queues(self, n_ch: int, n_int: int, n_lang: int) -> None:
+        """One queue per channel x intent x language x priority x tier that can occur.
+
+        Urgent queues exist for intents with an ``urgent_share`` and VIP queues when there is a ``vip_share``
+        (both always for replayed logs, which may carry them), so a scenario without priorities keeps one queue
+        per channel x intent x language and its fast paths.
+        """
         sc = self.scenario
+        replay = isinstance(sc.arrivals, ReplayArrivals)
+        tiers = (0, 1) if replay or sc.customers.vip_share > 0 else (0,)
         self.queues: list[QueueState] = []
+        self._qmap = [-1] * (n_ch * n_int * n_lang * 4)
         for ci, ch in enumerate(self.channels):
             for ii, intent in enumerate(self.intents):
+                prios = (0, 1) if replay or sc.intents[intent].urgent_share > 0 else (0,)
+                skilled = [
+                    gi
+                    for gi, g in enumerate(self.groups)
+                    if ch in sc.groups[g].channels and intent in sc.groups[g].skills
+                ]
                 for li, lang in enumerate(self.languages):
                     groups = tuple(self.groups.index(g) for g in sc.eligible_groups(ch, intent, lang))
-                    q = QueueState(len(self.queues), ci, ii, li, self._deferrable[ci], groups)
-                    self.queues.append(q)
+                    fallback = tuple(g for g in skilled if g not in groups)
+                    for prio in prios:
+                        for tier in tiers:
+                            qi = len(self.queues)
+                            q = QueueState(qi, ci, ii, li, self._deferrable[ci], groups, prio, tier, fallback)
+                            self.queues.append(q)
+                            self._qmap[((ci * n_int + ii) * n_lang + li) * 4 + prio * 2 + tier] = qi
         self._n_int, self._n_lang = n_int, n_lang
         # Per group: live queues by channel, all live queues, deferrable queues (stable order by index).
         self._g_live_by_ch: list[list[tuple[int, ...]]] = []
@@ -175,6 +252,15 @@ class ContactCenter:
             self._g_live.append(tuple(q.index for q in mine if not q.deferrable))
             self._g_deferrable.append(tuple(q.index for q in mine if q.deferrable))
         self._q_groups = [frozenset(q.groups) for q in self.queues]
+        # Language fallback: groups with the channel and skill but not the language, when the policy asks for it.
+        self._g_fallback_by_ch: list[list[tuple[int, ...]]] = []
+        self._g_fallback: list[tuple[int, ...]] = []
+        for g in range(len(self.groups)):
+            mine = [q for q in self.queues if g in q.fallback_groups and not q.deferrable]
+            self._g_fallback_by_ch.append([tuple(q.index for q in mine if q.channel == c) for c in range(n_ch)])
+            self._g_fallback.append(tuple(q.index for q in mine))
+        if getattr(self.routing, "language_fallback", False):
+            self._q_groups = [frozenset(q.groups) | frozenset(q.fallback_groups) for q in self.queues]
         # Fast paths of the default routing, where its choice is trivially the same (see _fast_paths).
         self._q_fast = [-1] * len(self.queues)
         self._g_fast = [-1] * len(self.groups)
@@ -182,42 +268,133 @@ class ContactCenter:
 
     def _build_agents(self, streams: Streams) -> None:
         sc = self.scenario
-        t0 = sc.start
-        day0 = dt.datetime.combine(t0.date(), dt.time())
-        offset0 = (t0 - day0).total_seconds()  # seconds from midnight of day 0 to the scenario start
-        n_days = math.ceil((offset0 + self.horizon_s) / 86400.0) + 1
+        roster = self.staffing.roster(sc) if self.staffing is not None else template_roster(sc)
+        g_index = {g: i for i, g in enumerate(self.groups)}
+        by_group: list[list] = [[] for _ in self.groups]
+        for entry in roster:
+            if entry.group not in g_index:
+                raise ValueError(f"staffing roster names unknown group {entry.group!r}; known: {self.groups}")
+            by_group[g_index[entry.group]].append(entry)
+        max_day = max((b[0] for e in roster for b in e.blocks), default=0)
+        # Same shape as the template roster's day range (-1 .. n_days - 1), so absences are stable across policies.
+        n_days = max(max_day + 1, math.ceil((day_zero_offset_s(sc) + self.horizon_s) / 86400.0) + 1)
         self.agents: list[Agent] = []
+        self._g_size = [len(entries) for entries in by_group]
         for gi, gname in enumerate(self.groups):
             group = sc.groups[gname]
-            roster = [(shift, k, n) for shift, n in group.staffing.items() for k in range(n)]
             # One uniform per (agent, day), drawn whatever the absenteeism so that other groups are unaffected.
-            absent_u = streams.get(f"absence/{gname}").random((len(roster), n_days + 1))
-            for ri, (shift_name, k, n_on_shift) in enumerate(roster):
-                agent = Agent(len(self.agents), gi, shift_name, len(self.channels))
-                shift = sc.shifts[shift_name]
+            absent_u = streams.get(f"absence/{gname}").random((len(by_group[gi]), n_days + 1))
+            for k, entry in enumerate(by_group[gi]):
+                agent = Agent(len(self.agents), gi, entry.shift, len(self.channels), k)
                 blocks = []
-                for d in range(-1, n_days):
-                    day = day0 + dt.timedelta(days=d)
-                    weekday = WEEKDAYS[day.weekday()]
-                    if weekday not in shift.days:
-                        continue
-                    if group.rest_days and (day.weekday() - k) % 7 < group.rest_days:
-                        continue
-                    start = d * 86400.0 + shift.start - offset0
-                    end = start + shift.length
+                for day, start, end, breaks in entry.blocks:
                     if end <= 0.0 or start >= self.horizon_s:
                         continue
-                    if absent_u[ri, d + 1] < group.absenteeism:
+                    if absent_u[k, day + 1] < group.absenteeism:
                         agent.absent_shifts += 1
                         continue
-                    offset = shift.break_stagger * k / n_on_shift
-                    breaks = [(start + b.after + offset, b.length) for b in shift.breaks]
-                    blocks.append([start, end, breaks])
+                    blocks.append([start, end, list(breaks)])
                 agent.plan = self._plan(blocks)
-                agent.scheduled_s = sum(min(e, self.horizon_s) - max(s, 0.0) for s, e, _ in _merge(blocks))
+                merged = _merge(blocks)
+                agent.scheduled_s = sum(min(e, self.horizon_s) - max(s, 0.0) for s, e, _ in merged)
+                if group.night_premium:
+                    agent.night_s = sum(night_seconds(sc, max(s, 0.0), min(e, self.horizon_s)) for s, e, _ in merged)
                 self.agents.append(agent)
                 if agent.plan:
                     self._schedule_plan(agent)
+        # Reserve agents of a reactive staffing policy: off until called in.
+        self._reserve: list[list[Agent]] = [[] for _ in self.groups]
+        reserve = getattr(self.staffing, "reserve", None)
+        if reserve is not None:
+            for gname, n in reserve(sc).items():
+                gi = g_index[gname]
+                for j in range(n):
+                    agent = Agent(len(self.agents), gi, "reserve", len(self.channels), self._g_size[gi] + j)
+                    agent.reserve = True
+                    self.agents.append(agent)
+                    self._reserve[gi].append(agent)
+            review = self.staffing.review_s  # type: ignore[union-attr]
+            _Call(self.env, review, self._on_staff_review, None)
+
+    def _build_stages(self, streams: Streams) -> None:
+        """Bots, approvals, team leads, repeat contacts and last-agent memory (all off unless configured)."""
+        sc = self.scenario
+        self._streams = streams
+        self._bots = [sc.bots.get(c) for c in self.channels]
+        self._deflect = any(b is not None for b in self._bots) and not isinstance(self.deflection, NoDeflection)
+        self._offer = self.deflection.offer
+        self._bot_busy = [0] * len(self.channels)
+        self._bot_cap = [(b.capacity or math.inf) if b is not None else 0 for b in self._bots]
+        self._bot_p = [
+            [(b.resolution_for(i), b.abandon, b.silent_failure) for i in self.intents] if b is not None else []
+            for b in self._bots
+        ]
+        self._bot_sessions = [0] * len(self.channels)
+        self._bot_resolutions = [0] * len(self.channels)
+        self._in_bot: dict[Contact, None] = {}
+        self._approvals = bool(sc.approvals)
+        self._empower = self._approvals and not isinstance(self.empowerment, NoEmpowerment)
+        self._adjust = self.empowerment.adjust
+        self._extras = self._deflect or self._approvals
+        self._tl_free = sc.team_leads.count
+        self._tl_queue: deque[Contact] = deque()
+        self._tl_busy_s = 0.0
+        self._leakage = 0.0
+        self._repeat_rng = streams.get("repeat")
+        self.n_repeats = 0
+        self._track_last = sc.customers.population is not None or getattr(self.routing, "uses_last_agent", False)
+        self._last: dict[int, Agent] = {}
+        self._handle = [[sc.intents[i].handle_for(c) for i in self.intents] for c in self.channels]
+        self._patience = [[sc.patience_for(c, i) for i in self.intents] for c in self.channels]
+        amount = [sc.approvals.get(i) for i in self.intents]
+        self._appr_share = np.array([a.share if a else 0.0 for a in amount])
+        sigma2 = np.array([math.log1p(a.amount_cv**2) if a else 0.0 for a in amount])
+        self._appr_mu = np.array([math.log(a.amount_mean) if a else 0.0 for a in amount]) - sigma2 / 2.0
+        self._appr_sigma = np.sqrt(sigma2)
+
+    def _draw_extras(self, batch: ArrivalBatch) -> list[tuple]:
+        """Per-contact draws for the bot, approval and repeat stages, one stream each (CRN across policies)."""
+        n = len(batch)
+        get = self._streams.get
+        sc = self.scenario
+        session, ret_delay = np.zeros(n), np.zeros(n)
+        for ci, bot in enumerate(self._bots):
+            m = batch.channel == ci
+            k = int(m.sum()) if bot is not None else 0
+            if k:
+                session[m] = bot.session.sample(get(f"bot/session/{self.channels[ci]}"), k)
+                ret_delay[m] = bot.return_delay.sample(get(f"bot/return_delay/{self.channels[ci]}"), k)
+        amount, tl = np.zeros(n), np.zeros(n)
+        if self._approvals:
+            need = get("approval/need").random(n)
+            z = get("approval/amount").standard_normal(n)
+            i = batch.intent
+            amount = np.where(need < self._appr_share[i], np.exp(self._appr_mu[i] + self._appr_sigma[i] * z), 0.0)
+            tl = sc.team_leads.handle.sample(get("approval/team_lead"), n)
+        return list(
+            zip(
+                get("bot/outcome").random(n).tolist(),
+                session.tolist(),
+                amount.tolist(),
+                tl.tolist(),
+                get("back_office/recontact").random(n).tolist(),
+                sc.back_office.recontact_delay.sample(get("back_office/recontact_delay"), n).tolist(),
+                get("bot/return").random(n).tolist(),
+                ret_delay.tolist(),
+                strict=True,
+            )
+        )
+
+    def _draw_extras_one(self, channel: int, intent: int, amount: float) -> tuple:
+        """The draws of :meth:`_draw_extras` for one repeat contact, from the ``repeat`` stream."""
+        rng = self._repeat_rng
+        sc = self.scenario
+        bot = self._bots[channel]
+        session = float(bot.session.sample(rng, 1)[0]) if bot is not None else 0.0
+        ret_delay = float(bot.return_delay.sample(rng, 1)[0]) if bot is not None else 0.0
+        tl = float(sc.team_leads.handle.sample(rng, 1)[0]) if self._approvals else 0.0
+        rec_delay = float(sc.back_office.recontact_delay.sample(rng, 1)[0])
+        return (rng.random(), session, amount, tl, rng.random(), rec_delay, rng.random(), ret_delay)
 
     def _plan(self, blocks: list) -> list[tuple[float, int, float]]:
         plan: list[tuple[float, int, float]] = []
@@ -316,6 +493,7 @@ class ContactCenter:
                         batch.customer_id.tolist(),
                         batch.handle_s.tolist(),
                         batch.patience_s.tolist(),
+                        self._draw_extras(batch) if self._extras else repeat(None, len(batch)),
                         strict=True,
                     )
                 )
@@ -324,14 +502,42 @@ class ContactCenter:
         return False
 
     def _arrive(self, row: tuple) -> None:
-        _, ch, intent, prio, tier, lang, cust, handle, patience = row
-        qi = (ch * self._n_int + intent) * self._n_lang + lang
+        _, ch, intent, prio, tier, lang, cust, handle, patience, x = row
+        qi = self._qmap[((ch * self._n_int + intent) * self._n_lang + lang) * 4 + prio * 2 + tier]
+        if qi < 0:
+            self._no_queue(ch, intent, prio, tier)
         contact = Contact(self._next_id, self.now, ch, intent, prio, tier, lang, cust, handle, patience, qi)
         self._next_id += 1
         self.n_arrivals += 1
+        if x is None:
+            self._enqueue(contact)
+        else:
+            contact.x = x
+            contact.amount = x[_X_AMOUNT]
+            self._route_new(contact)
+
+    def _no_queue(self, channel: int, intent: int, priority: int, tier: int) -> None:
+        raise ValueError(
+            f"a contact of channel {self.channels[channel]!r}, intent {self.intents[intent]!r} is "
+            f"{PRIORITIES[priority]}/{TIERS[tier]}, but the scenario has no urgent_share for the intent "
+            "(or no vip_share), so there is no such queue"
+        )
+
+    def _route_new(self, contact: Contact) -> None:
+        """Offer a new contact to its channel's bot if the deflection policy wants and a session is free."""
+        ch = contact.channel
+        bot_free = self._deflect and self._bots[ch] is not None and self._bot_busy[ch] < self._bot_cap[ch]
+        if bot_free and self._offer(contact, self.view):
+            self._bot_start(contact)
+        else:
+            self._enqueue(contact)
+
+    def _enqueue(self, contact: Contact) -> None:
+        """Give a contact reaching the human queue to an agent now, or queue it."""
+        qi = contact.queue
         g = self._q_fast[qi]
         if g >= 0:
-            d = self._avail[g][ch]
+            d = self._avail[g][contact.channel]
             if d:
                 agent = next(iter(d))
                 self._start(agent, contact)
@@ -363,6 +569,8 @@ class ContactCenter:
         handle = contact.handle_base_s * self._prof[agent.group][contact.intent]
         if k:
             handle *= 1.0 + self._inflation[contact.channel] * k
+        if contact.x is not None or self._track_last:
+            handle = self._start_extra(agent, contact, handle)
         contact.state = SERVING
         contact.agent = agent
         contact.start_s = now
@@ -370,14 +578,56 @@ class ContactCenter:
         env = self.env
         _Call(env, now + handle - env.now, self._on_end, contact)
 
+    def _start_extra(self, agent: Agent, contact: Contact, handle: float) -> float:
+        """Service start of a contact with a bot hand-off, an approval, or a customer history; returns the handle."""
+        now = self.now
+        res = self._res[contact.seg] if contact.arrival_s >= self._measure_s else None
+        if contact.bot and res is not None:
+            res[_R_HANDOFF_N] += 1
+            res[_R_HANDOFF_S] += now - contact.bot_end_s
+        if self._track_last:
+            last = self._last.get(contact.customer_id)
+            if last is not None and res is not None:
+                res[_R_RETURNING] += 1
+                res[_R_SAME_AGENT] += last is agent
+        if contact.amount > 0.0 and self._empower and not contact.approval:
+            adj = self._adjust(agent, contact)
+            handle += adj.extra_handle_s
+            if not adj.escalate:
+                contact.approval, route = _A_SELF, _R_SELF
+                self._leakage += adj.leakage
+            elif adj.synchronous:
+                contact.approval, route = _A_SYNC, _R_SYNC
+            else:
+                contact.approval, route = _A_ASYNC, _R_ASYNC
+            if res is not None:
+                res[_R_APPROVALS] += 1
+                res[route] += 1
+                if route == _R_SELF:
+                    res[_R_LEAKAGE] += adj.leakage
+        return handle
+
     def _on_end(self, event: simpy.Event) -> None:
         env = self.env
-        now = self.now = env.now
+        self.now = env.now
         contact: Contact = event._value
+        if contact.approval == _A_SYNC:
+            self._hold(contact)  # the agent keeps the customer on hold until a team lead approves
+        else:
+            self._release(contact)
+        bi = self._bi
+        if bi >= self._bn or self._batch[bi][0] < env.peek():  # an arrival (or a new batch) is due
+            self._pump()
+
+    def _release(self, contact: Contact) -> None:
+        """End a service: record the contact, free the agent's slot and give it more work."""
+        now = self.now
         agent = contact.agent
         contact.end_s = now
         contact.state = DONE
         contact.outcome = _SERVED
+        if contact.x is not None or self._track_last:
+            self._release_extra(contact, agent)
         self._finish(contact)
         agent.handled += 1
         agent.hand.remove(contact)
@@ -405,14 +655,201 @@ class ContactCenter:
                 self._pull(agent)
         elif agent.state != DRAINING:
             self._pull(agent)
-        bi = self._bi
-        if bi >= self._bn or self._batch[bi][0] < env.peek():  # an arrival (or a new batch) is due
-            self._pump()
+
+    def _release_extra(self, contact: Contact, agent: Agent) -> None:
+        if self._track_last:
+            self._last[contact.customer_id] = agent
+        if contact.x is None:
+            return
+        if contact.approval == _A_ASYNC:
+            contact.outcome = _ESC_ASYNC
+            x = contact.x
+            bo = self.scenario.back_office
+            if x[_X_RECONTACT_U] < bo.recontact_share:
+                channel = self.channels.index(bo.recontact_channel) if bo.recontact_channel else contact.channel
+                self._schedule_repeat(contact, self.now + x[_X_RECONTACT_DELAY], channel, 0.0)
+        if contact.arrival_s >= self._measure_s and not contact.repeat:
+            res = self._res[contact.seg]
+            res[_R_FIRST] += 1
+            res[_R_FCR] += contact.approval != _A_ASYNC
+
+    # ------------------------------------------------------------------------------------ approvals (team leads)
+
+    def _hold(self, contact: Contact) -> None:
+        contact.approval_wait_s = self.now  # request time until a team lead takes it
+        if self._tl_free > 0:
+            self._tl_start(contact)
+        else:
+            self._tl_queue.append(contact)
+
+    def _tl_start(self, contact: Contact) -> None:
+        now = self.now
+        self._tl_free -= 1
+        contact.approval_wait_s = wait = now - contact.approval_wait_s
+        duration = contact.x[_X_TL]
+        if contact.arrival_s >= self._measure_s:
+            res = self._res[contact.seg]
+            res[_R_APPROVAL_N] += 1
+            res[_R_APPROVAL_WAIT] += wait
+        self._tl_busy_s += max(0.0, min(now + duration, self.horizon_s) - max(now, self._measure_s))
+        _Call(self.env, now + duration - self.env.now, self._on_tl_end, contact)
+
+    def _on_tl_end(self, event: simpy.Event) -> None:
+        self.now = self.env.now
+        self._tl_free += 1
+        if self._tl_queue:
+            self._tl_start(self._tl_queue.popleft())
+        contact: Contact = event._value
+        contact.handle_s = self.now - contact.start_s  # the agent's time includes the hold (as in ACD AHT)
+        self._release(contact)
+        self._pump()
+
+    # ------------------------------------------------------------------------------------------------ bot stage
+
+    def _bot_start(self, contact: Contact) -> None:
+        ch = contact.channel
+        self._bot_busy[ch] += 1
+        self._bot_sessions[ch] += 1
+        x = contact.x
+        u = x[_X_BOT_U]
+        resolve, abandon, silent = self._bot_p[ch][contact.intent]
+        duration = x[_X_SESSION]
+        if u < resolve:
+            kind = _B_RESOLVED
+        elif u < resolve + abandon:
+            kind = _B_ABANDONED
+            duration *= (u - resolve) / abandon  # leaves part-way through (uniform given the draw)
+        elif u < resolve + abandon + silent:
+            kind = _B_SILENT
+        else:
+            kind = _B_ESCALATED
+        contact.bot = kind
+        contact.state = IN_BOT
+        self._in_bot[contact] = None
+        if self.now >= self._measure_s:
+            res = self._res[contact.seg]
+            res[_R_BOT_OFFERED] += 1
+            res[_R_BOT_SESSION] += duration
+            res[_R_BOT_FRT] += min(self._bots[ch].first_reply, duration)
+        _Call(self.env, self.now + duration - self.env.now, self._on_bot_end, contact)
+
+    def _on_bot_end(self, event: simpy.Event) -> None:
+        now = self.now = self.env.now
+        contact: Contact = event._value
+        ch = contact.channel
+        bot = self._bots[ch]
+        self._bot_busy[ch] -= 1
+        contact.bot_end_s = now
+        kind = contact.bot
+        res = self._res[contact.seg] if contact.arrival_s >= self._measure_s else None
+        if kind == _B_ESCALATED:
+            if res is not None:
+                res[_R_BOT_ESCALATED] += 1
+            _Call(self.env, bot.handoff, self._on_handoff, contact)
+        else:
+            del self._in_bot[contact]
+            if kind == _B_RESOLVED:
+                self._bot_resolutions[ch] += 1
+                outcome, counter = _BOT_RESOLVED, _R_BOT_RESOLVED
+            elif kind == _B_ABANDONED:
+                outcome, counter = _BOT_ABANDONED, _R_BOT_ABANDONED
+            else:
+                outcome, counter = _SILENT, _R_BOT_SILENT
+                u = contact.x[_X_RETURN_U]
+                if u < bot.return_share:
+                    channel = ch
+                    if bot.return_channels:
+                        pick = u / bot.return_share * sum(bot.return_channels.values())
+                        for name, weight in bot.return_channels.items():
+                            channel = self.channels.index(name)
+                            pick -= weight
+                            if pick < 0.0:
+                                break
+                    self._schedule_repeat(contact, now + contact.x[_X_RETURN_DELAY], channel, contact.amount)
+            if res is not None:
+                res[counter] += 1
+                if kind != _B_ABANDONED and not contact.repeat:
+                    res[_R_FIRST] += 1
+                    res[_R_FCR] += kind == _B_RESOLVED
+            self._unserved(contact, outcome)
+        self._pump()
+
+    def _on_handoff(self, event: simpy.Event) -> None:
+        now = self.now = self.env.now
+        contact: Contact = event._value
+        del self._in_bot[contact]
+        bot = self._bots[contact.channel]
+        if bot.context:
+            handle_f, patience_f = bot.context_handle_factor, bot.context_patience_factor
+        else:
+            handle_f, patience_f = bot.no_context_handle_factor, bot.no_context_patience_factor
+        contact.handle_base_s *= handle_f * bot.escalated_handle_factor
+        contact.queued_s = now
+        contact.deadline_s = now + contact.patience_s * patience_f
+        contact.patience_s = contact.deadline_s - contact.arrival_s  # abandonment wait is counted from arrival
+        contact.state = WAITING
+        self._enqueue(contact)
+        self._pump()
+
+    # ---------------------------------------------------------------------------------------- repeat contacts
+
+    def _schedule_repeat(self, contact: Contact, at_s: float, channel: int, amount: float) -> None:
+        if at_s < self.horizon_s:
+            _Call(self.env, at_s - self.env.now, self._on_repeat, (contact, channel, amount))
+
+    def _on_repeat(self, event: simpy.Event) -> None:
+        """A customer comes back: a new contact with the same customer, intent, priority, tier and language."""
+        now = self.now = self.env.now
+        orig, ch, amount = event._value
+        rng = self._repeat_rng
+        intent = orig.intent
+        handle = float(self._handle[ch][intent].sample(rng, 1)[0])
+        patience = float(self._patience[ch][intent].sample(rng, 1)[0])
+        lang, prio, tier = orig.language, orig.priority, orig.tier
+        qi = self._qmap[((ch * self._n_int + intent) * self._n_lang + lang) * 4 + prio * 2 + tier]
+        contact = Contact(
+            self._next_id, now, ch, intent, orig.priority, orig.tier, orig.language, orig.customer_id, handle,
+            patience, qi,
+        )  # fmt: skip
+        self._next_id += 1
+        self.n_arrivals += 1
+        self.n_repeats += 1
+        contact.repeat = 1
+        if now >= self._measure_s:
+            self._res[contact.seg][_R_REPEATS] += 1
+        contact.x = self._draw_extras_one(ch, intent, amount)
+        contact.amount = amount
+        self._route_new(contact)
+        self._pump()
+
+    # ------------------------------------------------------------------------------------- reactive staffing
+
+    def _on_staff_review(self, _event: simpy.Event) -> None:
+        now = self.now = self.env.now
+        policy = self.staffing
+        for g, n in policy.call_in(self.view).items():  # type: ignore[union-attr]
+            for agent in self._reserve[g]:
+                if n <= 0:
+                    break
+                if agent.state == OFF and agent.plan_i >= len(agent.plan):
+                    start = now + policy.delay_s  # type: ignore[union-attr]
+                    end = start + policy.length_s  # type: ignore[union-attr]
+                    if start >= self.horizon_s:
+                        break
+                    agent.plan = [(start, _LOGIN, end)] + ([(end, _LOGOUT, 0.0)] if end < self.horizon_s else [])
+                    agent.plan_i = 0
+                    agent.callin_s += min(end, self.horizon_s) - start
+                    self._schedule_plan(agent)
+                    n -= 1
+        _Call(self.env, policy.review_s, self._on_staff_review, None)  # type: ignore[union-attr]
+        self._pump()
 
     # Both append the fields of sim.log.STREAM_FIELDS (then LOG_FIELDS) in that order.
     def _finish_stream(self, c: Contact) -> None:
         rec = self.recorder
-        rec.buf.extend((c.seg, c.arrival_s, c.outcome, c.start_s, c.end_s, c.handle_s, c.patience_s, c.agent.group))
+        rec.buf.extend(
+            (c.seg, c.arrival_s, c.outcome, c.start_s, c.end_s, c.handle_s, c.patience_s, c.agent.group, c.queued_s)
+        )
         if len(rec.buf) >= rec.limit:
             rec.flush()
 
@@ -420,8 +857,9 @@ class ContactCenter:
         rec = self.recorder
         a = c.agent
         rec.buf.extend(
-            (c.seg, c.arrival_s, c.outcome, c.start_s, c.end_s, c.handle_s, c.patience_s, a.group,
-             c.id, c.channel, c.intent, c.priority, c.tier, c.language, c.customer_id, a.id)
+            (c.seg, c.arrival_s, c.outcome, c.start_s, c.end_s, c.handle_s, c.patience_s, a.group, c.queued_s,
+             c.id, c.channel, c.intent, c.priority, c.tier, c.language, c.customer_id, a.id,
+             c.repeat, c.bot, c.bot_end_s, c.amount, c.approval, c.approval_wait_s)
         )  # fmt: skip
         if len(rec.buf) >= rec.limit:
             rec.flush()
@@ -609,6 +1047,10 @@ class ContactCenter:
 
     def _finalize(self) -> None:
         horizon = self.horizon_s
+        for c in self._in_bot:  # in a bot session or its hand-off: censored, never queued
+            c.queued_s = horizon
+            self._unserved(c, _CENSORED)
+        self._in_bot.clear()
         for q in self.queues:
             for c in q.contacts:
                 if c.state == WAITING:
@@ -647,6 +1089,8 @@ class ContactCenter:
     def result(self, replication: int, seed: int, wall_s: float) -> RunResult:
         """Collect the output frames of this replication."""
         rec = self.recorder
+        stats = {"n_arrivals": float(self.n_arrivals), "n_recorded": float(rec.n_recorded), "wall_s": wall_s}
+        stats.update(self._costs())
         return RunResult(
             replication=replication,
             seed=seed,
@@ -655,8 +1099,53 @@ class ContactCenter:
             agents=self._agents_frame(replication),
             frt_hist=rec.frt_hist_frame(replication, self.channels),
             contacts=rec.contacts_frame(replication, self.channels, self.intents, self.languages, self.groups),
-            stats={"n_arrivals": float(self.n_arrivals), "n_recorded": float(rec.n_recorded), "wall_s": wall_s},
+            resolution=self._resolution_frame(replication),
+            stats=stats,
         )
+
+    def _costs(self) -> dict[str, float]:
+        """Costs beyond agent pay over the whole run (currency), and team-lead load after the warm-up."""
+        sc = self.scenario
+        days = self.horizon_s / 86400.0
+        bot_cost = 0.0
+        if self._deflect:
+            for ci, bot in enumerate(self._bots):
+                if bot is not None:
+                    bot_cost += (
+                        self._bot_sessions[ci] * bot.cost_per_session
+                        + self._bot_resolutions[ci] * bot.cost_per_resolution
+                        + bot.fixed_fee_per_day * days
+                    )
+        training = getattr(self.empowerment, "training_cost", None)
+        training_cost = 0.0
+        if training is not None and self._approvals:
+            training_cost = sum(training(g) * self._g_size[gi] for gi, g in enumerate(self.groups))
+        team_leads = sc.team_leads.count if self._approvals else 0
+        return {
+            "n_repeats": float(self.n_repeats),
+            "bot_cost": bot_cost,
+            "training_cost": float(training_cost),
+            "leakage_cost": self._leakage,
+            "team_lead_cost": team_leads * self.horizon_s / 3600.0 * sc.team_leads.hourly_cost,
+            "team_lead_busy_s": self._tl_busy_s,
+            "team_lead_paid_s": team_leads * (self.horizon_s - self._measure_s),
+        }
+
+    def _resolution_frame(self, replication: int):
+        import pandas as pd
+
+        n_seg = len(self._res)
+        seg = np.arange(n_seg)
+        frame = {
+            "replication": np.full(n_seg, replication, dtype=np.int64),
+            "channel": pd.Categorical.from_codes(seg // 4, categories=self.channels),
+            "priority": pd.Categorical.from_codes((seg // 2) % 2, categories=list(PRIORITIES)),
+            "tier": pd.Categorical.from_codes(seg % 2, categories=list(TIERS)),
+        }
+        values = np.array(self._res, dtype=float).reshape(n_seg, len(RESOLUTION_FIELDS))
+        for i, name in enumerate(RESOLUTION_FIELDS):
+            frame[name] = values[:, i]
+        return pd.DataFrame(frame)
 
     def _agents_frame(self, replication: int):
         import pandas as pd
@@ -665,15 +1154,18 @@ class ContactCenter:
         rows = []
         for a in self.agents:
             g = sc.groups[self.groups[a.group]]
-            cost = (a.scheduled_s * g.hourly_cost + a.overtime_s * g.hourly_cost * g.overtime_premium) / 3600.0
+            rate = g.hourly_cost / 3600.0
+            cost = rate * (
+                a.scheduled_s + a.night_s * g.night_premium + (a.overtime_s + a.callin_s) * g.overtime_premium
+            )
             rows.append(
-                (replication, a.id, self.groups[a.group], a.shift, a.scheduled_s + a.overtime_s, a.logged_in_s,
-                 a.busy_s, a.break_s,
-                 a.logged_in_s - a.busy_s - a.break_s, a.overtime_s, a.handled, a.absent_shifts, cost)
+                (replication, a.id, self.groups[a.group], a.shift, a.scheduled_s + a.overtime_s + a.callin_s,
+                 a.logged_in_s, a.busy_s, a.break_s, a.logged_in_s - a.busy_s - a.break_s, a.overtime_s,
+                 a.callin_s, a.night_s, a.handled, a.absent_shifts, cost)
             )  # fmt: skip
         cols = [
             "replication", "agent_id", "group", "shift", "paid_s", "logged_in_s", "busy_s", "break_s", "idle_s",
-            "overtime_s", "handled", "absent_shifts", "cost",
+            "overtime_s", "callin_s", "night_s", "handled", "absent_shifts", "cost",
         ]  # fmt: skip
         frame = pd.DataFrame(rows, columns=cols)
         frame["group"] = pd.Categorical(frame["group"], categories=self.groups)
@@ -696,6 +1188,38 @@ class CenterView:
     def queue(self, index: int) -> QueueState:
         """Queue by index."""
         return self._c.queues[index]
+
+    @property
+    def queues(self) -> list[QueueState]:
+        """Every queue, by index."""
+        return self._c.queues
+
+    def logged_in(self, group: int) -> int:
+        """Agents of ``group`` logged in now."""
+        return self._c._g_logged[group]
+
+    def busy(self, group: int) -> int:
+        """Agents of ``group`` with at least one contact in hand."""
+        return self._c._g_busy[group]
+
+    def group_size(self, group: int) -> int:
+        """Agents on the roster of ``group`` (reserve agents not included)."""
+        return self._c._g_size[group]
+
+    def is_available(self, agent: AgentInfo, channel: int) -> bool:
+        """Whether ``agent`` can take a contact of ``channel`` now."""
+        return agent in self._c._avail[agent.group][channel]
+
+    def last_agent(self, customer_id: int) -> Agent | None:
+        """Agent who last served this customer, or ``None``."""
+        return self._c._last.get(customer_id)
+
+    def fallback_queues(self, agent: AgentInfo) -> tuple[int, ...]:
+        """Live queues the agent has the channel and skill for but not the language."""
+        c = self._c
+        if agent.n_active == 0:
+            return c._g_fallback[agent.group]
+        return c._g_fallback_by_ch[agent.group][agent.active_channel]
 
     def available(self, group: int, channel: int) -> Iterator[Agent]:
         """Agents of ``group`` available for ``channel``, longest available first."""
@@ -788,6 +1312,9 @@ def run(
     log: bool = False,
     base_dir: Path | None = None,
     routing: RoutingPolicy | None = None,
+    deflection: DeflectionPolicy | None = None,
+    staffing: StaffingPolicy | None = None,
+    empowerment: EmpowermentPolicy | None = None,
 ) -> RunResult:
     """Simulate one replication of ``scenario``.
 
@@ -798,6 +1325,9 @@ def run(
         log: Keep the per-contact log (``contacts`` frame).
         base_dir: Folder that relative paths in the scenario (replay logs) are resolved against.
         routing: Routing policy; default longest-idle FIFO.
+        deflection: Deflection policy; default no bot.
+        staffing: Staffing policy; default the scenario's rosters.
+        empowerment: Empowerment policy; default approvals never escalated.
 
     Returns:
         The replication's frames.
@@ -811,8 +1341,14 @@ def run(
     wall = time.perf_counter()
     streams = Streams(seed, replication)
     center = ContactCenter(
-        scenario, streams, iter_arrivals(scenario, streams, base_dir=base_dir), routing=routing, log=log
+        scenario,
+        streams,
+        iter_arrivals(scenario, streams, base_dir=base_dir),
+        routing=routing,
+        log=log,
+        deflection=deflection,
+        staffing=staffing,
+        empowerment=empowerment,
     )
     center.run()
     return center.result(replication, seed, time.perf_counter() - wall)
-

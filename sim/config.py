@@ -14,12 +14,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sim.distributions import Distribution, LognormalDist, NoAbandonment
+from sim.distributions import Distribution, ExponentialDist, LognormalDist, NoAbandonment
 from sim.units import Duration, PositiveDuration, TimeOfDay, format_duration
 
 __all__ = [
     "WEEKDAYS",
     "AgentGroup",
+    "Approval",
+    "BackOffice",
+    "Bot",
     "Break",
     "Channel",
     "ChannelArrivals",
@@ -35,6 +38,7 @@ __all__ = [
     "Scenario",
     "Shift",
     "Target",
+    "TeamLeads",
     "single_queue",
 ]
 
@@ -290,14 +294,20 @@ class ReplayArrivals(_Frozen):
                 raise ValueError(f"{where}: unknown field(s) {unknown}; expected some of {sorted(allowed)}")
         for field in ("channel", "intent"):
             if field not in self.columns and field not in self.defaults:
-                raise ValueError(
-                    f"{field!r} needs a column (columns.{field}) or a default (defaults.{field})"
-                )
+                raise ValueError(f"{field!r} needs a column (columns.{field}) or a default (defaults.{field})")
         return self
 
 
 _REPLAY_FIELDS: tuple[str, ...] = (
-    "arrival", "channel", "intent", "handle", "patience", "priority", "tier", "language", "customer"
+    "arrival",
+    "channel",
+    "intent",
+    "handle",
+    "patience",
+    "priority",
+    "tier",
+    "language",
+    "customer",
 )
 _REPLAY_CATEGORICAL: tuple[str, ...] = ("channel", "intent", "priority", "tier", "language")
 
@@ -375,6 +385,109 @@ class AgentGroup(_Frozen):
     absenteeism: float = Field(0.0, ge=0.0, lt=1.0)
     occupancy_cap: float = Field(1.0, gt=0.0, le=1.0)
     overtime_premium: float = Field(1.5, ge=0.0)
+    night_premium: float = Field(0.0, ge=0.0)
+    """Extra share of ``hourly_cost`` paid for scheduled hours inside the scenario's night window (0.25 = +25%)."""
+
+
+# --------------------------------------------------------------------------------- bots, approvals, repeats
+
+
+class Bot(_Frozen):
+    """A chatbot in front of a channel: which contacts it sees is the deflection policy's choice.
+
+    A bot session lasts ``session``; it ends resolved (contained) with the intent's ``resolution`` probability,
+    abandoned with ``abandon``, as a silent failure with ``silent_failure`` (the customer leaves unresolved and,
+    with ``return_share``, comes back after ``return_delay`` on one of ``return_channels``), and otherwise
+    escalated: after ``handoff`` the contact joins the human queue. With ``context`` the agent sees the bot
+    transcript (handle time x ``context_handle_factor``, patience left x ``context_patience_factor``); without
+    it the customer repeats everything (``no_context_*``). Escalated contacts are the harder mix, so their handle
+    time is also multiplied by ``escalated_handle_factor``.
+
+    Attributes:
+        session: Bot session length (an abandoning customer leaves part-way through).
+        first_reply: Bot's first response time (the bot FRT, reported apart from the human FRT).
+        resolution: Probability the bot resolves a contact of this intent; intents not listed use
+            ``default_resolution``.
+        abandon, silent_failure: Probabilities of the two other non-escalated endings.
+        capacity: Simultaneous bot sessions (``None``: unlimited); when full, contacts go to humans directly.
+        cost_per_session, cost_per_resolution, fixed_fee_per_day: Bot costs (currency).
+    """
+
+    session: Distribution = LognormalDist(mean="2min", cv=0.6)
+    first_reply: Duration = 2.0
+    resolution: dict[str, Share] = Field(default_factory=dict)
+    default_resolution: Share = 0.0
+    abandon: Share = 0.0
+    silent_failure: Share = 0.0
+    handoff: Duration = 30.0
+    context: bool = True
+    context_handle_factor: float = Field(0.85, gt=0.0)
+    no_context_handle_factor: float = Field(1.15, gt=0.0)
+    escalated_handle_factor: float = Field(1.0, gt=0.0)
+    context_patience_factor: float = Field(0.9, gt=0.0)
+    no_context_patience_factor: float = Field(0.6, gt=0.0)
+    capacity: int | None = Field(None, ge=1)
+    cost_per_session: float = Field(0.0, ge=0.0)
+    cost_per_resolution: float = Field(0.0, ge=0.0)
+    fixed_fee_per_day: float = Field(0.0, ge=0.0)
+    return_share: Share = 1.0
+    return_delay: Distribution = ExponentialDist(mean="2h")
+    return_channels: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
+
+    def resolution_for(self, intent: str) -> float:
+        """Probability the bot resolves a contact of ``intent``."""
+        return self.resolution.get(intent, self.default_resolution)
+
+
+class Approval(_Frozen):
+    """Contacts of an intent that need an approval (a refund, a credit) and its amount.
+
+    Attributes:
+        share: Share of the intent's contacts that need an approval.
+        amount_mean: Mean amount (currency); amounts are lognormal.
+        amount_cv: Coefficient of variation of the amount.
+    """
+
+    share: Share
+    amount_mean: float = Field(gt=0.0)
+    amount_cv: float = Field(1.0, gt=0.0)
+
+
+class TeamLeads(_Frozen):
+    """The pool that handles synchronous escalations (the customer and the agent wait on hold).
+
+    Attributes:
+        count: Team leads on duty (all the time).
+        handle: Time a team lead spends on one approval.
+        hourly_cost: Cost per team-lead hour (currency).
+    """
+
+    count: int = Field(1, ge=0)
+    handle: Distribution = ExponentialDist(mean="3min")
+    hourly_cost: float = Field(0.0, ge=0.0)
+
+
+class BackOffice(_Frozen):
+    """Asynchronous escalations: the back office answers later; some customers chase before it does.
+
+    Attributes:
+        delay: Time until the back office answers.
+        recontact_share: Share of asynchronously escalated customers who contact again.
+        recontact_delay: Time from the escalation to the repeat contact.
+        recontact_channel: Channel of the repeat contact (default: the original channel).
+    """
+
+    delay: Distribution = ExponentialDist(mean="24h")
+    recontact_share: Share = 0.3
+    recontact_delay: Distribution = ExponentialDist(mean="4h")
+    recontact_channel: str | None = None
+
+
+class NightWindow(_Frozen):
+    """The night window for night premiums (it may wrap past midnight)."""
+
+    start: TimeOfDay = 22 * 3600.0
+    end: TimeOfDay = 6 * 3600.0
 
 
 # ------------------------------------------------------------------------------------------ targets, policies
@@ -435,6 +548,10 @@ class Scenario(_Frozen):
         horizon: Simulated length; contacts arrive in ``[0, horizon)`` seconds.
         warmup: Initial period excluded from every metric.
         channels, intents, customers, arrivals, shifts, groups, targets, reporting, policies: see their models.
+        bots: A bot per channel it sits in front of (used when the deflection policy offers contacts to it).
+        approvals: Intents whose contacts may need an approval, with the amount (see the empowerment policy).
+        team_leads, back_office: Where escalated approvals go (synchronous / asynchronous).
+        night: Night window for the groups' ``night_premium``.
     """
 
     name: str
@@ -451,6 +568,11 @@ class Scenario(_Frozen):
     targets: list[Target] = Field(default_factory=list)
     reporting: Reporting = Reporting()
     policies: PolicySlots = PolicySlots()
+    bots: dict[str, Bot] = Field(default_factory=dict)
+    approvals: dict[str, Approval] = Field(default_factory=dict)
+    team_leads: TeamLeads = TeamLeads()
+    back_office: BackOffice = BackOffice()
+    night: NightWindow = NightWindow()
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
@@ -486,9 +608,37 @@ class Scenario(_Frozen):
                 errors.append(f"targets[{i}].intent: unknown intent {target.intent!r}; known: {sorted(intents)}")
         if isinstance(self.arrivals, GeneratedArrivals):
             errors.extend(self._check_generated(self.arrivals, channels, intents, languages))
+        errors.extend(self._check_bots(channels, intents))
+        for intent in self.approvals:
+            if intent not in intents:
+                errors.append(f"approvals: unknown intent {intent!r}; known: {sorted(intents)}")
+        bo = self.back_office.recontact_channel
+        if bo is not None and bo not in channels:
+            errors.append(f"back_office.recontact_channel: unknown channel {bo!r}; known: {sorted(channels)}")
         if errors:
             raise ValueError("; ".join(errors))
         return self
+
+    def _check_bots(self, channels: set[str], intents: set[str]) -> list[str]:
+        errors = []
+        for ch, bot in self.bots.items():
+            where = f"bots.{ch}"
+            if ch not in channels:
+                errors.append(f"{where}: unknown channel {ch!r}; known: {sorted(channels)}")
+            for intent in bot.resolution:
+                if intent not in intents:
+                    errors.append(f"{where}.resolution: unknown intent {intent!r}; known: {sorted(intents)}")
+            for other in bot.return_channels:
+                if other not in channels:
+                    errors.append(f"{where}.return_channels: unknown channel {other!r}; known: {sorted(channels)}")
+            for intent in intents:
+                total = bot.resolution_for(intent) + bot.abandon + bot.silent_failure
+                if total > 1.0 + 1e-9:
+                    errors.append(
+                        f"{where}: resolution ({bot.resolution_for(intent):g}) + abandon ({bot.abandon:g}) + "
+                        f"silent_failure ({bot.silent_failure:g}) for intent {intent!r} is {total:g}; must be <= 1"
+                    )
+        return errors
 
     def _check_generated(
         self, arrivals: GeneratedArrivals, channels: set[str], intents: set[str], languages: set[str]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
-__all__ = ["BREAK", "DONE", "DRAINING", "NO_AGENT", "OFF", "ON", "SERVING", "WAITING", "Agent", "Contact", "QueueState"]
+__all__ = [
+    "BREAK", "DONE", "DRAINING", "IN_BOT", "NO_AGENT", "OFF", "ON", "SERVING", "WAITING", "Agent", "Contact",
+    "QueueState",
+]  # fmt: skip
 
-# Contact states.
-WAITING, SERVING, DONE = 0, 1, 2
+# Contact states (IN_BOT: in a bot session or its hand-off, not yet in a human queue).
+WAITING, SERVING, DONE, IN_BOT = 0, 1, 2, 3
 # Agent states: logged out, working, on break, finishing the contacts in hand before a break or logout.
 OFF, ON, BREAK, DRAINING = 0, 1, 2, 3
 
@@ -20,7 +24,12 @@ class Contact:
 
     __slots__ = (
         "agent",
+        "amount",
+        "approval",
+        "approval_wait_s",
         "arrival_s",
+        "bot",
+        "bot_end_s",
         "channel",
         "customer_id",
         "deadline_s",
@@ -34,10 +43,13 @@ class Contact:
         "patience_s",
         "priority",
         "queue",
+        "queued_s",
+        "repeat",
         "seg",
         "start_s",
         "state",
         "tier",
+        "x",
     )
 
     def __init__(
@@ -70,6 +82,17 @@ class Contact:
         self.state = WAITING
         self.agent: Agent = NO_AGENT
         self.outcome = -1
+        self.queued_s = arrival_s
+        self.amount = 0.0
+        self.repeat = 0
+        self.bot = 0
+        """Bot ending code (0: no bot; see ``sim.center``)."""
+        self.bot_end_s = math.nan
+        self.approval = 0
+        """Approval route (0: none, 1: self-approved, 2: team lead, 3: back office)."""
+        self.approval_wait_s = math.nan
+        self.x: tuple | None = None
+        """Per-contact draws made at arrival for the bot, approval and repeat stages (see ``sim.center``)."""
         # start_s, end_s, handle_s are set by the engine: at service start and end, or NaN when the contact
         # leaves unserved (see ContactCenter._unserved).
 
@@ -88,27 +111,33 @@ class Agent:
         "break_since_s",
         "busy_s",
         "busy_since_s",
+        "callin_s",
         "epoch",
         "group",
         "hand",
         "handled",
         "id",
+        "index",
         "logged_in_s",
         "login_s",
         "n_active",
+        "night_s",
         "overtime_s",
         "pending",
         "plan",
         "plan_i",
+        "reserve",
         "scheduled_s",
         "shift",
         "since",
         "state",
     )
 
-    def __init__(self, id: int, group: int, shift: str, n_channels: int) -> None:
+    def __init__(self, id: int, group: int, shift: str, n_channels: int, index: int = 0) -> None:
         self.id = id
         self.group = group
+        self.index = index
+        self.reserve = False
         self.shift = shift
         self.state = OFF
         self.n_active = 0
@@ -128,6 +157,8 @@ class Agent:
         self.break_s = 0.0
         self.overtime_s = 0.0
         self.scheduled_s = 0.0
+        self.night_s = 0.0
+        self.callin_s = 0.0
         self.handled = 0
         self.absent_shifts = 0
 
@@ -140,21 +171,36 @@ NO_AGENT = Agent(-1, -1, "", 0)
 
 
 class QueueState:
-    """Waiting contacts of one channel x intent x language, in arrival order.
+    """Waiting contacts of one channel x intent x language x priority x tier, in queue-join order.
 
     Contacts that were served from the middle of the deque or whose patience ran out stay in it until they reach
     the front (lazy removal): readers skip any contact whose ``state`` is not ``WAITING`` or whose deadline passed.
     """
 
-    __slots__ = ("channel", "contacts", "deferrable", "groups", "index", "intent", "language")
+    __slots__ = (
+        "channel", "contacts", "deferrable", "fallback_groups", "groups", "index", "intent", "language", "priority",
+        "tier",
+    )  # fmt: skip
 
     def __init__(
-        self, index: int, channel: int, intent: int, language: int, deferrable: bool, groups: tuple[int, ...]
+        self,
+        index: int,
+        channel: int,
+        intent: int,
+        language: int,
+        deferrable: bool,
+        groups: tuple[int, ...],
+        priority: int = 0,
+        tier: int = 0,
+        fallback_groups: tuple[int, ...] = (),
     ) -> None:
         self.index = index
         self.channel = channel
         self.intent = intent
         self.language = language
+        self.priority = priority
+        self.tier = tier
         self.deferrable = deferrable
         self.groups = groups
+        self.fallback_groups = fallback_groups
         self.contacts: deque[Contact] = deque()

@@ -6,20 +6,29 @@ queues); when an agent frees capacity, :meth:`RoutingPolicy.select_contact` pick
 view offers (or none). Policies never see the SimPy environment and must not modify what they are shown: the
 ``ContactInfo`` / ``AgentInfo`` protocols list the attributes they may read.
 
-Deflection, staffing and empowerment are declared here so that later policies plug into a fixed shape; their null
-objects (:class:`NoDeflection`, :class:`NoEmpowerment`) are the defaults.
+Deflection decides which contacts a channel's bot answers first; staffing decides who is on duty (a roster, and
+optionally reserve agents called in at run time); empowerment decides, for a contact that needs an approval,
+whether the agent approves it in the contact or escalates it. Null objects (:class:`NoDeflection`,
+:class:`NoEmpowerment`) are the defaults.
+
+Codes: a policy sees integers where the scenario has names. Channel, intent, language and group codes are the
+positions of the names in the scenario's dicts (``list(scenario.channels).index("chat")``); priority 0 = normal,
+1 = urgent; tier 0 = regular, 1 = vip. A policy that needs names resolves them once in an optional
+``bind(scenario)`` hook, which the engine calls before the run and the registry calls at load time (so a wrong
+name in ``params`` fails when the scenario is loaded); ``bind`` raises ``ValueError`` naming the parameter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
 __all__ = [
     "AgentInfo",
+    "AgentShifts",
     "ContactInfo",
     "DeflectionPolicy",
     "EmpowermentPolicy",
@@ -47,6 +56,12 @@ class ContactInfo(Protocol):
     deadline_s: float
     """Time the contact abandons if still waiting (``arrival_s + patience``; ``inf`` never)."""
     queue: int
+    queued_s: float
+    """Time the contact joined the human queue (``arrival_s``, or the end of the bot hand-off)."""
+    amount: float
+    """Amount of the approval the contact needs (currency; 0 when it needs none)."""
+    repeat: int
+    """1 for a repeat contact (a customer coming back after a silent bot failure or an async escalation)."""
 
 
 class AgentInfo(Protocol):
@@ -54,6 +69,8 @@ class AgentInfo(Protocol):
 
     id: int
     group: int
+    index: int
+    """Position of the agent in its group (0 .. group size - 1); reserve agents come after the roster."""
     n_active: int
     """Contacts in hand."""
     active_channel: int
@@ -67,9 +84,13 @@ class QueueInfo(Protocol):
     channel: int
     intent: int
     language: int
+    priority: int
+    tier: int
     deferrable: bool
     groups: Sequence[int]
-    """Groups whose agents may serve this queue."""
+    """Groups whose agents may serve this queue (channel, skill and language)."""
+    fallback_groups: Sequence[int]
+    """Groups with the channel and the skill but not the language (only a language-fallback policy uses them)."""
 
 
 class SystemView(Protocol):
@@ -82,6 +103,34 @@ class SystemView(Protocol):
 
     def queue(self, index: int) -> QueueInfo:
         """Queue by index."""
+        ...
+
+    @property
+    def queues(self) -> Sequence[QueueInfo]:
+        """Every queue (one per channel x intent x language x priority x tier that can occur), by index."""
+        ...
+
+    def logged_in(self, group: int) -> int:
+        """Agents of ``group`` logged in now (working, on break or finishing contacts)."""
+        ...
+
+    def busy(self, group: int) -> int:
+        """Agents of ``group`` with at least one contact in hand."""
+        ...
+
+    def group_size(self, group: int) -> int:
+        """Agents on the roster of ``group`` (reserve agents not included)."""
+        ...
+
+    def is_available(self, agent: AgentInfo, channel: int) -> bool:
+        """Whether ``agent`` can take a contact of ``channel`` now."""
+        ...
+
+    def last_agent(self, customer_id: int) -> AgentInfo | None:
+        """Agent who last served this customer, or ``None``.
+
+        Kept when ``customers.population`` is set or the routing policy sets ``uses_last_agent = True``.
+        """
         ...
 
     def available(self, group: int, channel: int) -> Iterator[AgentInfo]:
@@ -116,6 +165,10 @@ class SystemView(Protocol):
         """Deferrable queues the agent may take work from now (empty unless idle and under the occupancy cap)."""
         ...
 
+    def fallback_queues(self, agent: AgentInfo) -> Sequence[int]:
+        """Live queues the agent has the channel and skill for but not the language (for language fallback)."""
+        ...
+
     def can_blend(self, agent: AgentInfo) -> bool:
         """Whether an idle agent may take deferrable work without pushing its group over the occupancy cap."""
         ...
@@ -130,7 +183,12 @@ class SystemView(Protocol):
 
 @runtime_checkable
 class RoutingPolicy(Protocol):
-    """Decides which agent gets an arriving contact and which contact a freed agent takes."""
+    """Decides which agent gets an arriving contact and which contact a freed agent takes.
+
+    Optional class attributes the engine reads: ``uses_last_agent = True`` keeps each customer's last agent for
+    :meth:`SystemView.last_agent`; ``language_fallback = True`` lets the policy give a contact to an agent of
+    one of its queue's ``fallback_groups``.
+    """
 
     def select_agent(self, contact: ContactInfo, view: SystemView) -> AgentInfo | None:
         """Return one of the agents ``view.available(...)`` offers for the contact's queue groups, or ``None``."""
@@ -143,34 +201,75 @@ class RoutingPolicy(Protocol):
 
 @runtime_checkable
 class DeflectionPolicy(Protocol):
-    """Decides which contacts are offered to a bot first."""
+    """Decides which contacts are offered to a bot first.
+
+    The engine asks only for contacts arriving on a channel that has a bot (``scenario.bots``) with a free bot
+    session; a contact the policy declines goes straight to the human queues.
+    """
 
     def offer(self, contact: ContactInfo, view: SystemView) -> bool:
         """Return ``True`` to send the contact to the bot stage."""
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class AgentShifts:
+    """One agent of a roster and its on-duty blocks before absenteeism.
+
+    Attributes:
+        group: Group name.
+        shift: Label for reports (a shift template name, or ``"schedule"``).
+        blocks: ``(day, start_s, end_s, breaks)`` with ``breaks`` a tuple of ``(at_s, length_s)``; seconds from
+            the scenario start; ``day`` is the calendar day index (0 = the start's date), which keys absenteeism.
+    """
+
+    group: str
+    shift: str
+    blocks: tuple[tuple[int, float, float, tuple[tuple[float, float], ...]], ...]
+
+
 @runtime_checkable
 class StaffingPolicy(Protocol):
-    """Decides how many agents of each group are on duty (like Ciw's ``Schedule``)."""
+    """Decides who is on duty: the roster of individual agents (like Ciw's ``Schedule``, per agent).
 
-    def staff(self, t_s: float) -> Mapping[str, int]:
-        """Agents on duty per group name at time ``t_s``."""
+    A reactive policy also has ``review_s`` (seconds between reviews), ``delay_s`` (call-in delay), ``length_s``
+    (how long a called-in agent stays), ``reserve(scenario) -> {group: n}`` (reserve agents per group, paid only
+    when called, at the group's overtime premium) and ``call_in(view) -> {group code: n}`` (reserve agents to call
+    now); the engine calls ``call_in`` every ``review_s`` seconds.
+    """
+
+    def roster(self, scenario: Any) -> Sequence[AgentShifts]:
+        """Every agent of the run with its blocks (the engine applies absenteeism per agent and day)."""
         ...
 
 
 @dataclass(frozen=True, slots=True)
 class ServiceAdjustment:
-    """How empowerment changes one service: extra handle time, escalation, approval outcome."""
+    """How empowerment changes one service that needs an approval.
+
+    Attributes:
+        extra_handle_s: Extra handle time the agent spends on the approval (seconds).
+        escalate: ``False``: the agent approves in the contact. ``True``: the approval is escalated.
+        synchronous: For an escalation: ``True`` holds the customer (and the agent) while a team lead
+            approves (a finite pool with its own queue); ``False`` sends it to the back office (the customer gets
+            the answer later, which breaks first-contact resolution and may cause a repeat contact).
+        leakage: Expected cost of a self-approval a supervisor would have refused (currency).
+    """
 
     extra_handle_s: float = 0.0
     escalate: bool = False
     synchronous: bool = True
+    leakage: float = 0.0
 
 
 @runtime_checkable
 class EmpowermentPolicy(Protocol):
-    """Decides whether an agent may resolve an approval in the same contact."""
+    """Decides whether an agent may resolve an approval in the same contact.
+
+    The engine calls :meth:`adjust` when a contact that needs an approval (``amount > 0``) starts service. An
+    optional ``training_cost(group) -> float`` gives the training cost per agent of a group (currency per agent
+    on the roster, counted once per run).
+    """
 
     def adjust(self, agent: AgentInfo, contact: ContactInfo) -> ServiceAdjustment:
         """Return the adjustment to apply to this service."""
@@ -197,7 +296,7 @@ class NoDeflection:
 
 
 class NoEmpowerment:
-    """Null object: services are not adjusted."""
+    """Null object: services are not adjusted (an approval needs no escalation and takes no extra time)."""
 
     Params = _NoParams
 
@@ -209,4 +308,3 @@ class NoEmpowerment:
     def adjust(self, agent: AgentInfo, contact: ContactInfo) -> ServiceAdjustment:
         """No change."""
         return self._NONE
-

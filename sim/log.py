@@ -17,14 +17,20 @@ import pandas as pd
 
 from sim.schema import OUTCOMES, PRIORITIES, TIERS, frt_bin, frt_bin_bounds, threshold_label
 
-__all__ = ["Recorder", "spread"]
+__all__ = ["APPROVALS", "BOT_OUTCOMES", "Recorder", "spread"]
 
 SERVED, ABANDONED, CENSORED = OUTCOMES.index("served"), OUTCOMES.index("abandoned"), OUTCOMES.index("censored")
+ESCALATED_ASYNC = OUTCOMES.index("escalated_async")
 # What the engine writes per finished contact into ``Recorder.buf`` (floats), in this order. The log adds the rest.
-STREAM_FIELDS = ("seg", "arrival_s", "outcome", "start_s", "end_s", "handle_s", "patience_s", "group")
+STREAM_FIELDS = ("seg", "arrival_s", "outcome", "start_s", "end_s", "handle_s", "patience_s", "group", "queued_s")
 LOG_FIELDS = (
     *STREAM_FIELDS, "contact_id", "channel", "intent", "priority", "tier", "language", "customer_id", "agent_id",
+    "repeat", "bot", "bot_end_s", "amount", "approval", "approval_wait_s",
 )  # fmt: skip
+BOT_OUTCOMES: tuple[str, ...] = ("", "resolved", "abandoned", "silent_failure", "escalated")
+"""Bot ending by code (0: the contact was not offered to a bot)."""
+APPROVALS: tuple[str, ...] = ("", "self", "team_lead", "back_office")
+"""Approval route by code (0: no approval needed)."""
 # Agent period kinds recorded for the staffing frame.
 LOGGED_IN, BUSY, ON_BREAK = 0, 1, 2
 
@@ -177,12 +183,12 @@ class Recorder:
         self.n_recorded += len(rows)
         col = {name: rows[:, i].copy() for i, name in enumerate(self.fields)}
         for name in ("seg", "outcome", "group", "contact_id", "channel", "intent", "priority", "tier", "language",
-                     "customer_id", "agent_id"):  # fmt: skip
+                     "customer_id", "agent_id", "repeat", "bot", "approval"):  # fmt: skip
             if name in col:
                 col[name] = col[name].astype(np.int64)
         col["channel_code"] = col["seg"] // 4
         out = col["outcome"]
-        served = out == SERVED
+        served = (out == SERVED) | (out == ESCALATED_ASYNC)  # an async escalation was answered by a human
         wait = np.where(served, col["start_s"] - col["arrival_s"], np.nan)
         wait = np.where(out == ABANDONED, col["patience_s"], wait)
         wait = np.where(out == CENSORED, self.horizon_s - col["arrival_s"], wait)
@@ -227,7 +233,9 @@ class Recorder:
             flat_max[keys[starts]] = np.maximum(flat_max[keys[starts]], np.maximum.reduceat(w_sorted, starts))
         # Time-weighted levels: waiting periods and service periods, split over the intervals they span.
         arr = col["arrival_s"]
-        spread(self._queue_area, arr[in_queue], arr[in_queue] + wait[in_queue], seg[in_queue], self.interval_s)
+        spread(
+            self._queue_area, col["queued_s"][in_queue], arr[in_queue] + wait[in_queue], seg[in_queue], self.interval_s
+        )
         end = np.where(np.isfinite(col["end_s"]), col["end_s"], self.horizon_s)
         spread(self._service_area, col["start_s"][served], end[served], seg[served], self.interval_s)
         spread(self._slots_area, col["start_s"][served], end[served], col["group"][served], self.interval_s)
@@ -309,12 +317,14 @@ class Recorder:
             return None
         names = [
             "contact_id", "channel", "intent", "priority", "tier", "language", "customer_id", "arrival_s",
-            "patience_s", "outcome", "start_s", "end_s", "handle_s", "agent_id", "group", "wait_s",
+            "patience_s", "outcome", "start_s", "end_s", "handle_s", "agent_id", "group", "wait_s", "queued_s",
+            "repeat", "bot", "bot_end_s", "amount", "approval", "approval_wait_s",
         ]  # fmt: skip
         cols = {n: np.concatenate([c[n] for c in self._log]) if self._log else np.zeros(0) for n in names}
         order = np.argsort(cols["contact_id"], kind="stable")
         cols = {n: v[order] for n, v in cols.items()}
-        served = cols["outcome"] == SERVED
+        served = (cols["outcome"] == SERVED) | (cols["outcome"] == ESCALATED_ASYNC)
+        escalated = cols["bot"] == BOT_OUTCOMES.index("escalated")
         group_codes = cols["group"].astype(np.int64)
         return pd.DataFrame(
             {
@@ -336,5 +346,13 @@ class Recorder:
                 "service_start_s": cols["start_s"],
                 "service_end_s": cols["end_s"],
                 "handle_s": cols["handle_s"],
+                "queued_s": cols["queued_s"],
+                "repeat": cols["repeat"].astype(bool),
+                "bot_outcome": pd.Categorical.from_codes(cols["bot"].astype(np.int64), categories=list(BOT_OUTCOMES)),
+                "bot_end_s": cols["bot_end_s"],
+                "handoff_s": np.where(escalated & served, cols["start_s"] - cols["bot_end_s"], np.nan),
+                "amount": cols["amount"],
+                "approval": pd.Categorical.from_codes(cols["approval"].astype(np.int64), categories=list(APPROVALS)),
+                "approval_wait_s": cols["approval_wait_s"],
             }
         )

@@ -63,9 +63,11 @@ __all__ = [
     "ABANDONED_OUTCOMES",
     "ANSWERED_OUTCOMES",
     "CENSORED_OUTCOMES",
+    "COST_METRICS",
     "INTERVAL_KEYS",
     "METRICS",
     "QUEUE_OUTCOMES",
+    "RESOLUTION_METRICS",
     "SL_CONVENTIONS",
     "RunFrames",
     "abandon_rate",
@@ -103,8 +105,9 @@ SLConvention = Literal["ignore_abandons", "abandons_bad", "short_abandons_exclud
 SL_CONVENTIONS: tuple[str, ...] = ("ignore_abandons", "abandons_bad", "short_abandons_excluded", "abandons_good")
 """Abandonment conventions of service level (DESIGN §4); ``short_abandons_excluded`` is the scenario default."""
 
-ANSWERED_OUTCOMES: tuple[str, ...] = ("served",)
-"""Outcomes counted as answered by a human (they have a ``first_response_s``)."""
+ANSWERED_OUTCOMES: tuple[str, ...] = ("served", "escalated_async")
+"""Outcomes counted as answered by a human (they have a ``first_response_s``; an async escalation was answered,
+then handed to the back office)."""
 ABANDONED_OUTCOMES: tuple[str, ...] = ("abandoned",)
 """Outcomes counted as abandoned from the human queue."""
 CENSORED_OUTCOMES: tuple[str, ...] = ("censored",)
@@ -118,6 +121,34 @@ INTERVAL_KEYS: tuple[str, ...] = ("replication", "interval", "interval_start_s",
 _BASE_COUNTS: tuple[str, ...] = ("offered", "answered", "abandoned", "abandoned_short", "censored", "delayed")
 _SUMS: tuple[str, ...] = ("wait_answered_s", "wait_abandoned_s", "handle_s")
 _LEVELS: tuple[str, ...] = ("queue_len", "in_service")
+
+RESOLUTION_METRICS: tuple[str, ...] = (
+    "bot_offered",
+    "bot_containment",
+    "bot_deflection",
+    "bot_escalation_rate",
+    "bot_abandon_rate",
+    "bot_silent_failure_rate",
+    "bot_frt_mean_s",
+    "bot_session_mean_s",
+    "handoff_mean_s",
+    "approvals",
+    "escalation_rate",
+    "approval_wait_mean_s",
+    "fcr",
+    "repeat_contacts",
+    "same_agent_share",
+)
+"""Bot, approval and repeat-contact families (scopes as contacts), present when the run has a ``resolution`` frame."""
+COST_METRICS: tuple[str, ...] = (
+    "bot_cost",
+    "training_cost",
+    "leakage_cost",
+    "team_lead_cost",
+    "team_lead_occupancy",
+    "total_cost",
+)
+"""Costs beyond agent pay, team-lead occupancy and total cost (scope ``all``), when the engine reports them."""
 
 METRICS: tuple[str, ...] = (
     # contacts (scopes "all", "channel=<c>", "priority=<p>", "tier=<t>")
@@ -143,6 +174,8 @@ METRICS: tuple[str, ...] = (
     "handled",
     "labor_cost",
     "cost_per_contact",
+    *RESOLUTION_METRICS,
+    *COST_METRICS,
     # targets (scope "target=<name>")
     "target_attainment",
     "target_met",
@@ -158,6 +191,8 @@ class RunFrames(Protocol):
     agents: pd.DataFrame | None
     frt_hist: pd.DataFrame | None
     contacts: pd.DataFrame | None
+    resolution: pd.DataFrame | None
+    stats: dict[str, float]
 
 
 # ----------------------------------------------------------------------------------------------------- helpers
@@ -923,6 +958,56 @@ def _agent_rows(
     ]
 
 
+def resolution_rows(
+    scope: str, resolution: pd.DataFrame | None, intervals: pd.DataFrame | None
+) -> list[tuple[str, str, float]]:
+    """Bot, approval and repeat-contact KPIs of one scope from the ``resolution`` (and ``intervals``) frames.
+
+    Containment = resolved / offered to the bot; deflection = resolved by the bot / all arrivals (those offered
+    to the human queue plus those that ended in the bot); rates of the bot's other endings are per bot session.
+    Escalation rate = escalated approvals / approvals; FCR = first contacts resolved without a repeat or an
+    async escalation / first contacts handled (served, bot-resolved or silent failure). NaN when undefined.
+    """
+    if _is_empty(resolution):
+        return []
+    r = {name: float(resolution[name].sum()) for name in resolution.columns if name not in _RES_KEYS}
+    offered_queue = 0.0 if _is_empty(intervals) else float(intervals["offered"].sum())
+    ended_in_bot = r["bot_resolved"] + r["bot_abandoned"] + r["bot_silent_failure"]
+    bot = r["bot_offered"]
+    return [
+        ("bot_offered", scope, bot),
+        ("bot_containment", scope, _ratio(r["bot_resolved"], bot)),
+        ("bot_deflection", scope, _ratio(r["bot_resolved"], offered_queue + ended_in_bot)),
+        ("bot_escalation_rate", scope, _ratio(r["bot_escalated"], bot)),
+        ("bot_abandon_rate", scope, _ratio(r["bot_abandoned"], bot)),
+        ("bot_silent_failure_rate", scope, _ratio(r["bot_silent_failure"], bot)),
+        ("bot_frt_mean_s", scope, _ratio(r["bot_frt_s"], bot)),
+        ("bot_session_mean_s", scope, _ratio(r["bot_session_s"], bot)),
+        ("handoff_mean_s", scope, _ratio(r["handoff_s"], r["handoff_n"])),
+        ("approvals", scope, r["approvals"]),
+        ("escalation_rate", scope, _ratio(r["escalated_sync"] + r["escalated_async"], r["approvals"])),
+        ("approval_wait_mean_s", scope, _ratio(r["approval_wait_s"], r["approval_n"])),
+        ("fcr", scope, _ratio(r["first_contact_resolved"], r["first_contacts"])),
+        ("repeat_contacts", scope, r["repeat_contacts"]),
+        ("same_agent_share", scope, _ratio(r["same_agent"], r["returning"])),
+    ]
+
+
+_RES_KEYS = ("replication", "channel", "priority", "tier")
+
+
+def cost_rows(stats: Mapping[str, float], agents: pd.DataFrame | None) -> list[tuple[str, str, float]]:
+    """Costs beyond agent pay (whole run, currency), team-lead occupancy (after warm-up) and the total cost."""
+    if "bot_cost" not in stats:
+        return []
+    extra = {name: float(stats[name]) for name in ("bot_cost", "training_cost", "leakage_cost", "team_lead_cost")}
+    labor = labor_cost(agents)
+    rows = [(name, "all", value) for name, value in extra.items()]
+    rows.append(("team_lead_occupancy", "all", _ratio(stats["team_lead_busy_s"], stats["team_lead_paid_s"])))
+    rows.append(("total_cost", "all", labor + sum(extra.values())))
+    return rows
+
+
 def replication_metrics(result: RunFrames, scenario: Scenario) -> pd.DataFrame:
     """Every KPI of one replication as one long table with columns ``metric, scope, value``.
 
@@ -983,9 +1068,14 @@ def replication_metrics(result: RunFrames, scenario: Scenario) -> pd.DataFrame:
             frt_source = ("contacts", None if _is_empty(contacts) else _select(contacts, **flt))
         rows += _queue_rows(scope, sub, frt_source, thresholds, convention)
 
+    resolution = getattr(result, "resolution", None)
+    if not _is_empty(resolution):
+        for scope, flt in scopes:
+            rows += resolution_rows(scope, _select(resolution, **flt), _select(iv, **flt))
     rows += _agent_rows("all", result.agents, result.staffing, None, scenario)
     for group in scenario.groups:
         rows += _agent_rows(f"group={group}", result.agents, result.staffing, group, scenario)
+    rows += cost_rows(getattr(result, "stats", None) or {}, result.agents)
 
     for target in scenario.targets:
         flt = {"channel": target.channel, "priority": target.priority, "tier": target.tier}

@@ -21,7 +21,9 @@ class RunResult:
         agents: Per agent totals.
         frt_hist: FRT histogram per channel x priority x tier.
         contacts: Contact log, or ``None`` when it was not asked for (streaming mode).
-        stats: Engine counters (``n_arrivals``, ``n_events``, ``wall_s``).
+        resolution: Bot, approval and repeat-contact counters per channel x priority x tier (after warm-up).
+        stats: Engine counters and extra costs (``n_arrivals``, ``n_repeats``, ``wall_s``, ``bot_cost``,
+            ``training_cost``, ``leakage_cost``, ``team_lead_cost``, ``team_lead_busy_s``, ``team_lead_paid_s``).
     """
 
     replication: int
@@ -31,7 +33,8 @@ class RunResult:
     agents: pd.DataFrame
     frt_hist: pd.DataFrame
     contacts: pd.DataFrame | None = None
+    resolution: pd.DataFrame | None = None
     stats: dict[str, float] = field(default_factory=dict)
 
-    FRAMES = ("contacts", "intervals", "staffing", "agents", "frt_hist")
+    FRAMES = ("contacts", "intervals", "staffing", "agents", "frt_hist", "resolution")
     """Names of the frame attributes, in the order they are written."""

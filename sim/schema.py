@@ -7,7 +7,14 @@ Every time column ends in ``_s`` (seconds; ``*_at_s`` style times are seconds fr
     customer_id, arrival_s, outcome (see :data:`OUTCOMES`), first_response_s (FRT: arrival -> first human
     response, a duration; NaN if none), wait_s (arrival -> human answer or abandonment; for a censored contact
     horizon - arrival), patience_s, agent_id (-1 if none), group ("" if none), service_start_s, service_end_s
-    (NaN while still in service at the horizon), handle_s (actual handle time incl. proficiency and inflation).
+    (NaN while still in service at the horizon), handle_s (the agent's time on the contact: handle time incl.
+    proficiency, inflation and approval work, plus the hold while a team lead approves), queued_s (time it
+    joined the human queue: arrival_s, or the end of the bot hand-off), repeat (a repeat contact after a silent
+    bot failure or an async escalation), bot_outcome ("" not offered, resolved, abandoned, silent_failure,
+    escalated), bot_end_s, handoff_s (bot end -> human answer, escalated and answered contacts), amount
+    (approval amount, 0 if none), approval ("" none, self, team_lead, back_office), approval_wait_s (wait for a
+    team lead). A contact still in a bot session or hand-off at the horizon is ``censored``. ``served`` and
+    ``escalated_async`` contacts were answered by a human (they have a first_response_s).
 
 ``intervals`` (one row per replication x interval x channel x priority x tier, every combination present):
     replication, interval, interval_start_s, channel, priority, tier, and the counts of contacts *arriving* in
@@ -23,8 +30,19 @@ Every time column ends in ``_s`` (seconds; ``*_at_s`` style times are seconds fr
 ``agents`` (one row per agent per replication): replication, agent_id, group, shift, paid_s (scheduled shift
     time inside the horizon plus overtime; missed shifts are unpaid), logged_in_s (login to logout, breaks
     included), busy_s (time with >= 1 contact), break_s, idle_s (logged in, not busy, not on break),
-    overtime_s (past the scheduled shift end, finishing contacts in hand), handled, absent_shifts, cost
-    (scheduled hours x hourly cost + overtime hours x hourly cost x overtime premium).
+    overtime_s (past the scheduled shift end, finishing contacts in hand), callin_s (reserve agents: time called
+    in), night_s (scheduled time inside the night window), handled, absent_shifts, cost (scheduled hours x hourly
+    cost + night hours x hourly cost x night premium + (overtime + call-in) hours x hourly cost x overtime
+    premium). Reserve agents have shift "reserve".
+
+``resolution`` (one row per replication x channel x priority x tier): counters of contacts arriving after the
+    warm-up: bot_offered, bot_resolved, bot_escalated, bot_abandoned, bot_silent_failure, bot_session_s and
+    bot_frt_s (sums), handoff_n and handoff_s (sum, bot end -> human answer), approvals, self_approved,
+    escalated_sync, escalated_async, approval_n and approval_wait_s (team-lead waits), leakage (currency),
+    repeat_contacts, first_contacts (non-repeat contacts handled by a human or ending in the bot other than by
+    abandonment; counted when bots or approvals are configured), first_contact_resolved (of those: resolved
+    without an async escalation or a silent failure), returning (services of a customer served before; when
+    customer history is kept) and same_agent (of those, by the same agent).
 
 ``frt_hist`` (one row per replication x channel x priority x tier x non-empty bin): replication, channel,
     priority, tier, bin_lo_s, bin_hi_s, count: histogram of FRT of answered contacts that arrived after the

@@ -110,12 +110,8 @@ def _positive(value: object) -> float:
 Duration = Annotated[float, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)]
 """Non-negative duration in seconds, written in config with a unit."""
 
-PositiveDuration = Annotated[
-    float, BeforeValidator(_positive), PlainSerializer(format_duration, return_type=str)
-]
+PositiveDuration = Annotated[float, BeforeValidator(_positive), PlainSerializer(format_duration, return_type=str)]
 """Strictly positive duration in seconds, written in config with a unit."""
 
-TimeOfDay = Annotated[
-    float, BeforeValidator(parse_time_of_day), PlainSerializer(format_time_of_day, return_type=str)
-]
+TimeOfDay = Annotated[float, BeforeValidator(parse_time_of_day), PlainSerializer(format_time_of_day, return_type=str)]
 """Seconds after midnight, written in config as ``"HH:MM"``."""

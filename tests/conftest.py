@@ -136,7 +136,7 @@ def fake_simulate(
                 "first_response_s": rng.exponential(20.0, n),
             }
         )
-    return RunResult(replication, seed, intervals, staffing, agents, frt_hist, contacts, {"n_arrivals": 1.0})
+    return RunResult(replication, seed, intervals, staffing, agents, frt_hist, contacts, stats={"n_arrivals": 1.0})
 
 
 def fake_measure(result: RunResult, scenario: Scenario) -> pd.DataFrame:
