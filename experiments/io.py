@@ -420,7 +420,22 @@ def load_scenario(path_or_name: str | os.PathLike[str]) -> tuple[Scenario, Path]
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(label, [f"{label}: cannot read the file: {exc}"]) from None
     data, tree = _parse_yaml(text, label)
-    return scenario_from_dict(data, label=label, tree=tree), path.resolve().parent
+    base_dir = path.resolve().parent
+    _resolve_policy_paths(data, base_dir)
+    return scenario_from_dict(data, label=label, tree=tree), base_dir
+
+
+def _resolve_policy_paths(data: Any, base_dir: Path) -> None:
+    """Make a relative ``policies.<slot>.params.path`` (a schedule CSV) relative to the scenario file."""
+    policies = data.get("policies") if isinstance(data, dict) else None
+    if not isinstance(policies, dict):
+        return
+    for spec in policies.values():
+        params = spec.get("params") if isinstance(spec, dict) else None
+        if isinstance(params, dict) and isinstance(params.get("path"), str):
+            candidate = Path(os.path.expandvars(params["path"]))
+            if not candidate.is_absolute():
+                params["path"] = str(base_dir / candidate)
 
 
 def scenario_from_dict(data: Any, *, label: str = "<scenario>", tree: yaml.Node | None = None) -> Scenario:

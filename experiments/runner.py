@@ -89,8 +89,11 @@ def simulate_scenario(
     from policies.registry import make
     from sim.center import run
 
-    routing = make("routing", scenario.policies.routing)
-    return run(scenario, seed=seed, replication=replication, log=log, base_dir=base_dir, routing=routing)
+    policies = {
+        slot: make(slot, getattr(scenario.policies, slot))
+        for slot in ("routing", "deflection", "staffing", "empowerment")
+    }
+    return run(scenario, seed=seed, replication=replication, log=log, base_dir=base_dir, **policies)
 
 
 def _default_simulate() -> Simulate:
@@ -328,7 +331,10 @@ def _check_run_dir(out_dir: Path, scenario_sha: str, seed: int) -> dict[str, Any
 def _read_frames(out_dir: Path, replications: Sequence[int], names: Iterable[str]) -> dict[str, pd.DataFrame]:
     frames = {}
     for name in names:
-        parts = [pd.read_parquet(replication_dir(out_dir, r) / f"{name}.parquet") for r in replications]
+        paths = [replication_dir(out_dir, r) / f"{name}.parquet" for r in replications]
+        if paths and not all(p.exists() for p in paths):
+            continue  # a frame the engine did not produce (e.g. written by an older version or a stub)
+        parts = [pd.read_parquet(p) for p in paths]
         frames[name] = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     return frames
 
@@ -361,7 +367,11 @@ def _collect(
 ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Long metrics and concatenated frames from in-memory outputs, in replication order."""
     metrics = pd.concat([outputs[r][1] for r in reps], ignore_index=True)
-    frames = {name: pd.concat([getattr(outputs[r][0], name) for r in reps], ignore_index=True) for name in names}
+    frames = {
+        name: pd.concat([getattr(outputs[r][0], name) for r in reps], ignore_index=True)
+        for name in names
+        if all(getattr(outputs[r][0], name) is not None for r in reps)
+    }
     return metrics, frames
 
 

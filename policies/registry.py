@@ -11,12 +11,25 @@ Example:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from policies.staffing import FixedStaffing
+from policies.deflection import BotFirst, BotForIntents, BotOffHours, BotOnWait
+from policies.empowerment import AuthorityLimit, NoAuthority, TieredAuthority
+from policies.routing import (
+    ChannelPoolingRouting,
+    LanguageFallbackRouting,
+    LastAgentRouting,
+    LeastLoadedRouting,
+    OverflowRouting,
+    PriorityRouting,
+    SkillBasedRouting,
+    ThresholdRebalancing,
+)
+from policies.staffing import ErlangStaffing, FixedStaffing, ReactiveOvertime, ScheduleCsvStaffing
 from sim.config import PolicySpec, Scenario
 from sim.interfaces import NoDeflection, NoEmpowerment
 from sim.routing import LongestIdleRouting
@@ -25,10 +38,36 @@ __all__ = [
     "DEFLECTION", "EMPOWERMENT", "ROUTING", "SLOTS", "STAFFING", "PolicyError", "available", "check_scenario", "make",
 ]  # fmt: skip
 
-ROUTING: dict[str, type] = {"longest_idle": LongestIdleRouting}
-DEFLECTION: dict[str, type] = {"none": NoDeflection}
-STAFFING: dict[str, type] = {"fixed": FixedStaffing}
-EMPOWERMENT: dict[str, type] = {"none": NoEmpowerment}
+ROUTING: dict[str, type] = {
+    "longest_idle": LongestIdleRouting,
+    "skill_based": SkillBasedRouting,
+    "priority": PriorityRouting,
+    "overflow": OverflowRouting,
+    "last_agent": LastAgentRouting,
+    "least_loaded": LeastLoadedRouting,
+    "language_fallback": LanguageFallbackRouting,
+    "pooling": ChannelPoolingRouting,
+    "rebalancing": ThresholdRebalancing,
+}
+DEFLECTION: dict[str, type] = {
+    "none": NoDeflection,
+    "bot_first": BotFirst,
+    "bot_intents": BotForIntents,
+    "bot_on_wait": BotOnWait,
+    "bot_off_hours": BotOffHours,
+}
+STAFFING: dict[str, type] = {
+    "fixed": FixedStaffing,
+    "schedule_csv": ScheduleCsvStaffing,
+    "erlang_a": ErlangStaffing,
+    "reactive_overtime": ReactiveOvertime,
+}
+EMPOWERMENT: dict[str, type] = {
+    "none": NoEmpowerment,
+    "no_authority": NoAuthority,
+    "authority_limit": AuthorityLimit,
+    "tiered": TieredAuthority,
+}
 
 SLOTS: dict[str, dict[str, type]] = {
     "routing": ROUTING,
@@ -74,14 +113,63 @@ def make(slot: str, spec: str | PolicySpec | Mapping[str, Any] | object) -> obje
 
 
 def check_scenario(scenario: Scenario) -> list[str]:
-    """Problems of a scenario's ``policies`` section, one line each with the field path (empty if fine)."""
+    """Problems of a scenario's ``policies`` section, one line each with the field path (empty if fine).
+
+    Each policy is built and, if it has a ``bind`` hook, bound to the scenario, so names in ``params`` that the
+    scenario does not define (a group, an intent, a channel without a bot) fail at load time.
+    """
     problems = []
     for slot in SLOTS:
         try:
-            make(slot, getattr(scenario.policies, slot))
-        except PolicyError as exc:
+            policy = make(slot, getattr(scenario.policies, slot))
+            bind = getattr(policy, "bind", None)
+            if bind is not None:
+                bind(scenario)
+        except (PolicyError, ValueError) as exc:
             problems.append(f"policies.{slot}: {exc}")
     return problems
+
+
+def catalogue() -> list[tuple[str, str, str, str]]:
+    """One row per registered policy: slot, name, first docstring line, parameters with defaults.
+
+    The README's policy catalogue is generated from this (``python -m policies.registry``), so it cannot drift.
+    """
+    rows = []
+    for slot, registry in SLOTS.items():
+        for name in sorted(registry):
+            cls = registry[name]
+            summary = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+            params = []
+            for field, info in cls.Params.model_fields.items():
+                if info.is_required():
+                    params.append(f"`{field}` (required)")
+                else:
+                    default = info.get_default(call_default_factory=True)
+                    params.append(f"`{field}`={_show(info, default)}")
+            rows.append((slot, name, summary, ", ".join(params) or "none"))
+    return rows
+
+
+def _show(info: Any, value: Any) -> str:
+    """A default as it would be written in YAML (durations with their unit)."""
+    annotation = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+    try:
+        shown = TypeAdapter(annotation).dump_python(value, mode="json")
+    except Exception:
+        shown = value
+    return json.dumps(shown, ensure_ascii=False)
+
+
+def catalogue_markdown() -> str:
+    """The policy catalogue as a Markdown table."""
+    lines = ["| slot | name | what it does | parameters (defaults) |", "|---|---|---|---|"]
+    lines += [f"| {slot} | `{name}` | {summary} | {params} |" for slot, name, summary, params in catalogue()]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(catalogue_markdown())
 
 
 def _registry(slot: str) -> dict[str, type]:

@@ -5,17 +5,22 @@ import pytest
 from experiments.io import ScenarioError, load_scenario, scenario_from_dict
 from policies.registry import SLOTS, PolicyError, available, make
 from sim.config import PolicySpec
+from tests.policies.examples import examples
 
 
 @pytest.mark.parametrize("slot", list(SLOTS))
-def test_every_registered_policy_builds_from_its_name_and_has_params(slot):
-    for name in available(slot):
-        policy = make(slot, name)
+def test_every_registered_policy_builds_from_its_example_and_has_params(slot, tmp_path):
+    specs = examples(tmp_path)[slot]
+    assert sorted(specs) == available(slot), "every registered policy needs an example in tests/policies/examples.py"
+    for name, params in specs.items():
+        policy = make(slot, PolicySpec(name=name, params=params))
         assert isinstance(policy.params, type(policy).Params)
+        if not type(policy).Params.model_fields or not any(f.is_required() for f in type(policy).Params.model_fields.values()):
+            assert isinstance(make(slot, name), type(policy))  # defaults alone are enough
 
 
 def test_unknown_name_lists_the_valid_ones():
-    with pytest.raises(PolicyError, match=r"unknown routing policy 'fastest'; valid names: longest_idle"):
+    with pytest.raises(PolicyError, match=r"unknown routing policy 'fastest'; valid names: language_fallback, last_agent, .*longest_idle"):
         make("routing", "fastest")
 
 
