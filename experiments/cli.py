@@ -23,6 +23,7 @@ from rich.table import Table
 from experiments.io import ScenarioError, check_data, describe_scenario, list_scenarios, load_scenario
 from experiments.runner import ExperimentResult, RunDirError, run_experiment
 from sim.arrivals import ReplayError
+from sim.metrics import COST_METRICS, RESOLUTION_METRICS
 from sim.units import format_duration
 
 __all__ = ["main"]
@@ -148,10 +149,32 @@ class _Scenarios(_BaseCommand):
         return EXIT_OK
 
 
+class _Policies(_BaseCommand):
+    """List every registered policy by slot with its parameters and defaults (the README's catalogue)."""
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Declare the command's arguments."""
+        parser.add_argument("--markdown", action="store_true", help="print the catalogue as a Markdown table")
+
+    def take_action(self, args: argparse.Namespace) -> int:
+        """Run the command; return the exit code."""
+        from policies.registry import catalogue, catalogue_markdown
+
+        if args.markdown:
+            print(catalogue_markdown())
+            return EXIT_OK
+        table = Table("slot", "name", "what it does", "parameters (defaults)", box=None)
+        for row in catalogue():
+            table.add_row(*(escape(cell) for cell in row))
+        _stdout().print(table)
+        return EXIT_OK
+
+
 _COMMANDS: dict[str, type[_BaseCommand]] = {
     "run": _Run,
     "validate": _Validate,
     "scenarios": _Scenarios,
+    "policies": _Policies,
 }
 
 
@@ -187,12 +210,14 @@ def _scope_kind(scope: str) -> str:
     return "channel" if scope == "all" else scope.split("=", 1)[0]
 
 
-def _metric_table(summary: pd.DataFrame, kind: str, n: int) -> Table:
+def _metric_table(summary: pd.DataFrame, kind: str, n: int, title: str | None = None) -> Table:
     """Rows: metrics (with units); columns: scopes of one kind ("all" joins the channel table)."""
     part = summary[summary["scope"].map(_scope_kind) == kind]
     scopes = list(dict.fromkeys(part["scope"]))
     scopes.sort(key=lambda s: s != "all")
-    table = Table(title="all contacts and per channel" if kind == "channel" else f"per {kind}", title_justify="left")
+    if title is None:
+        title = "all contacts and per channel" if kind == "channel" else f"per {kind}"
+    table = Table(title=title, title_justify="left")
     table.add_column("metric")
     for scope in scopes:
         table.add_column(escape(scope.split("=", 1)[-1]), justify="right")
@@ -243,8 +268,9 @@ def _targets_table(targets: pd.DataFrame) -> Table:
     return table
 
 
-_PRINTED_KINDS = ("channel", "group")
-"""Scope kinds shown on the console; the others (priority, tier...) are in summary.csv."""
+_STAGE_VOLUMES = ("bot_offered", "approvals", "repeat_contacts", "same_agent_share")
+"""Resolution metrics whose being non-zero shows that the bot, approval or customer-history stages ran.
+Scope kinds printed on the console are channel and group; the others (priority, tier...) are in summary.csv."""
 
 
 def _print_result(console: Console, result: ExperimentResult) -> None:
@@ -257,9 +283,20 @@ def _print_result(console: Console, result: ExperimentResult) -> None:
         f"cells are mean ± 95% CI half-width (Student t, n = {n})"
     )
     kinds = summary["scope"].map(_scope_kind)
-    for kind in _PRINTED_KINDS:
-        if (kinds == kind).any():
-            console.print(_metric_table(summary[kinds == kind], kind, n))
+    stages = summary["metric"].isin(RESOLUTION_METRICS)
+    costs = summary["metric"].isin(COST_METRICS) & (kinds == "channel")
+    human = kinds.eq("channel") & ~stages & ~costs
+    console.print(_metric_table(summary[human], "channel", n, "human queue: all contacts and per channel"))
+    # Bot, approval and repeat figures only when the scenario has any (all zero or undefined otherwise).
+    used = summary.loc[stages & summary["metric"].isin(_STAGE_VOLUMES), "mean"].fillna(0.0).gt(0).any()
+    if used:
+        title = "bot (apart from human FRT), approvals, first-contact resolution and repeats, per channel"
+        console.print(_metric_table(summary[stages & (kinds == "channel")], "channel", n, title))
+    if costs.any():
+        title = "costs beyond agent pay, and the total (currency; whole run)"
+        console.print(_metric_table(summary[costs], "channel", n, title))
+    if (kinds == "group").any():
+        console.print(_metric_table(summary[kinds == "group"], "group", n))
     if result.scenario.targets:
         console.print(_targets_table(result.targets()))
     if result.out_dir is not None:

@@ -415,14 +415,55 @@ def load_scenario(path_or_name: str | os.PathLike[str]) -> tuple[Scenario, Path]
     """
     path = _locate(path_or_name)
     label = str(path_or_name) if Path(os.fspath(path_or_name)).is_file() else str(path)
+    data, tree = _read_data(path, label, chain=())
+    return scenario_from_dict(data, label=label, tree=tree), path.resolve().parent
+
+
+_MAX_BASES = 8
+"""Longest chain of ``base:`` scenarios."""
+
+
+def _read_data(path: Path, label: str, chain: tuple[Path, ...]) -> tuple[Any, yaml.Node | None]:
+    """Parse a scenario file and, if it names a ``base``, merge it over the base's data (recursively).
+
+    A ``base`` is a bundled scenario name or a path relative to the file. Mappings merge key by key (the file
+    wins), except a policy spec or a distribution (a mapping with a ``name`` or ``dist`` key) and an empty
+    mapping (``bots: {}`` removes the base's bots), which replace the base's whole value, as do lists and
+    scalars. Relative ``params.path`` of a policy resolve against the
+    file that wrote them.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(label, [f"{label}: cannot read the file: {exc}"]) from None
     data, tree = _parse_yaml(text, label)
-    base_dir = path.resolve().parent
-    _resolve_policy_paths(data, base_dir)
-    return scenario_from_dict(data, label=label, tree=tree), base_dir
+    folder = path.resolve().parent
+    _resolve_policy_paths(data, folder)
+    if not isinstance(data, dict) or "base" not in data:
+        return data, tree
+    base = data.pop("base")
+    if not isinstance(base, str) or not base:
+        raise ScenarioError(label, [f"{label}: base: expected a bundled scenario name or a path, got {base!r}"])
+    relative = folder / base
+    base_path = _locate(relative if relative.is_file() else base)
+    if base_path.resolve() in chain or len(chain) >= _MAX_BASES:
+        names = " -> ".join(p.name for p in (*chain, path.resolve(), base_path.resolve()))
+        raise ScenarioError(label, [f"{label}: base: a cycle or a chain longer than {_MAX_BASES}: {names}"])
+    base_data, _ = _read_data(base_path, str(base_path), (*chain, path.resolve()))
+    if not isinstance(base_data, dict):
+        raise ScenarioError(label, [f"{label}: base: {base!r} is not a scenario mapping"])
+    return _deep_merge(base_data, data), tree
+
+
+def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        whole = not value or "name" in value or "dist" in value if isinstance(value, Mapping) else True
+        if not whole and isinstance(out.get(key), Mapping):
+            out[key] = _deep_merge(dict(out[key]), value)
+        else:
+            out[key] = value
+    return out
 
 
 def _resolve_policy_paths(data: Any, base_dir: Path) -> None:

@@ -35,7 +35,8 @@ from sim.interfaces import NoDeflection, NoEmpowerment
 from sim.routing import LongestIdleRouting
 
 __all__ = [
-    "DEFLECTION", "EMPOWERMENT", "ROUTING", "SLOTS", "STAFFING", "PolicyError", "available", "check_scenario", "make",
+    "DEFLECTION", "EMPOWERMENT", "ROUTING", "SLOTS", "STAFFING", "PolicyError", "available", "catalogue",
+    "catalogue_markdown", "check_scenario", "make",
 ]  # fmt: skip
 
 ROUTING: dict[str, type] = {
@@ -133,13 +134,14 @@ def check_scenario(scenario: Scenario) -> list[str]:
 def catalogue() -> list[tuple[str, str, str, str]]:
     """One row per registered policy: slot, name, first docstring line, parameters with defaults.
 
-    The README's policy catalogue is generated from this (``python -m policies.registry``), so it cannot drift.
+    The README's policy catalogue is generated from this (``ccsim policies --markdown``) and a test checks that
+    it matches, so it cannot drift.
     """
     rows = []
     for slot, registry in SLOTS.items():
         for name in sorted(registry):
             cls = registry[name]
-            summary = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+            summary = (cls.__doc__ or "").strip().splitlines()[0].replace("``", "`") if cls.__doc__ else ""
             params = []
             for field, info in cls.Params.model_fields.items():
                 if info.is_required():
@@ -166,10 +168,6 @@ def catalogue_markdown() -> str:
     lines = ["| slot | name | what it does | parameters (defaults) |", "|---|---|---|---|"]
     lines += [f"| {slot} | `{name}` | {summary} | {params} |" for slot, name, summary, params in catalogue()]
     return "\n".join(lines)
-
-
-if __name__ == "__main__":
-    print(catalogue_markdown())
 
 
 def _registry(slot: str) -> dict[str, type]:

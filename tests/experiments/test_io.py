@@ -164,6 +164,15 @@ def test_flagship_scenario_shape():
     assert scenario.arrivals.busyness_cv == pytest.approx(0.1)
     assert any(g.concurrency == 3 for g in scenario.groups.values())
     assert any(g.occupancy_cap < 1.0 for g in scenario.groups.values())
+    # Policies and the stages they need: a chat bot, approvals with a team-lead pool, night premiums.
+    assert set(scenario.bots) == {"chat"}
+    assert scenario.bots["chat"].context
+    assert set(scenario.approvals) == {"refund", "complaint"}
+    assert scenario.team_leads.count >= 1
+    assert all(g.night_premium > 0 for g in scenario.groups.values())
+    assert (scenario.policies.routing.name, scenario.policies.deflection.name, scenario.policies.empowerment.name) == (
+        "priority", "bot_intents", "authority_limit"
+    )
 
 
 def test_list_scenarios_has_descriptions():
