@@ -22,6 +22,10 @@ Semantics (see DESIGN §3):
       approves (extra handle time) or escalates: synchronously (at the end of its handle time the agent and the
       customer wait while a team lead of the finite pool approves; the pool has its own FIFO queue) or
       asynchronously (the contact ends ``escalated_async``; a share of customers contact again later).
+    * Transfers (``scenario.transfers``): after the first service, a share of an intent's contacts waits for a
+      second service by another skill (its queue, same channel, language, priority and tier). That second
+      service is not a contact of its own: the contact's row (FRT, first agent) is recorded when it ends, with
+      the transfer outcome and wait; its queueing and service count in the time-weighted levels.
     * Reserve agents (reactive staffing): called in when the policy asks, after a delay, for a fixed length,
       paid at the overtime premium.
 """
@@ -68,20 +72,27 @@ _LOGIN, _BREAK, _LOGOUT = 0, 1, 2
 # Bot endings (Contact.bot) and approval routes (Contact.approval); names in sim.log.BOT_OUTCOMES / APPROVALS.
 _B_RESOLVED, _B_ABANDONED, _B_SILENT, _B_ESCALATED = 1, 2, 3, 4
 _A_SELF, _A_SYNC, _A_ASYNC = 1, 2, 3
+# Transfer outcomes (Contact.transfer); names in sim.log.TRANSFERS.
+_T_ANSWERED, _T_ABANDONED, _T_CENSORED = 1, 2, 3
 # Fields of Contact.x, drawn at arrival from their own streams (common random numbers across policies).
-_X_BOT_U, _X_SESSION, _X_AMOUNT, _X_TL, _X_RECONTACT_U, _X_RECONTACT_DELAY, _X_RETURN_U, _X_RETURN_DELAY = range(8)
+(
+    _X_BOT_U, _X_SESSION, _X_AMOUNT, _X_TL, _X_RECONTACT_U, _X_RECONTACT_DELAY, _X_RETURN_U, _X_RETURN_DELAY,
+    _X_BO_DELAY, _X_TRANSFER_U, _X_TRANSFER_HANDLE, _X_TRANSFER_PATIENCE,
+) = range(12)  # fmt: skip
 
 RESOLUTION_FIELDS: tuple[str, ...] = (
     "bot_offered", "bot_resolved", "bot_escalated", "bot_abandoned", "bot_silent_failure",
     "bot_session_s", "bot_frt_s", "handoff_n", "handoff_s", "approvals", "self_approved", "escalated_sync",
     "escalated_async", "approval_n", "approval_wait_s", "leakage", "repeat_contacts", "first_contacts",
-    "first_contact_resolved", "returning", "same_agent",
+    "first_contact_resolved", "returning", "same_agent", "transfers", "transfer_answered", "transfer_abandoned",
+    "transfer_wait_s",
 )  # fmt: skip
 """Counters of the ``resolution`` frame (contacts arriving after the warm-up; see :mod:`sim.schema`)."""
 (
     _R_BOT_OFFERED, _R_BOT_RESOLVED, _R_BOT_ESCALATED, _R_BOT_ABANDONED, _R_BOT_SILENT, _R_BOT_SESSION,
     _R_BOT_FRT, _R_HANDOFF_N, _R_HANDOFF_S, _R_APPROVALS, _R_SELF, _R_SYNC, _R_ASYNC, _R_APPROVAL_N, _R_APPROVAL_WAIT,
-    _R_LEAKAGE, _R_REPEATS, _R_FIRST, _R_FCR, _R_RETURNING, _R_SAME_AGENT,
+    _R_LEAKAGE, _R_REPEATS, _R_FIRST, _R_FCR, _R_RETURNING, _R_SAME_AGENT, _R_TRANSFERS, _R_TRANSFER_ANSWERED,
+    _R_TRANSFER_ABANDONED, _R_TRANSFER_WAIT,
 ) = range(len(RESOLUTION_FIELDS))  # fmt: skip
 
 
@@ -335,7 +346,11 @@ class ContactCenter:
         self._approvals = bool(sc.approvals)
         self._empower = self._approvals and not isinstance(self.empowerment, NoEmpowerment)
         self._adjust = self.empowerment.adjust
-        self._extras = self._deflect or self._approvals
+        self._transfer = [
+            (sc.transfers[i].share, self.intents.index(sc.transfers[i].to)) if i in sc.transfers else None
+            for i in self.intents
+        ]
+        self._extras = self._deflect or self._approvals or bool(sc.transfers)
         self._tl_free = sc.team_leads.count
         self._tl_queue: deque[Contact] = deque()
         self._tl_busy_s = 0.0
@@ -371,6 +386,17 @@ class ContactCenter:
             i = batch.intent
             amount = np.where(need < self._appr_share[i], np.exp(self._appr_mu[i] + self._appr_sigma[i] * z), 0.0)
             tl = sc.team_leads.handle.sample(get("approval/team_lead"), n)
+        t_u, t_handle, t_patience = np.ones(n), np.zeros(n), np.zeros(n)
+        if sc.transfers:
+            t_u = get("transfer/need").random(n)
+            to = np.array([t[1] if t is not None else -1 for t in self._transfer])[batch.intent]
+            for ci in range(len(self.channels)):
+                for ti in np.unique(to[(batch.channel == ci) & (to >= 0)]):
+                    m = (batch.channel == ci) & (to == ti)
+                    k = int(m.sum())
+                    name = f"{self.channels[ci]}/{self.intents[ti]}"
+                    t_handle[m] = self._handle[ci][ti].sample(get(f"transfer/handle/{name}"), k)
+                    t_patience[m] = self._patience[ci][ti].sample(get(f"transfer/patience/{name}"), k)
         return list(
             zip(
                 get("bot/outcome").random(n).tolist(),
@@ -381,6 +407,10 @@ class ContactCenter:
                 sc.back_office.recontact_delay.sample(get("back_office/recontact_delay"), n).tolist(),
                 get("bot/return").random(n).tolist(),
                 ret_delay.tolist(),
+                sc.back_office.delay.sample(get("back_office/delay"), n).tolist(),
+                t_u.tolist(),
+                t_handle.tolist(),
+                t_patience.tolist(),
                 strict=True,
             )
         )
@@ -394,7 +424,15 @@ class ContactCenter:
         ret_delay = float(bot.return_delay.sample(rng, 1)[0]) if bot is not None else 0.0
         tl = float(sc.team_leads.handle.sample(rng, 1)[0]) if self._approvals else 0.0
         rec_delay = float(sc.back_office.recontact_delay.sample(rng, 1)[0])
-        return (rng.random(), session, amount, tl, rng.random(), rec_delay, rng.random(), ret_delay)
+        bo_delay = float(sc.back_office.delay.sample(rng, 1)[0])
+        t_u, t_handle, t_patience = 1.0, 0.0, 0.0
+        transfer = self._transfer[intent]
+        if transfer is not None:
+            t_u = rng.random()
+            t_handle = float(self._handle[channel][transfer[1]].sample(rng, 1)[0])
+            t_patience = float(self._patience[channel][transfer[1]].sample(rng, 1)[0])
+        x = (rng.random(), session, amount, tl, rng.random(), rec_delay, rng.random(), ret_delay, bo_delay)
+        return (*x, t_u, t_handle, t_patience)
 
     def _plan(self, blocks: list) -> list[tuple[float, int, float]]:
         plan: list[tuple[float, int, float]] = []
@@ -627,8 +665,10 @@ class ContactCenter:
         contact.state = DONE
         contact.outcome = _SERVED
         if contact.x is not None or self._track_last:
-            self._release_extra(contact, agent)
-        self._finish(contact)
+            if self._release_extra(contact, agent):
+                self._finish(contact)
+        else:
+            self._finish(contact)
         agent.handled += 1
         agent.hand.remove(contact)
         n = agent.n_active = agent.n_active - 1
@@ -656,22 +696,74 @@ class ContactCenter:
         elif agent.state != DRAINING:
             self._pull(agent)
 
-    def _release_extra(self, contact: Contact, agent: Agent) -> None:
+    def _release_extra(self, contact: Contact, agent: Agent) -> bool:
+        """Service end of a contact with draws or a history; returns whether its row is recorded now."""
         if self._track_last:
             self._last[contact.customer_id] = agent
-        if contact.x is None:
-            return
+        x = contact.x
+        if x is None:
+            return True
+        if contact.parent is not None:  # the second service of a transfer: record the contact it continues
+            self._transfer_done(contact, _T_ANSWERED)
+            return False
         if contact.approval == _A_ASYNC:
             contact.outcome = _ESC_ASYNC
-            x = contact.x
             bo = self.scenario.back_office
-            if x[_X_RECONTACT_U] < bo.recontact_share:
+            # The customer chases only if the back office has not answered by then.
+            if x[_X_RECONTACT_U] < bo.recontact_share and x[_X_RECONTACT_DELAY] < x[_X_BO_DELAY]:
                 channel = self.channels.index(bo.recontact_channel) if bo.recontact_channel else contact.channel
                 self._schedule_repeat(contact, self.now + x[_X_RECONTACT_DELAY], channel, 0.0)
+        transfer = self._transfer[contact.intent]
+        if transfer is not None and x[_X_TRANSFER_U] < transfer[0]:
+            self._start_transfer(contact, transfer[1])
+            return False
         if contact.arrival_s >= self._measure_s and not contact.repeat:
             res = self._res[contact.seg]
             res[_R_FIRST] += 1
             res[_R_FCR] += contact.approval != _A_ASYNC
+        return True
+
+    # ------------------------------------------------------------------------------------------------ transfers
+
+    def _start_transfer(self, contact: Contact, to: int) -> None:
+        """Queue the second service of ``contact`` for intent ``to`` (the customer holds)."""
+        x = contact.x
+        prio = contact.priority
+        base = ((contact.channel * self._n_int + to) * self._n_lang + contact.language) * 4 + contact.tier
+        qi = self._qmap[base + prio * 2]
+        if qi < 0:  # the target intent has no urgent queue: the transfer waits as normal
+            qi = self._qmap[base]
+        leg = Contact(
+            contact.id, self.now, contact.channel, to, prio, contact.tier, contact.language, contact.customer_id,
+            x[_X_TRANSFER_HANDLE], x[_X_TRANSFER_PATIENCE], qi,
+        )  # fmt: skip
+        leg.x = x
+        leg.parent = contact
+        leg.repeat = contact.repeat
+        self._enqueue(leg)
+
+    def _transfer_done(self, leg: Contact, outcome: int) -> None:
+        """The second service ended (answered, abandoned or censored): record it and the contact it continues."""
+        contact = leg.parent
+        answered = outcome == _T_ANSWERED
+        # Answered: the second agent's answer; abandoned: the end of patience; censored: the horizon.
+        answer_s = leg.start_s if answered else (leg.deadline_s if outcome == _T_ABANDONED else self.horizon_s)
+        contact.transfer = outcome
+        contact.transfer_wait_s = answer_s - leg.queued_s
+        group = leg.agent.group if answered else 0
+        self.recorder.add_leg(leg.seg, group, leg.queued_s, answer_s, leg.end_s if answered else math.nan, answered)
+        if contact.arrival_s >= self._measure_s:
+            res = self._res[contact.seg]
+            res[_R_TRANSFERS] += 1
+            if answered:
+                res[_R_TRANSFER_ANSWERED] += 1
+                res[_R_TRANSFER_WAIT] += contact.transfer_wait_s
+            elif outcome == _T_ABANDONED:
+                res[_R_TRANSFER_ABANDONED] += 1
+            if not contact.repeat:
+                res[_R_FIRST] += 1
+                res[_R_FCR] += answered and contact.approval != _A_ASYNC
+        self._finish(contact)
 
     # ------------------------------------------------------------------------------------ approvals (team leads)
 
@@ -859,7 +951,7 @@ class ContactCenter:
         rec.buf.extend(
             (c.seg, c.arrival_s, c.outcome, c.start_s, c.end_s, c.handle_s, c.patience_s, a.group, c.queued_s,
              c.id, c.channel, c.intent, c.priority, c.tier, c.language, c.customer_id, a.id,
-             c.repeat, c.bot, c.bot_end_s, c.amount, c.approval, c.approval_wait_s)
+             c.repeat, c.bot, c.bot_end_s, c.amount, c.approval, c.approval_wait_s, c.transfer, c.transfer_wait_s)
         )  # fmt: skip
         if len(rec.buf) >= rec.limit:
             rec.flush()
@@ -1060,7 +1152,10 @@ class ContactCenter:
             for c in agent.hand:
                 c.outcome = _SERVED
                 c.end_s = math.nan
-                self._finish(c)
+                if c.parent is not None:
+                    self._transfer_done(c, _T_ANSWERED)
+                else:
+                    self._finish(c)
             if agent.n_active:
                 agent.busy_s += horizon - agent.busy_since_s
                 if self._g_multi[agent.group]:
@@ -1079,6 +1174,10 @@ class ContactCenter:
         self._unserved(contact, _ABANDONED)
 
     def _unserved(self, contact: Contact, outcome: int) -> None:
+        if contact.parent is not None:  # an unanswered transfer: the contact itself was answered before
+            contact.state = DONE
+            self._transfer_done(contact, _T_ABANDONED if outcome == _ABANDONED else _T_CENSORED)
+            return
         contact.state = DONE
         contact.outcome = outcome
         contact.start_s = contact.end_s = contact.handle_s = math.nan

@@ -39,6 +39,7 @@ __all__ = [
     "Shift",
     "Target",
     "TeamLeads",
+    "Transfer",
     "single_queue",
 ]
 
@@ -470,9 +471,13 @@ class TeamLeads(_Frozen):
 class BackOffice(_Frozen):
     """Asynchronous escalations: the back office answers later; some customers chase before it does.
 
+    With probability ``recontact_share`` a customer escalated to the back office chases: they contact again
+    ``recontact_delay`` after the escalation, unless the back office has answered by then (its ``delay``; both
+    drawn at arrival).
+
     Attributes:
-        delay: Time until the back office answers.
-        recontact_share: Share of asynchronously escalated customers who contact again.
+        delay: Time from the escalation until the back office answers.
+        recontact_share: Share of asynchronously escalated customers who chase if still unanswered.
         recontact_delay: Time from the escalation to the repeat contact.
         recontact_channel: Channel of the repeat contact (default: the original channel).
     """
@@ -481,6 +486,24 @@ class BackOffice(_Frozen):
     recontact_share: Share = 0.3
     recontact_delay: Distribution = ExponentialDist(mean="4h")
     recontact_channel: str | None = None
+
+
+class Transfer(_Frozen):
+    """Contacts of an intent that the first agent transfers to another skill (collaboration, e.g. to technical).
+
+    After the first agent's handle time, a ``share`` of the intent's answered contacts joins the queue of the
+    ``to`` intent (same channel, language, priority and tier) for a second service by an agent with that skill;
+    the customer holds and may abandon (patience and handle time of the second service are drawn at arrival
+    from the ``to`` intent's distributions on the contact's channel). The first answer is the contact's FRT;
+    the second wait is reported as the transfer wait. An abandoned transfer is not first-contact resolution.
+
+    Attributes:
+        share: Share of the intent's answered contacts transferred.
+        to: Intent (skill) of the second service.
+    """
+
+    share: Share
+    to: str
 
 
 class NightWindow(_Frozen):
@@ -550,6 +573,7 @@ class Scenario(_Frozen):
         channels, intents, customers, arrivals, shifts, groups, targets, reporting, policies: see their models.
         bots: A bot per channel it sits in front of (used when the deflection policy offers contacts to it).
         approvals: Intents whose contacts may need an approval, with the amount (see the empowerment policy).
+        transfers: Intents whose contacts may need a second service by another skill after the first.
         team_leads, back_office: Where escalated approvals go (synchronous / asynchronous).
         night: Night window for the groups' ``night_premium``.
     """
@@ -570,6 +594,7 @@ class Scenario(_Frozen):
     policies: PolicySlots = PolicySlots()
     bots: dict[str, Bot] = Field(default_factory=dict)
     approvals: dict[str, Approval] = Field(default_factory=dict)
+    transfers: dict[str, Transfer] = Field(default_factory=dict)
     team_leads: TeamLeads = TeamLeads()
     back_office: BackOffice = BackOffice()
     night: NightWindow = NightWindow()
@@ -612,6 +637,13 @@ class Scenario(_Frozen):
         for intent in self.approvals:
             if intent not in intents:
                 errors.append(f"approvals: unknown intent {intent!r}; known: {sorted(intents)}")
+        for intent, transfer in self.transfers.items():
+            if intent not in intents:
+                errors.append(f"transfers: unknown intent {intent!r}; known: {sorted(intents)}")
+            if transfer.to not in intents:
+                errors.append(f"transfers.{intent}.to: unknown intent {transfer.to!r}; known: {sorted(intents)}")
+            elif transfer.to == intent:
+                errors.append(f"transfers.{intent}.to: a contact cannot be transferred to its own intent")
         bo = self.back_office.recontact_channel
         if bo is not None and bo not in channels:
             errors.append(f"back_office.recontact_channel: unknown channel {bo!r}; known: {sorted(channels)}")

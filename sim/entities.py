@@ -40,6 +40,7 @@ class Contact:
         "intent",
         "language",
         "outcome",
+        "parent",
         "patience_s",
         "priority",
         "queue",
@@ -49,6 +50,8 @@ class Contact:
         "start_s",
         "state",
         "tier",
+        "transfer",
+        "transfer_wait_s",
         "x",
     )
 
@@ -91,6 +94,11 @@ class Contact:
         self.approval = 0
         """Approval route (0: none, 1: self-approved, 2: team lead, 3: back office)."""
         self.approval_wait_s = math.nan
+        self.parent: Contact | None = None
+        """For the second service of a transfer: the contact it continues (its row is recorded at the end)."""
+        self.transfer = 0
+        """Transfer outcome (0: none, 1: answered, 2: abandoned, 3: still waiting at the horizon)."""
+        self.transfer_wait_s = math.nan
         self.x: tuple | None = None
         """Per-contact draws made at arrival for the bot, approval and repeat stages (see ``sim.center``)."""
         # start_s, end_s, handle_s are set by the engine: at service start and end, or NaN when the contact

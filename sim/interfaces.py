@@ -62,6 +62,9 @@ class ContactInfo(Protocol):
     """Amount of the approval the contact needs (currency; 0 when it needs none)."""
     repeat: int
     """1 for a repeat contact (a customer coming back after a silent bot failure or an async escalation)."""
+    parent: ContactInfo | None
+    """For the second service of a transfer (same ``id``, the target intent, ``arrival_s`` = ``queued_s`` = the
+    transfer time): the contact it continues; ``None`` otherwise."""
 
 
 class AgentInfo(Protocol):

@@ -17,7 +17,7 @@ import pandas as pd
 
 from sim.schema import OUTCOMES, PRIORITIES, TIERS, frt_bin, frt_bin_bounds, threshold_label
 
-__all__ = ["APPROVALS", "BOT_OUTCOMES", "Recorder", "spread"]
+__all__ = ["APPROVALS", "BOT_OUTCOMES", "TRANSFERS", "Recorder", "spread"]
 
 SERVED, ABANDONED, CENSORED = OUTCOMES.index("served"), OUTCOMES.index("abandoned"), OUTCOMES.index("censored")
 ESCALATED_ASYNC = OUTCOMES.index("escalated_async")
@@ -25,12 +25,14 @@ ESCALATED_ASYNC = OUTCOMES.index("escalated_async")
 STREAM_FIELDS = ("seg", "arrival_s", "outcome", "start_s", "end_s", "handle_s", "patience_s", "group", "queued_s")
 LOG_FIELDS = (
     *STREAM_FIELDS, "contact_id", "channel", "intent", "priority", "tier", "language", "customer_id", "agent_id",
-    "repeat", "bot", "bot_end_s", "amount", "approval", "approval_wait_s",
+    "repeat", "bot", "bot_end_s", "amount", "approval", "approval_wait_s", "transfer", "transfer_wait_s",
 )  # fmt: skip
 BOT_OUTCOMES: tuple[str, ...] = ("", "resolved", "abandoned", "silent_failure", "escalated")
 """Bot ending by code (0: the contact was not offered to a bot)."""
 APPROVALS: tuple[str, ...] = ("", "self", "team_lead", "back_office")
 """Approval route by code (0: no approval needed)."""
+TRANSFERS: tuple[str, ...] = ("", "answered", "abandoned", "censored")
+"""Outcome of a transfer to another skill by code (0: not transferred)."""
 # Agent period kinds recorded for the staffing frame.
 LOGGED_IN, BUSY, ON_BREAK = 0, 1, 2
 
@@ -135,6 +137,8 @@ class Recorder:
         self.periods_group = array("l")
         self.periods_start = array("d")
         self.periods_end = array("d")
+        self.legs = array("d")
+        """Second services of transfers (not contacts of their own): seg, group, queued, start, end, answered."""
         shape = (self.n_int, self.n_seg)
         self._counts = {name: np.zeros(shape) for name in self._count_columns()}
         self._max_wait = np.zeros(shape)
@@ -178,12 +182,31 @@ class Recorder:
                 spread(self._staff_area[k], start[m], end[m], group[m], self.interval_s)
             self.periods_kind, self.periods_group = array("b"), array("l")
             self.periods_start, self.periods_end = array("d"), array("d")
+        if self.legs:
+            self._aggregate_legs(np.frombuffer(self.legs, dtype=float).reshape(-1, 6))
+            self.legs = array("d")
+
+    def add_leg(self, seg: int, group: int, queued_s: float, start_s: float, end_s: float, answered: bool) -> None:
+        """Record the second service of a transfer: its wait and service count in the time-weighted levels only.
+
+        ``start_s`` is the answer time (or the abandonment time / horizon if unanswered); ``end_s`` the service
+        end (NaN while still in service at the horizon). Counts, SL and FRT stay those of the first service.
+        """
+        self.legs.extend((seg, group, queued_s, start_s, end_s, float(answered)))
+
+    def _aggregate_legs(self, rows: np.ndarray) -> None:
+        seg, group = rows[:, 0].astype(np.int64), rows[:, 1].astype(np.int64)
+        queued, start, end, answered = rows[:, 2], rows[:, 3], rows[:, 4], rows[:, 5] > 0
+        spread(self._queue_area, queued, start, seg, self.interval_s)
+        end = np.where(np.isfinite(end), end, self.horizon_s)
+        spread(self._service_area, start[answered], end[answered], seg[answered], self.interval_s)
+        spread(self._slots_area, start[answered], end[answered], group[answered], self.interval_s)
 
     def _aggregate_contacts(self, rows: np.ndarray) -> None:
         self.n_recorded += len(rows)
         col = {name: rows[:, i].copy() for i, name in enumerate(self.fields)}
         for name in ("seg", "outcome", "group", "contact_id", "channel", "intent", "priority", "tier", "language",
-                     "customer_id", "agent_id", "repeat", "bot", "approval"):  # fmt: skip
+                     "customer_id", "agent_id", "repeat", "bot", "approval", "transfer"):  # fmt: skip
             if name in col:
                 col[name] = col[name].astype(np.int64)
         col["channel_code"] = col["seg"] // 4
@@ -318,7 +341,7 @@ class Recorder:
         names = [
             "contact_id", "channel", "intent", "priority", "tier", "language", "customer_id", "arrival_s",
             "patience_s", "outcome", "start_s", "end_s", "handle_s", "agent_id", "group", "wait_s", "queued_s",
-            "repeat", "bot", "bot_end_s", "amount", "approval", "approval_wait_s",
+            "repeat", "bot", "bot_end_s", "amount", "approval", "approval_wait_s", "transfer", "transfer_wait_s",
         ]  # fmt: skip
         cols = {n: np.concatenate([c[n] for c in self._log]) if self._log else np.zeros(0) for n in names}
         order = np.argsort(cols["contact_id"], kind="stable")
@@ -354,5 +377,7 @@ class Recorder:
                 "amount": cols["amount"],
                 "approval": pd.Categorical.from_codes(cols["approval"].astype(np.int64), categories=list(APPROVALS)),
                 "approval_wait_s": cols["approval_wait_s"],
+                "transfer": pd.Categorical.from_codes(cols["transfer"].astype(np.int64), categories=list(TRANSFERS)),
+                "transfer_wait_s": cols["transfer_wait_s"],
             }
         )

@@ -138,6 +138,9 @@ RESOLUTION_METRICS: tuple[str, ...] = (
     "fcr",
     "repeat_contacts",
     "same_agent_share",
+    "transfers",
+    "transfer_abandon_rate",
+    "transfer_wait_mean_s",
 )
 """Bot, approval and repeat-contact families (scopes as contacts), present when the run has a ``resolution`` frame."""
 COST_METRICS: tuple[str, ...] = (
@@ -966,7 +969,9 @@ def resolution_rows(
     Containment = resolved / offered to the bot; deflection = resolved by the bot / all arrivals (those offered
     to the human queue plus those that ended in the bot); rates of the bot's other endings are per bot session.
     Escalation rate = escalated approvals / approvals; FCR = first contacts resolved without a repeat or an
-    async escalation / first contacts handled (served, bot-resolved or silent failure). NaN when undefined.
+    async escalation, a silent failure or an abandoned transfer / first contacts handled (served, bot-resolved
+    or silent failure). Transfer abandon rate = transfers abandoned while holding for the second skill /
+    transfers; transfer wait = hold until the second agent answers. NaN when undefined.
     """
     if _is_empty(resolution):
         return []
@@ -990,6 +995,9 @@ def resolution_rows(
         ("fcr", scope, _ratio(r["first_contact_resolved"], r["first_contacts"])),
         ("repeat_contacts", scope, r["repeat_contacts"]),
         ("same_agent_share", scope, _ratio(r["same_agent"], r["returning"])),
+        ("transfers", scope, r["transfers"]),
+        ("transfer_abandon_rate", scope, _ratio(r["transfer_abandoned"], r["transfers"])),
+        ("transfer_wait_mean_s", scope, _ratio(r["transfer_wait_s"], r["transfer_answered"])),
     ]
 
 

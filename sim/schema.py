@@ -13,7 +13,10 @@ Every time column ends in ``_s`` (seconds; ``*_at_s`` style times are seconds fr
     bot failure or an async escalation), bot_outcome ("" not offered, resolved, abandoned, silent_failure,
     escalated), bot_end_s, handoff_s (bot end -> human answer, escalated and answered contacts), amount
     (approval amount, 0 if none), approval ("" none, self, team_lead, back_office), approval_wait_s (wait for a
-    team lead). A contact still in a bot session or hand-off at the horizon is ``censored``. ``served`` and
+    team lead), transfer ("" none, answered, abandoned, censored: the second service of a transfer to another
+    skill), transfer_wait_s (hold until the second agent answered, or until abandonment / the horizon; the row
+    is recorded when the transfer ends, and its other columns describe the first service). A contact still in a
+    bot session or hand-off at the horizon is ``censored``. ``served`` and
     ``escalated_async`` contacts were answered by a human (they have a first_response_s).
 
 ``intervals`` (one row per replication x interval x channel x priority x tier, every combination present):
@@ -41,8 +44,9 @@ Every time column ends in ``_s`` (seconds; ``*_at_s`` style times are seconds fr
     escalated_sync, escalated_async, approval_n and approval_wait_s (team-lead waits), leakage (currency),
     repeat_contacts, first_contacts (non-repeat contacts handled by a human or ending in the bot other than by
     abandonment; counted when bots or approvals are configured), first_contact_resolved (of those: resolved
-    without an async escalation or a silent failure), returning (services of a customer served before; when
-    customer history is kept) and same_agent (of those, by the same agent).
+    without an async escalation, a silent failure or an abandoned transfer), returning (services of a customer
+    served before; when customer history is kept), same_agent (of those, by the same agent), transfers,
+    transfer_answered, transfer_abandoned and transfer_wait_s (sum over answered transfers).
 
 ``frt_hist`` (one row per replication x channel x priority x tier x non-empty bin): replication, channel,
     priority, tier, bin_lo_s, bin_hi_s, count: histogram of FRT of answered contacts that arrived after the

@@ -176,7 +176,11 @@ def test_synchronous_escalation_holds_agent_and_customer_for_a_team_lead():
 
 def test_asynchronous_escalation_breaks_fcr_and_recontacts():
     sc = approval_scenario(
-        back_office={"recontact_share": 1.0, "recontact_delay": {"dist": "fixed", "value": "1h"}},
+        back_office={
+            "delay": {"dist": "fixed", "value": "2h"},
+            "recontact_share": 1.0,
+            "recontact_delay": {"dist": "fixed", "value": "1h"},
+        },
     )
     res = simulate(sc, [batch([0.0, 10.0])], empowerment=Escalate(synchronous=False))
     c = res.contacts.sort_values("contact_id")
@@ -190,6 +194,91 @@ def test_asynchronous_escalation_breaks_fcr_and_recontacts():
     assert r["first_contacts"] == 2
     assert r["first_contact_resolved"] == 0
     assert r["repeat_contacts"] == 2
+
+
+def test_no_chase_when_the_back_office_answers_first():
+    sc = approval_scenario(
+        back_office={
+            "delay": {"dist": "fixed", "value": "30min"},
+            "recontact_share": 1.0,
+            "recontact_delay": {"dist": "fixed", "value": "1h"},
+        },
+    )
+    res = simulate(sc, [batch([0.0, 10.0])], empowerment=Escalate(synchronous=False))
+    assert (res.contacts["outcome"] == "escalated_async").all()
+    assert not res.contacts["repeat"].any()
+    assert res.resolution["repeat_contacts"].sum() == 0
+
+
+# ------------------------------------------------------------------------------------------------ transfers
+
+
+def transfer_scenario(share=1.0, techs=1, patience=None, horizon="1d"):
+    return scenario(
+        horizon=horizon,
+        channels={"voice": {"patience": patience or {"dist": "none"}}},
+        intents={
+            "general": {"handle": {"dist": "fixed", "value": "100s"}},
+            "tech": {"handle": {"dist": "fixed", "value": "200s"}},
+        },
+        arrivals={"kind": "generated", "channels": {"voice": {"daily_volume": 0, "intent_mix": {"general": 1}}}},
+        groups={
+            "front": {"channels": ["voice"], "skills": {"general": 1.0}, "languages": ["en"], "staffing": {"always": 2}},
+            "techs": {"channels": ["voice"], "skills": {"tech": 1.0}, "languages": ["en"], "staffing": {"always": techs}},
+        },
+        transfers={"general": {"share": share, "to": "tech"}},
+    )
+
+
+def test_transfer_queues_a_second_service_with_the_other_skill():
+    sc = transfer_scenario()
+    res = simulate(sc, [batch([0.0, 0.0])])
+    c = res.contacts.sort_values("contact_id")
+    # One row per contact: the first service (FRT 0, front agent) and the transfer's outcome and hold.
+    assert len(c) == 2
+    assert (c["group"] == "front").all()
+    np.testing.assert_allclose(c["first_response_s"], 0.0)
+    np.testing.assert_allclose(c["service_end_s"], 100.0)
+    assert (c["transfer"] == "answered").all()
+    np.testing.assert_allclose(sorted(c["transfer_wait_s"]), [0.0, 200.0])  # one tech: the second holds 200 s
+    r = res.resolution.sum(numeric_only=True)
+    assert r["transfers"] == 2
+    assert r["transfer_answered"] == 2
+    assert r["transfer_wait_s"] == pytest.approx(200.0)
+    assert r["first_contact_resolved"] == 2
+    # The tech agent's two services (200 s each) count in its busy time and in the group's busy level.
+    assert res.agents.loc[res.agents["group"] == "techs", "busy_s"].sum() == pytest.approx(400.0)
+    assert res.agents.loc[res.agents["group"] == "techs", "handled"].sum() == 2
+    st = res.staffing
+    busy_s = (st["busy"] * sc.reporting.interval)[st["group"] == "techs"].sum()
+    assert busy_s == pytest.approx(400.0)
+    # The second waiting customer shows in the queue level: 200 s of waiting.
+    assert (res.intervals["queue_len"] * sc.reporting.interval).sum() == pytest.approx(200.0)
+
+
+def test_abandoned_and_censored_transfers():
+    sc = transfer_scenario(patience={"dist": "fixed", "value": "50s"})
+    res = simulate(sc, [batch([0.0, 0.0])])  # the first services never abandon (batch patience is infinite)
+    c = res.contacts.sort_values("transfer_wait_s")
+    assert list(c["transfer"]) == ["answered", "abandoned"]
+    np.testing.assert_allclose(c["transfer_wait_s"], [0.0, 50.0])
+    r = res.resolution.sum(numeric_only=True)
+    assert r["transfer_abandoned"] == 1
+    assert r["first_contact_resolved"] == 1  # an abandoned transfer is not resolved in the first contact
+    sc = transfer_scenario(horizon="250s")
+    res = simulate(sc, [batch([0.0, 0.0])])
+    assert sorted(res.contacts["transfer"]) == ["answered", "censored"]
+    assert res.contacts["transfer_wait_s"].max() == pytest.approx(150.0)  # 100 s -> horizon at 250 s
+
+
+def test_transfer_share_is_binomial():
+    sc = transfer_scenario(share=0.3, techs=3)
+    res = simulate(sc, [batch(np.linspace(0, 86000, 1000))], seed=4)
+    c = res.contacts
+    done = c[c["service_end_s"].notna()]  # only a finished first service can be transferred
+    transferred = (c["transfer"] != "").sum()
+    assert _within(transferred, len(done), 0.3)
+    assert res.resolution["transfers"].sum() == transferred
 
 
 def test_self_approval_adds_time_leakage_and_training_cost():
