@@ -36,6 +36,15 @@ def _group_limits(scenario: Scenario, param: str, limits: Mapping[str, float], d
     return tuple(limits.get(name, default) for name in scenario.groups)
 
 
+def _check_team_leads(scenario: Scenario, param: str, synchronous: bool) -> None:
+    """A synchronous escalation holds the agent until a team lead approves: without team leads, for ever."""
+    if synchronous and scenario.approvals and scenario.team_leads.count == 0:
+        raise ValueError(
+            f"params.{param}: approvals escalated synchronously wait for a team lead, but team_leads.count is 0 "
+            "(the agent and the customer would hold until the horizon); add team leads or escalate to the back office"
+        )
+
+
 class NoAuthority:
     """Agents approve nothing: every approval is escalated (to the team leads, or to the back office).
 
@@ -58,8 +67,13 @@ class NoAuthority:
         self.params = params if params is not None else self.Params()
 
     def bind(self, scenario: Scenario) -> None:
-        """Precompute the (single) adjustment."""
+        """Precompute the (single) adjustment.
+
+        Raises:
+            ValueError: If escalations are synchronous and the scenario has approvals but no team leads.
+        """
         p = self.params
+        _check_team_leads(scenario, "synchronous", p.synchronous)
         self.escalate_ = ServiceAdjustment(extra_handle_s=p.escalation_handle, escalate=True, synchronous=p.synchronous)
 
     def adjust(self, agent: AgentInfo, contact: ContactInfo) -> ServiceAdjustment:
@@ -137,9 +151,11 @@ class AuthorityLimit(_Authority):
         """Resolve ``limits`` to group codes.
 
         Raises:
-            ValueError: If ``limits`` names an unknown group.
+            ValueError: If ``limits`` names an unknown group, or escalations are synchronous and the scenario has
+                approvals but no team leads.
         """
         self._bind_outcomes(_group_limits(scenario, "limits", self.params.limits, self.params.default_limit))
+        _check_team_leads(scenario, "synchronous", self.params.synchronous)
         self.escalate_ = self.sync_ if self.params.synchronous else self.async_
 
     def _limit_of(self, group: str) -> float:
@@ -185,10 +201,12 @@ class TieredAuthority(_Authority):
         """Resolve ``agent_limits`` to group codes.
 
         Raises:
-            ValueError: If ``agent_limits`` names an unknown group.
+            ValueError: If ``agent_limits`` names an unknown group, or some amounts go to the team leads (above an
+                agent limit, up to ``team_lead_limit``) and the scenario has approvals but no team leads.
         """
         p = self.params
         self._bind_outcomes(_group_limits(scenario, "agent_limits", p.agent_limits, p.default_agent_limit))
+        _check_team_leads(scenario, "team_lead_limit", p.team_lead_limit > min(self.agent_limits_))
 
     def _limit_of(self, group: str) -> float:
         return self.params.agent_limits.get(group, self.params.default_agent_limit)

@@ -72,7 +72,8 @@ class ScheduleCsvStaffing:
     length, units required). Each distinct agent (in order of first appearance) becomes one roster entry with one
     block per row; ``day`` is the calendar day of the block start counted from the scenario start's date. Rows
     entirely outside ``[0, horizon)`` are dropped, and so are agents left with no block. The file is read and
-    checked by :meth:`bind`; an error names the file, the row (the header is row 1) and the column.
+    checked by :meth:`bind`; an error names the file, the row (the line in the file: the header is row 1) and the
+    column.
     """
 
     class Params(BaseModel):
@@ -125,7 +126,9 @@ class ScheduleCsvStaffing:
             if missing:
                 raise ValueError(f"{self.params.path}: row 1: missing column(s) {missing}; found {header}")
             reader.fieldnames = header
-            return [self._parse_row(row, record) for row, record in enumerate(reader, start=2)]
+            # The row an error names is the record's line in the file (blank lines are skipped by the reader,
+            # so counting records would name the wrong row).
+            return [self._parse_row(reader.line_num, record) for record in reader]
 
     def _parse_row(self, row: int, record: dict[str, Any]) -> _Row:
         values = {k: (v or "").strip() for k, v in record.items() if isinstance(k, str)}

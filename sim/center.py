@@ -301,7 +301,8 @@ class ContactCenter:
                 for day, start, end, breaks in entry.blocks:
                     if end <= 0.0 or start >= self.horizon_s:
                         continue
-                    if absent_u[k, day + 1] < group.absenteeism:
+                    # Days before the start's eve share the eve's draw (only whether the block runs matters).
+                    if absent_u[k, max(day, -1) + 1] < group.absenteeism:
                         agent.absent_shifts += 1
                         continue
                     blocks.append([start, end, list(breaks)])
@@ -1143,6 +1144,8 @@ class ContactCenter:
             c.queued_s = horizon
             self._unserved(c, _CENSORED)
         self._in_bot.clear()
+        for c in self._tl_queue:  # still on hold for a team lead: the wait so far (censored at the horizon)
+            c.approval_wait_s = horizon - c.approval_wait_s
         for q in self.queues:
             for c in q.contacts:
                 if c.state == WAITING:
@@ -1415,7 +1418,10 @@ def run(
     staffing: StaffingPolicy | None = None,
     empowerment: EmpowermentPolicy | None = None,
 ) -> RunResult:
-    """Simulate one replication of ``scenario``.
+    """Simulate one replication of ``scenario`` with the given policy objects.
+
+    The scenario's ``policies`` section is not read here (``sim`` does not import ``policies``): pass the
+    objects, or use ``experiments.simulate_scenario``, which builds the ones the scenario names.
 
     Args:
         scenario: A validated scenario.
