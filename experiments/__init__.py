@@ -4,7 +4,14 @@ The public API is re-exported here; see :mod:`experiments.io` and :mod:`experime
 """
 
 from experiments.io import ScenarioError, describe_scenario, list_scenarios, load_scenario
-from experiments.runner import ExperimentResult, RunDirError, run_experiment, run_replications, target_table
+from experiments.runner import (
+    ExperimentResult,
+    RunDirError,
+    run_experiment,
+    run_replications,
+    simulate_scenario,
+    target_table,
+)
 
 __all__ = [
     "ExperimentResult",
@@ -15,5 +22,6 @@ __all__ = [
     "load_scenario",
     "run_experiment",
     "run_replications",
+    "simulate_scenario",
     "target_table",
 ]

@@ -291,6 +291,7 @@ def test_public_namespace():
         "load_scenario",
         "run_experiment",
         "run_replications",
+        "simulate_scenario",
         "target_table",
     }
     assert all(hasattr(experiments, name) for name in experiments.__all__)
