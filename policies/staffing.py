@@ -26,7 +26,7 @@ from sim.config import WEEKDAYS, GeneratedArrivals, Scenario
 from sim.erlang import staff_for_service_level
 from sim.interfaces import AgentShifts, SystemView
 from sim.staffing import day_zero_offset_s, template_roster
-from sim.units import PositiveDuration, format_time_of_day, parse_duration
+from sim.units import Duration, PositiveDuration, format_time_of_day, parse_duration
 
 __all__ = ["ErlangStaffing", "FixedStaffing", "ReactiveOvertime", "ScheduleCsvStaffing"]
 
@@ -436,8 +436,10 @@ class ReactiveOvertime:
 
     Every ``review`` the policy checks each group with a reserve: if the oldest contact still waiting in one of
     the live queues the group serves has waited ``max_wait`` or longer, or such a queue holds ``max_queue`` or
-    more contacts, it asks for ``step`` more agents of that group. The engine logs them in after ``delay`` for
-    ``length`` and never calls more than the group's reserve at once.
+    more contacts, it asks for ``step`` more agents of that group, unless it called that group less than
+    ``cooldown`` ago (default: the call-in delay, so that it waits to see the effect of the agents already on
+    their way). The engine logs them in after ``delay`` for ``length`` and never calls more than the group's
+    reserve at once.
     """
 
     class Params(BaseModel):
@@ -451,6 +453,7 @@ class ReactiveOvertime:
             delay: Time from the call to the agent logging in.
             length: Time a called-in agent stays.
             step: Agents called per group and review.
+            cooldown: Least time between two calls to the same group (``None``: the call-in ``delay``).
         """
 
         model_config = ConfigDict(frozen=True, extra="forbid")
@@ -461,6 +464,7 @@ class ReactiveOvertime:
         delay: PositiveDuration = 900.0
         length: PositiveDuration = 7200.0
         step: int = Field(2, ge=1)
+        cooldown: Duration | None = None
 
         @model_validator(mode="after")
         def _some_trigger(self) -> ReactiveOvertime.Params:
@@ -498,6 +502,8 @@ class ReactiveOvertime:
                 raise _unknown("reserve", "group", name, groups)
         self.group_codes_ = tuple(groups.index(name) for name in self.params.reserve)
         self.view_: SystemView | None = None
+        self.cooldown_s_ = self.params.delay if self.params.cooldown is None else self.params.cooldown
+        """Least seconds between two calls to one group."""
 
     def roster(self, scenario: Scenario) -> list[AgentShifts]:
         """The template roster of the scenario's ``staffing`` headcounts."""
@@ -509,14 +515,17 @@ class ReactiveOvertime:
 
     def call_in(self, view: SystemView) -> dict[int, int]:
         """``{group code: step}`` for every reserve group with a live queue past a trigger, else ``{}``."""
-        if view is not self.view_:
+        if view is not self.view_:  # a new run: forget the last one's calls
             self.view_ = view
+            self.last_call_s_: dict[int, float] = {}
             self.live_queues_ = {
                 g: tuple(q.index for q in view.queues if not q.deferrable and g in q.groups) for g in self.group_codes_
             }
         now, max_wait, max_queue = view.now, self.params.max_wait, self.params.max_queue
         calls = {}
         for g, queues in self.live_queues_.items():
+            if now - self.last_call_s_.get(g, -math.inf) < self.cooldown_s_:
+                continue
             for q in queues:
                 head = view.head(q)
                 if head is None:
@@ -525,5 +534,6 @@ class ReactiveOvertime:
                     max_queue is not None and view.queue_length(q) >= max_queue
                 ):
                     calls[g] = self.params.step
+                    self.last_call_s_[g] = now
                     break
         return calls

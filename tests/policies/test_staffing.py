@@ -563,7 +563,9 @@ def premium_scenario(n=1):
 
 def test_reactive_calls_reserve_after_the_delay_for_the_length_and_never_more_than_the_reserve():
     # A burst of 100 x 100 s at t=0 for one agent: every 5-min review sees a backlog and asks for one agent.
-    policy = reactive(reserve={"agents": 2}, max_wait="1min", review="5min", delay="10min", length="1h", step=1)
+    policy = reactive(
+        reserve={"agents": 2}, max_wait="1min", review="5min", delay="10min", length="1h", step=1, cooldown="0s"
+    )
     res = simulate(premium_scenario(), [batch(np.zeros(100))], staffing=policy)
     a = res.agents.set_index("agent_id")
     assert list(a["shift"]) == ["always", "reserve", "reserve"]  # the reserve of 2, not one agent per review
@@ -581,7 +583,18 @@ def test_reactive_step_calls_several_agents_at_one_review():
     policy = reactive(reserve={"agents": 3}, max_wait="1min", review="5min", delay="10min", length="1h", step=2)
     res = simulate(premium_scenario(), [batch(np.zeros(100))], staffing=policy)
     first = res.contacts.groupby("agent_id")["service_start_s"].min()
-    np.testing.assert_allclose(first[[1, 2, 3]], [900.0, 900.0, 1200.0])  # 2 at the first review, the last one next
+    # 2 at the first review (300 s); the cooldown (default: the 10-min delay) holds the next call to the 900 s review.
+    np.testing.assert_allclose(first[[1, 2, 3]], [900.0, 900.0, 1500.0])
+
+
+@pytest.mark.parametrize(("cooldown", "second_call_s"), [(None, 900.0), ("15min", 1200.0), ("5min", 600.0)])
+def test_reactive_waits_a_cooldown_between_calls_to_a_group(cooldown, second_call_s):
+    params = {"reserve": {"agents": 2}, "max_wait": "1min", "review": "5min", "delay": "10min", "length": "1h", "step": 1}
+    if cooldown is not None:
+        params["cooldown"] = cooldown
+    res = simulate(premium_scenario(), [batch(np.zeros(100))], staffing=reactive(**params))
+    first = res.contacts.groupby("agent_id")["service_start_s"].min()
+    np.testing.assert_allclose(first[[1, 2]], [300.0 + 600.0, second_call_s + 600.0])
 
 
 @pytest.mark.parametrize(("max_wait", "called"), [("60s", True), ("61s", False)])
