@@ -234,8 +234,12 @@ class ErlangStaffing:
        each of the shift templates listed in the group's ``staffing`` (their counts there are ignored) so that,
        in every slice of every weekday, the agents on shifts on duty for the whole slice are at least the most
        heads any simulated day needs at that weekday and time, at the least paid hours per week
-       (``count x length x working days``). Breaks are left to the shrinkage. The roster is the template roster
-       of these counts.
+       (``count x length x working days``). Breaks are left to the shrinkage.
+    4. *Rest days.* The ``7 / (7 - rest_days)`` factor covers rest days only on average: with a few agents per
+       shift, some days lose more of them. So the template roster of these counts (its actual staggered rest
+       days) is checked slice by slice against ``agents / (1 - shrinkage) / (1 - absenteeism)``, and while a
+       slice of a simulated day is short, one agent is added to the shift that covers the most of the shortfall
+       (ties: the cheaper shift). The roster is the template roster of the final counts.
 
     After :meth:`bind`: ``requirements_`` (see :meth:`requirements`) and ``counts_`` (group -> shift -> agents).
     """
@@ -280,7 +284,7 @@ class ErlangStaffing:
             self.scenario_ = scenario
             return
         self.requirements_ = self._requirements(scenario)
-        self.counts_ = self._cover(scenario, self.requirements_)
+        self.counts_ = self._top_up(scenario, self.requirements_, self._cover(scenario, self.requirements_))
         self.roster_ = template_roster(scenario, self.counts_)
         self.scenario_ = scenario
 
@@ -404,6 +408,45 @@ class ErlangStaffing:
                 raise ValueError(f"erlang_a: covering the requirements of group {g!r} failed: {res.message}")
             counts[str(g)] = {s: round(x) for s, x in zip(shifts, res.x, strict=True)}
         return counts
+
+
+    def _top_up(
+        self, sc: Scenario, req: pd.DataFrame, counts: dict[str, dict[str, int]]
+    ) -> dict[str, dict[str, int]]:
+        """Add agents until the template roster (its real rest days) covers every slice of every simulated day."""
+        slice_s = self.params.slice
+        out = {g: dict(c) for g, c in counts.items()}
+        for g, part in req.groupby("group", sort=False):
+            g = str(g)
+            group = sc.groups[g]
+            starts = part["slice_start_s"].to_numpy()
+            need = part["agents_needed"].to_numpy() / (1.0 - self.params.shrinkage) / (1.0 - group.absenteeism)
+            shifts = list(out[g])
+            cost = {s: sc.shifts[s].length * len(sc.shifts[s].days) for s in shifts}
+            for _ in range(10 * len(starts) + 10):  # each round adds one agent; bounded for safety
+                short = np.maximum(need - 1e-9 - _present(sc, g, out[g], starts, slice_s), 0.0)
+                if not short.any():
+                    break
+                gain = {}
+                for s in shifts:
+                    trial = dict(out[g])
+                    trial[s] += 1
+                    covered = np.maximum(need - 1e-9 - _present(sc, g, trial, starts, slice_s), 0.0)
+                    gain[s] = float(short.sum() - covered.sum())
+                best = max(shifts, key=lambda s: (gain[s], -cost[s]))
+                if gain[best] <= 0.0:
+                    break  # no shift reaches the short slices (the cover step already reported such gaps)
+                out[g][best] += 1
+        return out
+
+
+def _present(sc: Scenario, group: str, counts: dict[str, int], starts: np.ndarray, slice_s: float) -> np.ndarray:
+    """Agents of ``group``'s template roster of ``counts`` on duty for the whole of each slice (before absences)."""
+    present = np.zeros(len(starts))
+    for entry in template_roster(sc, {group: counts}):
+        for _day, start, end, _breaks in entry.blocks:
+            present += (starts >= start - 1e-9) & (starts + slice_s <= end + 1e-9)
+    return present
 
 
 def _on_duty(sc: Scenario, shift_name: str, slice_s: float) -> np.ndarray:
