@@ -559,7 +559,10 @@ def describe_scenario(scenario: Scenario) -> str:
         f"{len(scenario.channels)} channels: {channels}.",
         f"{len(scenario.intents)} intents: {', '.join(scenario.intents)}.",
         f"Languages: {languages}; VIP share {scenario.customers.vip_share:.0%}.",
-        f"{len(scenario.groups)} agent groups, {headcount} agents on the roster: {groups}.",
+        f"{len(scenario.groups)} agent groups, {headcount} agents on the roster: {groups}."
+        if scenario.policies.staffing.name in ("fixed", "reactive_overtime")
+        else f"{len(scenario.groups)} agent groups ({', '.join(scenario.groups)}); the roster comes from the "
+        f"{scenario.policies.staffing.name} staffing policy.",
         f"Shifts: {shifts}.",
         f"Horizon {format_duration(scenario.horizon)} from {start}, warm-up {format_duration(scenario.warmup)}.",
     ]
@@ -568,7 +571,16 @@ def describe_scenario(scenario: Scenario) -> str:
         parts.append(f"Arrivals generated, about {volume:,.0f} contacts a day before day and event factors.")
     else:
         parts.append(f"Arrivals replayed from {scenario.arrivals.path}.")
-    parts.append(f"{len(scenario.targets)} FRT targets.")
+    if scenario.bots:
+        parts.append(f"Bot on {', '.join(scenario.bots)}.")
+    if scenario.approvals:
+        parts.append(f"Approvals for {', '.join(scenario.approvals)} ({scenario.team_leads.count} team leads).")
+    if scenario.transfers:
+        moves = ", ".join(f"{name} -> {t.to} {t.share:.0%}" for name, t in scenario.transfers.items())
+        parts.append(f"Transfers: {moves}.")
+    slots = type(scenario.policies).model_fields
+    policies = ", ".join(f"{slot} {getattr(scenario.policies, slot).name}" for slot in slots)
+    parts.append(f"{len(scenario.targets)} FRT targets. Policies: {policies}.")
     return " ".join(parts)
 
 
