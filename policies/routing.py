@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from fractions import Fraction
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -503,10 +504,13 @@ class ChannelPoolingRouting:
 
     ``pooled`` is the default routing: any qualified agent takes any channel (longest-available agent, oldest
     contact). ``silos`` dedicates each rostered agent to one of its group's channels: with shares ``s_1..s_m``
-    (``split[group]``, normalised; default equal over the group's channels, in the group's order), agent ``k``
-    of a roster of ``n`` serves channel ``j``, the first with ``k < round((s_1 + ... + s_j) * n)``. Reserve
-    agents (``index >= n``) stay pooled. A silo agent is offered only contacts of its channel and takes only
-    that channel's queues (live, then deferrable).
+    (``split[group]``, normalised; default equal over the group's channels, in the group's order), the roster
+    is dealt out in turn: agent ``k`` serves the channel furthest below its share of agents ``0..k``, the
+    largest ``(k + 1) * s_j - (agents before k dedicated to j)``, ties to the earlier channel. Every prefix of
+    the roster is then split in the shares within one agent per channel, and every stretch of it within two;
+    rosters list agents shift by shift, so every shift is split too (a split of the roster in blocks would
+    put whole shifts on one channel). Reserve agents (``index >=`` the roster size) stay pooled. A silo agent
+    is offered only contacts of its channel and takes only that channel's queues (live, then deferrable).
     """
 
     class Params(BaseModel):
@@ -532,7 +536,7 @@ class ChannelPoolingRouting:
         self.params = params if params is not None else self.Params()
 
     def bind(self, scenario: Scenario) -> None:
-        """Resolve the channel shares per group into cumulative shares over channel codes.
+        """Resolve the channel shares per group into weights over channel codes.
 
         Raises:
             ValueError: An unknown group in ``split``, or a channel the group does not handle.
@@ -547,32 +551,44 @@ class ChannelPoolingRouting:
                     raise ValueError(
                         f"params.split.{group}: channel {channel!r} is not one of the group's channels {own}"
                     )
-        cumulative = []
+        weights = []
         for name, spec in scenario.groups.items():
             shares = self.params.split.get(name)
-            weights = [shares.get(c, 0.0) if shares is not None else 1.0 for c in spec.channels]
-            total, acc, row = sum(weights), 0.0, []
-            for channel, w in zip(spec.channels, weights, strict=True):
-                acc += w
-                row.append((c_code[channel], acc / total))
-            row[-1] = (row[-1][0], 1.0)  # the whole roster is covered despite rounding
-            cumulative.append(tuple(row))
-        self.cumulative_: list[tuple[tuple[int, float], ...]] = cumulative
-        """Per group code: ``(channel code, cumulative share)`` in the group's channel order."""
+            row = [(c_code[c], Fraction(shares.get(c, 0.0) if shares is not None else 1.0)) for c in spec.channels]
+            weights.append(tuple(row))
+        self.weights_: list[tuple[tuple[int, Fraction], ...]] = weights
+        """Per group code: ``(channel code, weight)`` in the group's channel order (exact, for exact ties)."""
+        self.channel_of_: list[list[int]] = [[] for _ in weights]
+        """Per group code: the channel code of roster agents ``0, 1, ...`` dealt so far."""
         self.silos_: bool = self.params.mode == "silos"
 
     def dedicated(self, agent: AgentInfo, view: SystemView) -> int:
         """Channel code the agent is dedicated to in silos mode, or -1 (pooled: pooled mode or a reserve agent)."""
         if not self.silos_:
             return -1
-        n = view.group_size(agent.group)
         k = agent.index
-        if k >= n:
+        if k >= view.group_size(agent.group):
             return -1
-        for channel, cum in self.cumulative_[agent.group]:
-            if k < round(cum * n):
-                return channel
-        return -1
+        dealt = self.channel_of_[agent.group]
+        if k >= len(dealt):
+            self._deal(agent.group, k + 1)
+        return dealt[k]
+
+    def _deal(self, group: int, n: int) -> None:
+        """Extend the dedicated channels of ``group`` to its first ``n`` roster agents."""
+        weights = self.weights_[group]
+        total = sum(w for _, w in weights)
+        dealt = self.channel_of_[group]
+        counts = {c: 0 for c, _ in weights}
+        for c in dealt:
+            counts[c] += 1
+        while len(dealt) < n:
+            k = len(dealt)
+            # Deficit of channel c after agent k, times ``total``: (k + 1) * w - count * total. A channel with a
+            # zero weight never has the largest deficit (the deficits sum to ``total`` > 0).
+            best = max(weights, key=lambda cw: (k + 1) * cw[1] - counts[cw[0]] * total)[0]  # first of equals
+            dealt.append(best)
+            counts[best] += 1
 
     def select_agent(self, contact: ContactInfo, view: SystemView) -> AgentInfo | None:
         """Longest-available eligible agent (silos: among those dedicated to the contact's channel), or ``None``."""
