@@ -348,10 +348,11 @@ class OverflowRouting:
 class LastAgentRouting:
     """Sticky routing: a returning customer waits up to ``timeout`` for the agent who served them last.
 
-    On arrival, if the customer's last agent belongs to a group that serves the contact's queue, the contact goes
-    to that agent when it is available; otherwise it waits for that agent, and the engine is asked to review at
-    ``queued_s + timeout``, after which any eligible agent may take it. A returning customer whose last agent
-    cannot serve the queue (or a new customer) goes to the longest-available agent. A freed agent first takes the
+    On arrival, if the customer's last agent is logged in and belongs to a group that serves the contact's queue,
+    the contact goes to that agent when it is available; otherwise it waits for that agent, and the engine is
+    asked to review at ``queued_s + timeout``, after which any eligible agent may take it. A returning customer
+    whose last agent cannot serve the queue or is off duty (or a new customer) goes to the longest-available
+    agent. A freed agent first takes the
     oldest waiting contact whose last agent it is (from anywhere in its live queues, not only the heads), else
     the oldest contact not reserved for another agent; deferrable work as the default routing.
     """
@@ -375,7 +376,7 @@ class LastAgentRouting:
         queue = view.queue(contact.queue)
         channel = contact.channel
         last = view.last_agent(contact.customer_id)
-        if last is not None and last.group in queue.groups:
+        if last is not None and last.group in queue.groups and view.is_logged_in(last):
             if view.is_available(last, channel) and (not queue.deferrable or view.can_blend(last)):
                 return last
             view.request_review(contact.queued_s + self.params.timeout)
@@ -401,8 +402,8 @@ class LastAgentRouting:
                 if last is not None and c.queued_s > limit:
                     if groups is None:
                         groups = view.queue(q).groups
-                    if last.group in groups:
-                        continue  # reserved for another agent
+                    if last.group in groups and view.is_logged_in(last):
+                        continue  # reserved for another agent, who is on duty
                 free = c
         if mine is not None:
             return mine

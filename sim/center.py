@@ -1312,6 +1312,10 @@ class CenterView:
         """Whether ``agent`` can take a contact of ``channel`` now."""
         return agent in self._c._avail[agent.group][channel]
 
+    def is_logged_in(self, agent: AgentInfo) -> bool:
+        """Whether ``agent`` is on duty now (working, on break, or finishing contacts)."""
+        return agent.state != OFF  # type: ignore[attr-defined]
+
     def last_agent(self, customer_id: int) -> Agent | None:
         """Agent who last served this customer, or ``None``."""
         return self._c._last.get(customer_id)

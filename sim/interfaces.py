@@ -129,6 +129,10 @@ class SystemView(Protocol):
         """Whether ``agent`` can take a contact of ``channel`` now."""
         ...
 
+    def is_logged_in(self, agent: AgentInfo) -> bool:
+        """Whether ``agent`` is on duty now (working, on break, or finishing contacts before a break or logout)."""
+        ...
+
     def last_agent(self, customer_id: int) -> AgentInfo | None:
         """Agent who last served this customer, or ``None``.
 

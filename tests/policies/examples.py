@@ -46,9 +46,9 @@ BASE: dict[str, Any] = {
         "voice_zh": {"channels": ["voice"], "skills": {"billing": 1.0, "tech": 1.2}, "languages": ["zh"],
                      "staffing": {"early": 2, "late": 2, "night": 1}},
         "generalists": {"channels": ["voice", "chat"], "skills": {"billing": 1.3, "tech": 1.4},
-                        "languages": ["en", "zh"], "staffing": {"early": 1, "late": 1, "night": 1}},
+                        "languages": ["en", "zh"], "staffing": {"early": 1, "late": 1, "night": 0}},
         "chat_all": {"channels": ["chat", "email"], "skills": {"billing": 0.9, "tech": 1.0}, "languages": ["en", "zh"],
-                     "staffing": {"early": 2, "late": 2, "night": 1}},
+                     "staffing": {"early": 2, "late": 2, "night": 0}},
     },
     "bots": {
         "chat": {"resolution": {"billing": 0.5}, "default_resolution": 0.3, "abandon": 0.05, "silent_failure": 0.05,
@@ -62,7 +62,8 @@ BASE: dict[str, Any] = {
 }
 """Three channels (chat with a bot, concurrency 3; email deferrable), two intents (billing needs approvals),
 two languages, four groups that overlap in channels, skills and languages (so overflow, language fallback,
-pooling and rebalancing have backups to use), a team-lead pool and a back office."""
+pooling and rebalancing have backups to use), a team-lead pool and a back office. Nobody serves chat at night
+(22:00-06:00), so off-hours deflection has hours to act in."""
 
 SCHEDULE_CSV = """agent,group,start,end,breaks
 a1,voice_en,2026-11-09T06:00,2026-11-09T14:00,2h/15min

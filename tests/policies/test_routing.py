@@ -203,6 +203,21 @@ def test_last_agent_freed_agent_takes_its_returning_customer_before_older_contac
     assert [s for _, _, s in trace(default)] == [0.0, 100.0, 200.0, 300.0]
 
 
+def test_last_agent_does_not_hold_a_customer_for_an_agent_who_is_off_duty():
+    # Agent 0 ("early") works 00:00-01:00 and serves customer 7 at 0..100; agent 1 ("late") works all day and is
+    # idle. Customer 7 comes back at 2h: agent 0 is logged out, so agent 1 answers at once instead of after 5 min.
+    groups = {"early": group(), "late": group()}
+    groups["early"]["staffing"] = {"first_hour": 1}
+    arrivals = {"kind": "generated", "channels": {"voice": {"daily_volume": 0, "intent_mix": {"general": 1}}}}
+    shifts = {"always": {"start": "00:00", "length": "24h"}, "first_hour": {"start": "00:00", "length": "1h"}}
+    sc = scenario(channels=VOICE, intents=GENERAL, arrivals=arrivals, groups=groups, shifts=shifts)
+    b = with_customers(batch([0, 7200]), [7, 7])
+    res = simulate(sc, [b], routing=routing("last_agent", timeout="5min"))
+    assert trace(res) == [(0, 0, 0.0), (1, 1, 7200.0)]
+    assert res.resolution.returning.sum() == 1
+    assert res.resolution.same_agent.sum() == 0
+
+
 # ----------------------------------------------------------------------------------------------- least_loaded
 
 
