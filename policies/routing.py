@@ -13,7 +13,7 @@ The engine's default, longest-idle agent with FIFO contacts, is :class:`sim.rout
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Annotated, Literal
 
@@ -72,6 +72,14 @@ def _longest_available_split(
         if since < best_since:
             best, best_since = agent, since
     return best
+
+
+def _live_then_deferrable(
+    view: SystemView, agent: AgentInfo, best: Callable[[Iterable[int]], ContactInfo | None]
+) -> ContactInfo | None:
+    """``best`` over the agent's live queues, else over its deferrable queues (live work always comes first)."""
+    contact = best(view.live_queues(agent))
+    return contact if contact is not None else best(view.deferrable_queues(agent))
 
 
 def _oldest_head(view: SystemView, queues: Iterable[int]) -> ContactInfo | None:
@@ -210,10 +218,7 @@ class SkillBasedRouting:
     def select_contact(self, agent: AgentInfo, view: SystemView) -> ContactInfo | None:
         """Oldest head among the live queues of the agent's best intent, else the same over deferrable queues."""
         prof = self.proficiency_[agent.group]
-        best = self._best(view, view.live_queues(agent), prof)
-        if best is None:
-            best = self._best(view, view.deferrable_queues(agent), prof)
-        return best
+        return _live_then_deferrable(view, agent, lambda queues: self._best(view, queues, prof))
 
     @staticmethod
     def _best(view: SystemView, queues: Iterable[int], prof: list[float]) -> ContactInfo | None:
@@ -255,10 +260,7 @@ class PriorityRouting:
 
     def select_contact(self, agent: AgentInfo, view: SystemView) -> ContactInfo | None:
         """Highest-scoring live head, else the highest-scoring deferrable head, or ``None``."""
-        best = self._best(view, view.live_queues(agent))
-        if best is None:
-            best = self._best(view, view.deferrable_queues(agent))
-        return best
+        return _live_then_deferrable(view, agent, lambda queues: self._best(view, queues))
 
     def _best(self, view: SystemView, queues: Iterable[int]) -> ContactInfo | None:
         # Highest score = lowest queued_s - boosts (now is common to all).
@@ -327,10 +329,7 @@ class OverflowRouting:
 
     def select_contact(self, agent: AgentInfo, view: SystemView) -> ContactInfo | None:
         """Oldest acceptable live head (primary queue, or waited ``after``), else deferrable, or ``None``."""
-        best = self._best(view, view.live_queues(agent), agent.group)
-        if best is None:
-            best = self._best(view, view.deferrable_queues(agent), agent.group)
-        return best
+        return _live_then_deferrable(view, agent, lambda queues: self._best(view, queues, agent.group))
 
     def _best(self, view: SystemView, queues: Iterable[int], group: int) -> ContactInfo | None:
         now = view.now + _EPS_S
@@ -450,10 +449,7 @@ class LeastLoadedRouting:
 
     def select_contact(self, agent: AgentInfo, view: SystemView) -> ContactInfo | None:
         """Oldest live head, else the oldest deferrable head, or ``None``."""
-        best = _oldest_head(view, view.live_queues(agent))
-        if best is None:
-            best = _oldest_head(view, view.deferrable_queues(agent))
-        return best
+        return _live_then_deferrable(view, agent, lambda queues: _oldest_head(view, queues))
 
 
 class LanguageFallbackRouting:
@@ -701,10 +697,7 @@ class ThresholdRebalancing:
 
     def select_contact(self, agent: AgentInfo, view: SystemView) -> ContactInfo | None:
         """Oldest head of a hot queue, else of a queue it is primary for; live before deferrable; or ``None``."""
-        best = self._best(view, view.live_queues(agent), agent.group)
-        if best is None:
-            best = self._best(view, view.deferrable_queues(agent), agent.group)
-        return best
+        return _live_then_deferrable(view, agent, lambda queues: self._best(view, queues, agent.group))
 
     def _best(self, view: SystemView, queues: Iterable[int], group: int) -> ContactInfo | None:
         primary = self.primary_
