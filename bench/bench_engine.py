@@ -154,7 +154,13 @@ def _peak_memory_child(n_contacts: int, log: bool) -> None:
     from sim import run
 
     run(mmcm_scenario(n_contacts), seed=1, log=log)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
+    # VmHWM is this process's own peak (it restarts at exec); ru_maxrss keeps the parent's peak across fork+exec,
+    # so it would report the benchmark process's size instead.
+    try:
+        with open("/proc/self/status") as fh:
+            print(next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:")))  # KiB
+    except (OSError, StopIteration):
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
 
 
 def peak_memory_mib(n_contacts: int, log: bool) -> float:
