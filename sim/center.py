@@ -67,6 +67,7 @@ __all__ = ["RESOLUTION_FIELDS", "ContactCenter", "RoutingError", "run"]
 _SERVED, _ABANDONED, _CENSORED = OUTCOMES.index("served"), OUTCOMES.index("abandoned"), OUTCOMES.index("censored")
 _ESC_ASYNC, _BOT_RESOLVED = OUTCOMES.index("escalated_async"), OUTCOMES.index("bot_resolved")
 _BOT_ABANDONED, _SILENT = OUTCOMES.index("bot_abandoned"), OUTCOMES.index("silent_failure")
+_IN_BOT = OUTCOMES.index("in_bot")
 # Plan actions of an agent.
 _LOGIN, _BREAK, _LOGOUT = 0, 1, 2
 # Bot endings (Contact.bot) and approval routes (Contact.approval); names in sim.log.BOT_OUTCOMES / APPROVALS.
@@ -1140,9 +1141,9 @@ class ContactCenter:
 
     def _finalize(self) -> None:
         horizon = self.horizon_s
-        for c in self._in_bot:  # in a bot session or its hand-off: censored, never queued
+        for c in self._in_bot:  # in a bot session or its hand-off: never reached the human queue
             c.queued_s = horizon
-            self._unserved(c, _CENSORED)
+            self._unserved(c, _IN_BOT)
         self._in_bot.clear()
         for c in self._tl_queue:  # still on hold for a team lead: the wait so far (censored at the horizon)
             c.approval_wait_s = horizon - c.approval_wait_s

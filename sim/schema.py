@@ -16,7 +16,7 @@ Every time column ends in ``_s`` (seconds; ``*_at_s`` style times are seconds fr
     team lead), transfer ("" none, answered, abandoned, censored: the second service of a transfer to another
     skill), transfer_wait_s (hold until the second agent answered, or until abandonment / the horizon; the row
     is recorded when the transfer ends, and its other columns describe the first service). A contact still in a
-    bot session or hand-off at the horizon is ``censored``. ``served`` and
+    bot session or hand-off at the horizon is ``in_bot`` (not counted as offered to the human queue). ``served`` and
     ``escalated_async`` contacts were answered by a human (they have a first_response_s).
 
 ``intervals`` (one row per replication x interval x channel x priority x tier, every combination present):
@@ -74,8 +74,10 @@ OUTCOMES: tuple[str, ...] = (
     "silent_failure",
     "escalated_async",
     "censored",
+    "in_bot",
 )
-"""Every contact ends in exactly one of these (``censored``: still waiting at the horizon)."""
+"""Every contact ends in exactly one of these (``censored``: still waiting in the human queue at the horizon;
+``in_bot``: still in a bot session or its hand-off at the horizon, so never offered to the human queue)."""
 
 PRIORITIES: tuple[str, ...] = ("normal", "urgent")
 """Priority names by code (0, 1)."""

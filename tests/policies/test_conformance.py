@@ -37,8 +37,8 @@ from tests.policies.examples import BASE, conformance_scenario, examples
 SEED = 11
 FRAMES = ("contacts", "intervals", "staffing", "agents", "frt_hist", "resolution")
 HUMAN_QUEUE = ("served", "escalated_async", "abandoned", "censored")
-"""Outcomes the intervals count as ``offered``: contacts that reached the human queue, plus those still in a bot
-session or hand-off at the horizon (the engine records them ``censored`` too)."""
+"""Outcomes the intervals count as ``offered``: contacts that reached the human queue (one still in a bot session
+or hand-off at the horizon is ``in_bot`` and never offered)."""
 ANSWERED = ("served", "escalated_async")
 BOT_ENDINGS = {"bot_resolved": "resolved", "bot_abandoned": "abandoned", "silent_failure": "silent_failure"}
 _LOGIN, _BREAK = 0, 1  # plan actions of sim.center (an agent's plan is a list of (at_s, action, arg))

@@ -82,13 +82,18 @@ def test_bot_endings_match_probabilities_and_every_contact_is_recorded_once():
     ended = first["bot_outcome"].value_counts()
     for outcome, p in [("resolved", 0.5), ("abandoned", 0.1), ("silent_failure", 0.1), ("escalated", 0.3)]:
         assert _within(ended[outcome], n, p), (outcome, ended[outcome], n)
-    # Outcome column agrees with the bot ending (sessions still open at the horizon are censored).
-    assert (first.loc[first["bot_outcome"].ne("") & first["bot_end_s"].isna(), "outcome"] == "censored").all()
+    # Outcome column agrees with the bot ending (sessions still open at the horizon are in_bot, never offered).
+    open_at_horizon = first[first["bot_outcome"].ne("") & first["bot_end_s"].isna()]
+    assert (open_at_horizon["outcome"] == "in_bot").all()
+    assert open_at_horizon["first_response_s"].isna().all()
+    assert res.intervals["offered"].sum() == c["outcome"].isin(["served", "abandoned", "censored"]).sum()
     first = first[first["bot_end_s"].notna()]
     assert (first.loc[first["bot_outcome"] == "resolved", "outcome"] == "bot_resolved").all()
     assert (first.loc[first["bot_outcome"] == "silent_failure", "outcome"] == "silent_failure").all()
     escalated = first[first["bot_outcome"] == "escalated"]
-    assert escalated["outcome"].isin(["served", "abandoned", "censored"]).all()
+    assert escalated["outcome"].isin(["served", "abandoned", "censored", "in_bot"]).all()
+    in_handoff = escalated[escalated["outcome"] == "in_bot"]  # escalated within the 30 s hand-off of the horizon
+    assert (in_handoff["bot_end_s"] >= sc.horizon - 30.0).all()
     # Counters agree with the log (no warm-up in this scenario).
     r = res.resolution.sum(numeric_only=True)
     assert r["bot_offered"] == len(c[c["bot_outcome"] != ""])
