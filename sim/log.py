@@ -33,6 +33,17 @@ APPROVALS: tuple[str, ...] = ("", "self", "team_lead", "back_office")
 """Approval route by code (0: no approval needed)."""
 TRANSFERS: tuple[str, ...] = ("", "answered", "abandoned", "censored")
 """Outcome of a transfer to another skill by code (0: not transferred)."""
+_CODES8 = ("outcome", "priority", "tier", "repeat", "bot", "approval", "transfer")
+_CODES16 = ("channel", "intent", "language", "group")
+_TIMES = (
+    "arrival_s", "patience_s", "start_s", "end_s", "handle_s", "wait_s", "queued_s", "bot_end_s", "amount",
+    "approval_wait_s", "transfer_wait_s",
+)  # fmt: skip
+_LOG_DTYPES: dict[str, type] = {
+    **dict.fromkeys(_CODES8, np.int8), **dict.fromkeys(_CODES16, np.int16), **dict.fromkeys(_TIMES, np.float64),
+    "contact_id": np.int64, "customer_id": np.int64, "agent_id": np.int32,
+}  # fmt: skip
+"""Columns kept per contact for the contacts frame, and their storage types (codes need few bits)."""
 # Agent period kinds recorded for the staffing frame.
 LOGGED_IN, BUSY, ON_BREAK = 0, 1, 2
 
@@ -149,6 +160,7 @@ class Recorder:
         self._n_bins = frt_bin(horizon_s) + 2
         self._hist = np.zeros(self.n_seg * self._n_bins, dtype=np.int64)
         self._log: list[dict[str, np.ndarray]] = []
+        self._contacts: pd.DataFrame | None = None
         self.n_recorded = 0
 
     def _count_columns(self) -> list[str]:
@@ -216,8 +228,8 @@ class Recorder:
         wait = np.where(out == ABANDONED, col["patience_s"], wait)
         wait = np.where(out == CENSORED, self.horizon_s - col["arrival_s"], wait)
         col["wait_s"] = wait
-        if self.keep_log:
-            self._log.append(col)
+        if self.keep_log:  # compact copies of the columns the contacts frame needs
+            self._log.append({name: col[name].astype(dtype, copy=False) for name, dtype in _LOG_DTYPES.items()})
         self._add_counts(col, served, out == ABANDONED, out == CENSORED, wait)
 
     def _add_counts(self, col, served, abandoned, censored, wait) -> None:
@@ -335,21 +347,24 @@ class Recorder:
     def contacts_frame(
         self, replication: int, channels: list[str], intents: list[str], languages: list[str], groups: list[str]
     ) -> pd.DataFrame | None:
-        """The ``contacts`` frame, or ``None`` when the log was not kept."""
+        """The ``contacts`` frame, or ``None`` when the log was not kept (built once: the log is handed over)."""
         if not self.keep_log:
             return None
-        names = [
-            "contact_id", "channel", "intent", "priority", "tier", "language", "customer_id", "arrival_s",
-            "patience_s", "outcome", "start_s", "end_s", "handle_s", "agent_id", "group", "wait_s", "queued_s",
-            "repeat", "bot", "bot_end_s", "amount", "approval", "approval_wait_s", "transfer", "transfer_wait_s",
-        ]  # fmt: skip
-        cols = {n: np.concatenate([c[n] for c in self._log]) if self._log else np.zeros(0) for n in names}
-        order = np.argsort(cols["contact_id"], kind="stable")
-        cols = {n: v[order] for n, v in cols.items()}
+        if self._contacts is not None:
+            return self._contacts
+        def column(name: str) -> np.ndarray:
+            return np.concatenate([c[name] for c in self._log]) if self._log else np.zeros(0, _LOG_DTYPES[name])
+
+        order = np.argsort(column("contact_id"), kind="stable")
+        cols = {}
+        for name in _LOG_DTYPES:  # one column at a time, each chunk's copy released once it is in the frame
+            cols[name] = column(name)[order]
+            for chunk in self._log:
+                del chunk[name]
         served = (cols["outcome"] == SERVED) | (cols["outcome"] == ESCALATED_ASYNC)
         escalated = cols["bot"] == BOT_OUTCOMES.index("escalated")
         group_codes = cols["group"].astype(np.int64)
-        return pd.DataFrame(
+        self._contacts = pd.DataFrame(
             {
                 "replication": np.full(len(order), replication, dtype=np.int64),
                 "contact_id": cols["contact_id"].astype(np.int64),
@@ -381,3 +396,5 @@ class Recorder:
                 "transfer_wait_s": cols["transfer_wait_s"],
             }
         )
+        self._log = []
+        return self._contacts
