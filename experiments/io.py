@@ -506,8 +506,21 @@ def scenario_from_dict(data: Any, *, label: str = "<scenario>", tree: yaml.Node 
 
     problems = check_scenario(scenario)
     if problems:
-        raise ScenarioError(label, [f"{label}: {p}" for p in problems])
+        raise ScenarioError(label, [_at_policy(label, tree, p) for p in problems])
     return scenario
+
+
+def _at_policy(label: str, tree: yaml.Node | None, problem: str) -> str:
+    """``label:line: problem`` for a ``policies.<slot>: ...`` problem whose slot this file writes, else ``label:``."""
+    node, line = tree, None
+    for key in problem.split(":", 1)[0].split("."):
+        if not isinstance(node, yaml.MappingNode):
+            return f"{label}: {problem}"
+        match = next(((k, v) for k, v in node.value if str(k.value) == key), None)
+        if match is None:
+            return f"{label}: {problem}"  # inherited from a base file, or no tree
+        line, node = match[0].start_mark.line + 1, match[1]
+    return f"{label}:{line}: {problem}"
 
 
 def check_data(scenario: Scenario, base_dir: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:

@@ -176,3 +176,18 @@ def test_catalogue_lists_every_policy_once():
     rows = [line for line in catalogue_markdown().splitlines()[2:]]
     assert len(rows) == sum(len(r) for r in SLOTS.values())
     assert pd.Series(rows).is_unique
+
+
+def test_policy_errors_name_the_line_of_the_slot_in_the_file_that_wrote_it(tmp_path: Path):
+    path = tmp_path / "x.yaml"
+    path.write_text("base: ecommerce_24x7\nname: x\npolicies:\n  routing: {name: vip_first}\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert info.value.problems[0].startswith(f"{path}:4: policies.routing: unknown routing policy 'vip_first'")
+    # Removing the bots breaks the inherited deflection policy: the problem has no line in this file.
+    path.write_text("base: ecommerce_24x7\nname: x\nbots: {}\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert info.value.problems == [
+        f"{path}: policies.deflection: params.channels: channel 'chat' has no bot; channels with a bot: []"
+    ]

@@ -252,7 +252,7 @@ def test_bad_relative_schedule_fails_at_load_time_with_the_resolved_path(tmp_pat
     yaml_path = write(folder / "center.yaml", yaml.safe_dump(data, sort_keys=False))
     monkeypatch.chdir(tmp_path)
     resolved = re.escape(str(folder.resolve() / "week.csv"))
-    with pytest.raises(ScenarioError, match=r"center\.yaml: policies\.staffing: " + resolved + r": row 2, column 'end'"):
+    with pytest.raises(ScenarioError, match=r"center\.yaml:\d+: policies\.staffing: " + resolved + r": row 2, column 'end'"):
         load_scenario(yaml_path)
     (folder / "week.csv").unlink()
     with pytest.raises(ScenarioError, match=r"policies\.staffing: params\.path: schedule file '" + resolved + "' not found"):
