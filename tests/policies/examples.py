@@ -56,13 +56,15 @@ BASE: dict[str, Any] = {
                  "cost_per_session": 0.1, "fixed_fee_per_day": 10},
     },
     "approvals": {"billing": {"share": 0.3, "amount_mean": 80, "amount_cv": 1.0}},
+    "transfers": {"billing": {"share": 0.1, "to": "tech"}},
     "team_leads": {"count": 1, "handle": {"dist": "exponential", "mean": "2min"}, "hourly_cost": 40},
     "back_office": {"recontact_share": 0.3, "recontact_delay": {"dist": "exponential", "mean": "2h"}},
     "reporting": {"interval": "30min", "sl_thresholds": ["20s", "5min"]},
 }
 """Three channels (chat with a bot, concurrency 3; email deferrable), two intents (billing needs approvals),
 two languages, four groups that overlap in channels, skills and languages (so overflow, language fallback,
-pooling and rebalancing have backups to use), a team-lead pool and a back office. Nobody serves chat at night
+pooling and rebalancing have backups to use), a team-lead pool, a back office, and transfers of 10% of billing
+contacts to tech. Nobody serves chat at night
 (22:00-06:00), so off-hours deflection has hours to act in."""
 
 SCHEDULE_CSV = """agent,group,start,end,breaks
