@@ -78,8 +78,11 @@ _T_ANSWERED, _T_ABANDONED, _T_CENSORED = 1, 2, 3
 # Fields of Contact.x, drawn at arrival from their own streams (common random numbers across policies).
 (
     _X_BOT_U, _X_SESSION, _X_AMOUNT, _X_TL, _X_RECONTACT_U, _X_RECONTACT_DELAY, _X_RETURN_U, _X_RETURN_DELAY,
-    _X_BO_DELAY, _X_TRANSFER_U, _X_TRANSFER_HANDLE, _X_TRANSFER_PATIENCE,
-) = range(12)  # fmt: skip
+    _X_BO_DELAY, _X_TRANSFER_U, _X_TRANSFER_HANDLE, _X_TRANSFER_PATIENCE, _X_REPEAT_SEED,
+) = range(13)  # fmt: skip
+_REPEAT_ID_STEP = 1 << 40
+"""A repeat contact's id is its predecessor's id plus this, so first contacts keep their arrival-order ids under
+every policy (a contact has at most one repeat: a silent bot failure or a back-office chaser)."""
 
 RESOLUTION_FIELDS: tuple[str, ...] = (
     "bot_offered", "bot_resolved", "bot_escalated", "bot_abandoned", "bot_silent_failure",
@@ -226,17 +229,19 @@ class ContactCenter:
         """One queue per channel x intent x language x priority x tier that can occur.
 
         Urgent queues exist for intents with an ``urgent_share`` and VIP queues when there is a ``vip_share``
-        (both always for replayed logs, which may carry them), so a scenario without priorities keeps one queue
-        per channel x intent x language and its fast paths.
+        (and for a replayed log that maps a priority or tier column or default), so a scenario without
+        priorities keeps one queue per channel x intent x language and its fast paths.
         """
         sc = self.scenario
-        replay = isinstance(sc.arrivals, ReplayArrivals)
-        tiers = (0, 1) if replay or sc.customers.vip_share > 0 else (0,)
+        arrivals = sc.arrivals
+        replay = isinstance(arrivals, ReplayArrivals)
+        logged = {f for f in ("priority", "tier") if replay and (f in arrivals.columns or f in arrivals.defaults)}
+        tiers = (0, 1) if "tier" in logged or sc.customers.vip_share > 0 else (0,)
         self.queues: list[QueueState] = []
         self._qmap = [-1] * (n_ch * n_int * n_lang * 4)
         for ci, ch in enumerate(self.channels):
             for ii, intent in enumerate(self.intents):
-                prios = (0, 1) if replay or sc.intents[intent].urgent_share > 0 else (0,)
+                prios = (0, 1) if "priority" in logged or sc.intents[intent].urgent_share > 0 else (0,)
                 skilled = [
                     gi
                     for gi, g in enumerate(self.groups)
@@ -357,7 +362,6 @@ class ContactCenter:
         self._tl_queue: deque[Contact] = deque()
         self._tl_busy_s = 0.0
         self._leakage = 0.0
-        self._repeat_rng = streams.get("repeat")
         self.n_repeats = 0
         self._track_last = sc.customers.population is not None or getattr(self.routing, "uses_last_agent", False)
         self._last: dict[int, Agent] = {}
@@ -413,13 +417,20 @@ class ContactCenter:
                 t_u.tolist(),
                 t_handle.tolist(),
                 t_patience.tolist(),
+                get("repeat/seed").integers(0, 1 << 62, n).tolist(),
                 strict=True,
             )
         )
 
-    def _draw_extras_one(self, channel: int, intent: int, amount: float) -> tuple:
-        """The draws of :meth:`_draw_extras` for one repeat contact, from the ``repeat`` stream."""
-        rng = self._repeat_rng
+    def _draw_repeat(self, channel: int, intent: int, amount: float, seed: int) -> tuple[float, float, tuple]:
+        """Handle time, patience and the draws of :meth:`_draw_extras` for a repeat contact.
+
+        They come from a generator seeded by a number drawn at the predecessor's arrival, so a customer who comes
+        back under two policies comes back with the same needs, whatever other repeats happened in between.
+        """
+        rng = np.random.default_rng(seed)
+        handle = float(self._handle[channel][intent].sample(rng, 1)[0])
+        patience = float(self._patience[channel][intent].sample(rng, 1)[0])
         sc = self.scenario
         bot = self._bots[channel]
         session = float(bot.session.sample(rng, 1)[0]) if bot is not None else 0.0
@@ -434,7 +445,7 @@ class ContactCenter:
             t_handle = float(self._handle[channel][transfer[1]].sample(rng, 1)[0])
             t_patience = float(self._patience[channel][transfer[1]].sample(rng, 1)[0])
         x = (rng.random(), session, amount, tl, rng.random(), rec_delay, rng.random(), ret_delay, bo_delay)
-        return (*x, t_u, t_handle, t_patience)
+        return handle, patience, (*x, t_u, t_handle, t_patience, int(rng.integers(0, 1 << 62)))
 
     def _plan(self, blocks: list) -> list[tuple[float, int, float]]:
         plan: list[tuple[float, int, float]] = []
@@ -895,23 +906,19 @@ class ContactCenter:
         """A customer comes back: a new contact with the same customer, intent, priority, tier and language."""
         now = self.now = self.env.now
         orig, ch, amount = event._value
-        rng = self._repeat_rng
         intent = orig.intent
-        handle = float(self._handle[ch][intent].sample(rng, 1)[0])
-        patience = float(self._patience[ch][intent].sample(rng, 1)[0])
+        handle, patience, x = self._draw_repeat(ch, intent, amount, orig.x[_X_REPEAT_SEED])
         lang, prio, tier = orig.language, orig.priority, orig.tier
         qi = self._qmap[((ch * self._n_int + intent) * self._n_lang + lang) * 4 + prio * 2 + tier]
         contact = Contact(
-            self._next_id, now, ch, intent, orig.priority, orig.tier, orig.language, orig.customer_id, handle,
-            patience, qi,
-        )  # fmt: skip
-        self._next_id += 1
+            orig.id + _REPEAT_ID_STEP, now, ch, intent, prio, tier, lang, orig.customer_id, handle, patience, qi
+        )
         self.n_arrivals += 1
         self.n_repeats += 1
         contact.repeat = 1
         if now >= self._measure_s:
             self._res[contact.seg][_R_REPEATS] += 1
-        contact.x = self._draw_extras_one(ch, intent, amount)
+        contact.x = x
         contact.amount = amount
         self._route_new(contact)
         self._pump()

@@ -43,6 +43,7 @@ ANSWERED = ("served", "escalated_async")
 BOT_ENDINGS = {"bot_resolved": "resolved", "bot_abandoned": "abandoned", "silent_failure": "silent_failure"}
 _LOGIN, _BREAK = 0, 1  # plan actions of sim.center (an agent's plan is a list of (at_s, action, arg))
 EPS = 1e-6
+REPEAT_ID_STEP = 1 << 40
 
 CASES = [pytest.param(slot, name, id=f"{slot}-{name}") for slot in SLOTS for name in available(slot)]
 FIELD_CASES = [
@@ -124,7 +125,10 @@ def test_every_arrival_has_exactly_one_outcome(case):
     assert center.n_arrivals > 1000
     assert len(df) == center.n_arrivals == res.stats["n_arrivals"] == res.stats["n_recorded"]
     assert df.outcome.notna().all()
-    assert df.contact_id.tolist() == list(range(center.n_arrivals))  # unique, none lost
+    # First contacts keep their arrival-order ids; a repeat's id is its predecessor's plus 2**40.
+    assert df.contact_id.is_unique
+    assert df[~df.repeat].contact_id.tolist() == list(range((~df.repeat).sum()))
+    assert df[df.repeat].contact_id.sub(REPEAT_ID_STEP).isin(df.contact_id).all()
     # The intervals count exactly the contacts that reached the human queue, by outcome.
     iv = res.intervals
     assert iv.offered.sum() == outcomes.isin(HUMAN_QUEUE).sum()
@@ -162,11 +166,12 @@ def test_repeat_contacts_are_counted_and_have_a_cause(case):
     df = res.contacts
     repeats = df[df.repeat]
     assert len(repeats) == res.stats["n_repeats"]
-    causes = df[df.outcome.astype(str).isin(("silent_failure", "escalated_async"))]
-    first_cause = causes.groupby("customer_id").arrival_s.min()
+    by_id = df.set_index("contact_id")
     for row in repeats.itertuples(index=False):
-        assert row.customer_id in first_cause.index, row
-        assert first_cause[row.customer_id] < row.arrival_s, row
+        cause = by_id.loc[row.contact_id - REPEAT_ID_STEP]  # the contact it follows
+        assert str(cause.outcome) in ("silent_failure", "escalated_async"), row
+        assert cause.customer_id == row.customer_id, row
+        assert cause.arrival_s < row.arrival_s, row
 
 
 # ------------------------------------------------------------------------------------ (b) who serves what, when

@@ -357,3 +357,26 @@ def test_urgent_contact_without_urgent_queue_is_a_clear_error():
     center = ContactCenter(sc, Streams(0, 0), iter([batch([1.0], priority=1)]))
     with pytest.raises(ValueError, match="no urgent_share"):
         center.run()
+
+
+class OfferEven:
+    """Bot only for even customer ids (and their repeats): fewer repeats than OfferAll, so repeats interleave."""
+
+    def offer(self, contact, view) -> bool:
+        return contact.customer_id % 2 == 0 or bool(contact.repeat)
+
+
+def test_repeat_contacts_keep_common_random_numbers_across_policies():
+    sc = bot_scenario(default_resolution=0.3, abandon=0.0, silent_failure=0.5, return_share=1.0)
+    runs = [run(sc, seed=1, log=True, deflection=policy).contacts for policy in (OfferAll(), OfferEven())]
+    # Contacts offered to the bot under both policies (even customers) fail silently under both, and come back
+    # with the same id, at the same time, with the same handle time and patience.
+    a, b = (c[c["repeat"] & (c["customer_id"] % 2 == 0)].set_index("contact_id") for c in runs)
+    common = a.index.intersection(b.index)
+    assert len(common) > 100
+    for column in ("arrival_s", "patience_s", "customer_id", "bot_outcome"):
+        assert (a.loc[common, column] == b.loc[common, column]).all(), column
+    served = common[(a.loc[common, "outcome"] == "served") & (b.loc[common, "outcome"] == "served")]
+    assert len(served) > 10
+    # The base draw is the same (handle_s = base x proficiency 1 x context factor: same bot ending, same factor).
+    np.testing.assert_allclose(a.loc[served, "handle_s"], b.loc[served, "handle_s"])
