@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from sim.config import Scenario
 from sim.interfaces import AgentInfo, ContactInfo, SystemView
+from sim.routing import LongestIdleRouting
 from sim.units import Duration, PositiveDuration
 
 __all__ = [
@@ -39,6 +40,8 @@ _EPS_S = 1e-6
 threshold crossed even if the engine's clock lands one rounding step early."""
 
 _INF = math.inf
+_DEFAULT = LongestIdleRouting()
+"""The engine's default routing: pooled mode and pooled (reserve) agents decide exactly as it does."""
 
 
 # ------------------------------------------------------------------------------------------------ shared helpers
@@ -374,7 +377,8 @@ class LastAgentRouting:
         """The customer's last agent if it can serve now; ``None`` (with a review) while it is busy; else FIFO."""
         queue = view.queue(contact.queue)
         channel = contact.channel
-        last = view.last_agent(contact.customer_id)
+        # A transfer's second service is not a return: its "last agent" is the one who just transferred it.
+        last = view.last_agent(contact.customer_id) if contact.parent is None else None
         if last is not None and last.group in queue.groups and view.is_logged_in(last):
             if view.is_available(last, channel) and (not queue.deferrable or view.can_blend(last)):
                 return last
@@ -392,7 +396,7 @@ class LastAgentRouting:
             for c in view.waiting(q):
                 if mine is not None and c.queued_s >= mine.queued_s:
                     break  # waiting() is in queue order: nothing older follows
-                last = view.last_agent(c.customer_id)
+                last = view.last_agent(c.customer_id) if c.parent is None else None
                 if last is not None and last.id == me:
                     mine = c
                     break
@@ -592,7 +596,7 @@ class ChannelPoolingRouting:
         queue = view.queue(contact.queue)
         channel, deferrable = contact.channel, queue.deferrable
         if not self.silos_:
-            return _longest_available(view, queue.groups, channel, deferrable)
+            return _DEFAULT.select_agent(contact, view)
         best, best_since = None, _INF
         for group in queue.groups:
             for agent in view.available(group, channel):  # longest available first: the first match is the one
@@ -608,14 +612,10 @@ class ChannelPoolingRouting:
         """Oldest live head (silos: of the agent's channel), else the oldest deferrable head, or ``None``."""
         channel = self.dedicated(agent, view)
         if channel < 0:
-            best = _oldest_head(view, view.live_queues(agent))
-            if best is None:
-                best = _oldest_head(view, view.deferrable_queues(agent))
-            return best
-        best = _oldest_head(view, (q for q in view.live_queues(agent) if view.queue(q).channel == channel))
-        if best is None:
-            best = _oldest_head(view, (q for q in view.deferrable_queues(agent) if view.queue(q).channel == channel))
-        return best
+            return _DEFAULT.select_contact(agent, view)
+        return _live_then_deferrable(
+            view, agent, lambda queues: _oldest_head(view, (q for q in queues if view.queue(q).channel == channel))
+        )
 
 
 class ThresholdRebalancing:

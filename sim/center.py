@@ -636,7 +636,7 @@ class ContactCenter:
         if contact.bot and res is not None:
             res[_R_HANDOFF_N] += 1
             res[_R_HANDOFF_S] += now - contact.bot_end_s
-        if self._track_last:
+        if self._track_last and contact.parent is None:  # a transfer's second service is not a return
             last = self._last.get(contact.customer_id)
             if last is not None and res is not None:
                 res[_R_RETURNING] += 1
@@ -677,8 +677,10 @@ class ContactCenter:
         contact.end_s = now
         contact.state = DONE
         contact.outcome = _SERVED
+        to = -1
         if contact.x is not None or self._track_last:
-            if self._release_extra(contact, agent):
+            to = self._release_extra(contact, agent)
+            if to == -1:
                 self._finish(contact)
         else:
             self._finish(contact)
@@ -708,17 +710,25 @@ class ContactCenter:
                 self._pull(agent)
         elif agent.state != DRAINING:
             self._pull(agent)
+        if to >= 0:  # the customer now holds for the other skill (the agent's slot is free again)
+            self._start_transfer(contact, to)
 
-    def _release_extra(self, contact: Contact, agent: Agent) -> bool:
-        """Service end of a contact with draws or a history; returns whether its row is recorded now."""
+    def _release_extra(self, contact: Contact, agent: Agent) -> int:
+        """Service end of a contact with draws or a history.
+
+        Returns:
+            -1 to record the contact now; -2 when it is recorded later (the second service of a transfer ended,
+            which records the contact it continues); an intent code to transfer the contact to once the agent's
+            slot is free (recorded when that second service ends).
+        """
         if self._track_last:
             self._last[contact.customer_id] = agent
         x = contact.x
         if x is None:
-            return True
-        if contact.parent is not None:  # the second service of a transfer: record the contact it continues
+            return -1
+        if contact.parent is not None:
             self._transfer_done(contact, _T_ANSWERED)
-            return False
+            return -2
         if contact.approval == _A_ASYNC:
             contact.outcome = _ESC_ASYNC
             bo = self.scenario.back_office
@@ -728,13 +738,12 @@ class ContactCenter:
                 self._schedule_repeat(contact, self.now + x[_X_RECONTACT_DELAY], channel, 0.0)
         transfer = self._transfer[contact.intent]
         if transfer is not None and x[_X_TRANSFER_U] < transfer[0]:
-            self._start_transfer(contact, transfer[1])
-            return False
+            return transfer[1]
         if contact.arrival_s >= self._measure_s and not contact.repeat:
             res = self._res[contact.seg]
             res[_R_FIRST] += 1
             res[_R_FCR] += contact.approval != _A_ASYNC
-        return True
+        return -1
 
     # ------------------------------------------------------------------------------------------------ transfers
 
@@ -755,8 +764,13 @@ class ContactCenter:
         leg.repeat = contact.repeat
         self._enqueue(leg)
 
-    def _transfer_done(self, leg: Contact, outcome: int) -> None:
-        """The second service ended (answered, abandoned or censored): record it and the contact it continues."""
+    def _transfer_done(self, leg: Contact, outcome: int, in_service: bool = False) -> None:
+        """The second service ended (answered, abandoned or censored): record it and the contact it continues.
+
+        ``in_service``: answered but still in service at the horizon. Then, and for a transfer still waiting at
+        the horizon, the contact does not count as a first contact (resolved or not), like a first service still
+        in hand.
+        """
         contact = leg.parent
         answered = outcome == _T_ANSWERED
         # Answered: the second agent's answer; abandoned: the end of patience; censored: the horizon.
@@ -773,7 +787,7 @@ class ContactCenter:
                 res[_R_TRANSFER_WAIT] += contact.transfer_wait_s
             elif outcome == _T_ABANDONED:
                 res[_R_TRANSFER_ABANDONED] += 1
-            if not contact.repeat:
+            if not contact.repeat and not in_service and outcome != _T_CENSORED:  # undecided at the horizon
                 res[_R_FIRST] += 1
                 res[_R_FCR] += answered and contact.approval != _A_ASYNC
         self._finish(contact)
@@ -1164,7 +1178,7 @@ class ContactCenter:
                 c.outcome = _SERVED
                 c.end_s = math.nan
                 if c.parent is not None:
-                    self._transfer_done(c, _T_ANSWERED)
+                    self._transfer_done(c, _T_ANSWERED, in_service=True)
                 else:
                     self._finish(c)
             if agent.n_active:

@@ -9,10 +9,13 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from policies.registry import make
+from sim import run
 from sim.routing import LongestIdleRouting
+from tests.policies.examples import conformance_scenario
 from tests.sim.conftest import batch, scenario, simulate
 
 VOICE = {"voice": {"patience": {"dist": "none"}}}
@@ -352,3 +355,11 @@ def test_rebalancing_agents_take_hot_queues_first():
     assert [s for _, _, s in trace(res)] == [0.0, 200.0, 100.0, 300.0]
     default = simulate(sc, arrivals, routing=LongestIdleRouting())
     assert [s for _, _, s in trace(default)] == [0.0, 100.0, 200.0, 300.0]
+
+
+def test_pooled_mode_decides_exactly_as_the_default_routing():
+    sc = conformance_scenario()  # bots, transfers and approvals: queued_s differs from arrival_s for many contacts
+    bot = make("deflection", {"name": "bot_first"})
+    pooled = run(sc, seed=3, log=True, routing=routing("pooling", mode="pooled"), deflection=bot)
+    default = run(sc, seed=3, log=True, routing=LongestIdleRouting(), deflection=bot)
+    pd.testing.assert_frame_equal(pooled.contacts, default.contacts)

@@ -380,3 +380,37 @@ def test_repeat_contacts_keep_common_random_numbers_across_policies():
     assert len(served) > 10
     # The base draw is the same (handle_s = base x proficiency 1 x context factor: same bot ending, same factor).
     np.testing.assert_allclose(a.loc[served, "handle_s"], b.loc[served, "handle_s"])
+
+
+def test_transfer_second_service_starts_after_the_first_slot_is_freed():
+    # One chat agent with both skills: the second service (200 s) must not be inflated by the finished first chat.
+    sc = scenario(
+        channels={"chat": {"patience": {"dist": "none"}, "concurrency": 2, "inflation": 0.5}},
+        intents={
+            "general": {"handle": {"dist": "fixed", "value": "100s"}},
+            "tech": {"handle": {"dist": "fixed", "value": "200s"}},
+        },
+        arrivals={"kind": "generated", "channels": {"chat": {"daily_volume": 0, "intent_mix": {"general": 1}}}},
+        groups={
+            "both": {"channels": ["chat"], "skills": {"general": 1.0, "tech": 1.0}, "languages": ["en"],
+                     "staffing": {"always": 1}},
+        },  # fmt: skip
+        transfers={"general": {"share": 1.0, "to": "tech"}},
+    )
+    res = simulate(sc, [batch([0.0])])
+    assert res.agents["busy_s"].sum() == pytest.approx(300.0)
+    assert res.agents["handled"].sum() == 2
+    assert res.contacts["transfer_wait_s"].iloc[0] == 0.0
+
+
+def test_a_transfer_is_not_a_returning_customer_and_in_service_at_the_horizon_is_no_first_contact():
+    sc = transfer_scenario(horizon="250s").model_copy(
+        update={"customers": transfer_scenario().customers.model_copy(update={"population": 10})}
+    )
+    res = simulate(sc, [batch([0.0, 0.0])])
+    r = res.resolution.sum(numeric_only=True)
+    assert r["returning"] == 0  # two new customers, each transferred once: nobody came back
+    # One second service runs 100..250+ (in service at the horizon), the other waits: neither counts as a first
+    # contact resolved or not, like a first service still in hand.
+    assert r["transfers"] == 2
+    assert r["first_contacts"] == 0
