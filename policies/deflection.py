@@ -155,8 +155,12 @@ class BotOnWait:
         )
         self.concurrency_ = tuple(tuple(scenario.concurrency(g, ch) for ch in channels) for g in scenario.groups)
 
-    def predicted_wait(self, contact: ContactInfo, view: SystemView) -> float:
-        """Predicted wait of ``contact`` for an agent, in seconds (``inf`` when nobody is logged in)."""
+    def predicted_wait(self, contact: ContactInfo, view: SystemView, bound_s: float | None = None) -> float:
+        """Predicted wait of ``contact`` for an agent, in seconds (``inf`` when nobody is logged in).
+
+        With ``bound_s``, the queue is counted only as far as needed to tell whether the wait exceeds it (the
+        result is then a lower bound above ``bound_s``, or exact).
+        """
         channel = contact.channel
         groups = view.queue(contact.queue).groups
         capacity = 0
@@ -166,11 +170,15 @@ class BotOnWait:
             capacity += view.logged_in(g) * self.concurrency_[g][channel]
         if capacity == 0:
             return math.inf
-        return (view.queue_length(contact.queue) + 1) * self.handle_[contact.intent][channel] / capacity
+        handle = self.handle_[contact.intent][channel]
+        # (n + 1) x handle / capacity > bound as soon as n reaches bound x capacity / handle + 1.
+        limit = None if bound_s is None or handle <= 0.0 else math.ceil(bound_s * capacity / handle) + 1
+        return (view.queue_length(contact.queue, limit) + 1) * handle / capacity
 
     def offer(self, contact: ContactInfo, view: SystemView) -> bool:
         """``True`` on a chosen channel when the predicted wait is longer than ``threshold``."""
-        return self.on_[contact.channel] and self.predicted_wait(contact, view) > self.params.threshold
+        threshold = self.params.threshold
+        return self.on_[contact.channel] and self.predicted_wait(contact, view, threshold) > threshold
 
 
 class BotOffHours:

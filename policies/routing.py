@@ -674,7 +674,7 @@ class ThresholdRebalancing:
         max_wait, max_queue = self.params.max_wait, self.params.max_queue
         if head is not None and max_wait is not None and head.queued_s + max_wait <= view.now + _EPS_S:
             return True
-        return max_queue is not None and view.queue_length(queue) + extra >= max_queue
+        return max_queue is not None and view.queue_length(queue, max_queue) + extra >= max_queue
 
     def select_agent(self, contact: ContactInfo, view: SystemView) -> AgentInfo | None:
         """Longest-available primary agent; else ``None``, with a review now if backups may take the hot queue."""

@@ -574,7 +574,7 @@ class ReactiveOvertime:
                 if head is None:
                     continue
                 if (max_wait is not None and now - head.queued_s >= max_wait) or (
-                    max_queue is not None and view.queue_length(q) >= max_queue
+                    max_queue is not None and view.queue_length(q, max_queue) >= max_queue
                 ):
                     calls[g] = self.params.step
                     self.last_call_s_[g] = now

@@ -36,7 +36,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Iterator
-from itertools import repeat
+from itertools import islice, repeat
 from pathlib import Path
 
 import numpy as np
@@ -1382,9 +1382,9 @@ class CenterView:
         now = self._c.now
         return (c for c in self._c.queues[queue].contacts if c.state == WAITING and c.deadline_s > now)
 
-    def queue_length(self, queue: int) -> int:
-        """Number of contacts still waiting in ``queue``."""
-        return sum(1 for _ in self.waiting(queue))
+    def queue_length(self, queue: int, limit: int | None = None) -> int:
+        """Number of contacts still waiting in ``queue``, counting up to ``limit`` at most."""
+        return sum(1 for _ in islice(self.waiting(queue), limit))
 
     def live_queues(self, agent: AgentInfo) -> tuple[int, ...]:
         """Live queues the agent may take a contact from now."""

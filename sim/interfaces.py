@@ -160,8 +160,11 @@ class SystemView(Protocol):
         """Contacts still waiting in ``queue``, in arrival order."""
         ...
 
-    def queue_length(self, queue: int) -> int:
-        """Number of contacts still waiting in ``queue`` (exact; O(length))."""
+    def queue_length(self, queue: int, limit: int | None = None) -> int:
+        """Number of contacts still waiting in ``queue`` (exact; O(length)), or ``limit`` if there are more.
+
+        A policy that only compares the length with a bound passes it as ``limit`` to stop counting there.
+        """
         ...
 
     def live_queues(self, agent: AgentInfo) -> Sequence[int]:

@@ -71,8 +71,8 @@ class FakeView:
     def logged_in(self, group):
         return self._logged_in.get(group, 0)
 
-    def queue_length(self, queue):
-        return self._length
+    def queue_length(self, queue, limit=None):
+        return self._length if limit is None else min(self._length, limit)
 
 
 def contact(channel=CHAT, intent=GENERAL, priority=0):

@@ -510,8 +510,9 @@ class FakeView:
     def head(self, q):
         return self.heads.get(q)
 
-    def queue_length(self, q):
-        return self.lengths.get(q, 1 if q in self.heads else 0)
+    def queue_length(self, q, limit=None):
+        n = self.lengths.get(q, 1 if q in self.heads else 0)
+        return n if limit is None else min(n, limit)
 
 
 def two_group_scenario():

@@ -394,7 +394,7 @@ def test_transfer_second_service_starts_after_the_first_slot_is_freed():
         groups={
             "both": {"channels": ["chat"], "skills": {"general": 1.0, "tech": 1.0}, "languages": ["en"],
                      "staffing": {"always": 1}},
-        },  # fmt: skip
+        },
         transfers={"general": {"share": 1.0, "to": "tech"}},
     )
     res = simulate(sc, [batch([0.0])])
