@@ -44,7 +44,20 @@ import simpy
 
 from sim.arrivals import ArrivalBatch
 from sim.config import ReplayArrivals, Scenario
-from sim.entities import BREAK, DONE, DRAINING, IN_BOT, OFF, ON, SERVING, WAITING, Agent, Contact, QueueState
+from sim.entities import (
+    BREAK,
+    DONE,
+    DRAINING,
+    IN_BOT,
+    OFF,
+    ON,
+    SERVING,
+    WAITING,
+    Agent,
+    Contact,
+    QueueState,
+    StageContact,
+)
 from sim.interfaces import (
     AgentInfo,
     ContactInfo,
@@ -557,14 +570,31 @@ class ContactCenter:
         qi = self._qmap[((ch * self._n_int + intent) * self._n_lang + lang) * 4 + prio * 2 + tier]
         if qi < 0:
             self._no_queue(ch, intent, prio, tier)
-        contact = Contact(self._next_id, self.now, ch, intent, prio, tier, lang, cust, handle, patience, qi)
-        self._next_id += 1
         self.n_arrivals += 1
         if x is None:
-            self._enqueue(contact)
+            contact = Contact(self._next_id, self.now, ch, intent, prio, tier, lang, cust, handle, patience, qi)
+            self._next_id += 1
+            g = self._q_fast[qi]
+            if g < 0:
+                self._enqueue(contact)
+                return
+            # Fast path of _enqueue (one group for the queue, default routing), inline: it runs for most arrivals.
+            d = self._avail[g][ch]
+            if d:
+                agent = next(iter(d))
+                self._start(agent, contact)
+                if self._g_simple[g] >= 0:  # one slot, one channel: the agent is now full
+                    del d[agent]
+                else:
+                    self._refresh(agent)
+            else:
+                self.queues[qi].contacts.append(contact)
         else:
-            contact.x = x
-            contact.amount = x[_X_AMOUNT]
+            contact = StageContact(
+                self._next_id, self.now, ch, intent, prio, tier, lang, cust, handle, patience, qi,
+                x=x, amount=x[_X_AMOUNT],
+            )  # fmt: skip
+            self._next_id += 1
             self._route_new(contact)
 
     def _no_queue(self, channel: int, intent: int, priority: int, tier: int) -> None:
@@ -755,11 +785,10 @@ class ContactCenter:
         qi = self._qmap[base + prio * 2]
         if qi < 0:  # the target intent has no urgent queue: the transfer waits as normal
             qi = self._qmap[base]
-        leg = Contact(
+        leg = StageContact(
             contact.id, self.now, contact.channel, to, prio, contact.tier, contact.language, contact.customer_id,
-            x[_X_TRANSFER_HANDLE], x[_X_TRANSFER_PATIENCE], qi,
+            x[_X_TRANSFER_HANDLE], x[_X_TRANSFER_PATIENCE], qi, x=x,
         )  # fmt: skip
-        leg.x = x
         leg.parent = contact
         leg.repeat = contact.repeat
         self._enqueue(leg)
@@ -924,16 +953,15 @@ class ContactCenter:
         handle, patience, x = self._draw_repeat(ch, intent, amount, orig.x[_X_REPEAT_SEED])
         lang, prio, tier = orig.language, orig.priority, orig.tier
         qi = self._qmap[((ch * self._n_int + intent) * self._n_lang + lang) * 4 + prio * 2 + tier]
-        contact = Contact(
-            orig.id + _REPEAT_ID_STEP, now, ch, intent, prio, tier, lang, orig.customer_id, handle, patience, qi
-        )
+        contact = StageContact(
+            orig.id + _REPEAT_ID_STEP, now, ch, intent, prio, tier, lang, orig.customer_id, handle, patience, qi,
+            x=x, amount=amount,
+        )  # fmt: skip
         self.n_arrivals += 1
         self.n_repeats += 1
         contact.repeat = 1
         if now >= self._measure_s:
             self._res[contact.seg][_R_REPEATS] += 1
-        contact.x = x
-        contact.amount = amount
         self._route_new(contact)
         self._pump()
 

@@ -7,7 +7,7 @@ from collections import deque
 
 __all__ = [
     "BREAK", "DONE", "DRAINING", "IN_BOT", "NO_AGENT", "OFF", "ON", "SERVING", "WAITING", "Agent", "Contact",
-    "QueueState",
+    "QueueState", "StageContact",
 ]  # fmt: skip
 
 # Contact states (IN_BOT: in a bot session or its hand-off, not yet in a human queue).
@@ -19,17 +19,14 @@ OFF, ON, BREAK, DRAINING = 0, 1, 2, 3
 class Contact:
     """One customer contact. Times are seconds from the scenario start.
 
-    ``outcome`` is an index into :data:`sim.schema.OUTCOMES` once the contact is done.
+    ``outcome`` is an index into :data:`sim.schema.OUTCOMES` once the contact is done. A plain contact (no bot,
+    approval, transfer or repeat stage configured) keeps only what the core needs; the stage attributes below
+    read as class-level defaults. :class:`StageContact` carries them as its own.
     """
 
     __slots__ = (
         "agent",
-        "amount",
-        "approval",
-        "approval_wait_s",
         "arrival_s",
-        "bot",
-        "bot_end_s",
         "channel",
         "customer_id",
         "deadline_s",
@@ -40,20 +37,32 @@ class Contact:
         "intent",
         "language",
         "outcome",
-        "parent",
         "patience_s",
         "priority",
         "queue",
         "queued_s",
-        "repeat",
         "seg",
         "start_s",
         "state",
         "tier",
-        "transfer",
-        "transfer_wait_s",
-        "x",
     )
+
+    # Stage attributes of a plain contact (read-only defaults; a StageContact has them as slots).
+    x: tuple | None = None
+    """Per-contact draws made at arrival for the bot, approval, transfer and repeat stages (see ``sim.center``)."""
+    amount = 0.0
+    repeat = 0
+    bot = 0
+    """Bot ending code (0: no bot; see ``sim.center``)."""
+    bot_end_s = math.nan
+    approval = 0
+    """Approval route (0: none, 1: self-approved, 2: team lead, 3: back office)."""
+    approval_wait_s = math.nan
+    parent: Contact | None = None
+    """For the second service of a transfer: the contact it continues (its row is recorded at the end)."""
+    transfer = 0
+    """Transfer outcome (0: none, 1: answered, 2: abandoned, 3: still waiting at the horizon)."""
+    transfer_wait_s = math.nan
 
     def __init__(
         self,
@@ -86,26 +95,34 @@ class Contact:
         self.agent: Agent = NO_AGENT
         self.outcome = -1
         self.queued_s = arrival_s
-        self.amount = 0.0
-        self.repeat = 0
-        self.bot = 0
-        """Bot ending code (0: no bot; see ``sim.center``)."""
-        self.bot_end_s = math.nan
-        self.approval = 0
-        """Approval route (0: none, 1: self-approved, 2: team lead, 3: back office)."""
-        self.approval_wait_s = math.nan
-        self.parent: Contact | None = None
-        """For the second service of a transfer: the contact it continues (its row is recorded at the end)."""
-        self.transfer = 0
-        """Transfer outcome (0: none, 1: answered, 2: abandoned, 3: still waiting at the horizon)."""
-        self.transfer_wait_s = math.nan
-        self.x: tuple | None = None
-        """Per-contact draws made at arrival for the bot, approval and repeat stages (see ``sim.center``)."""
         # start_s, end_s, handle_s are set by the engine: at service start and end, or NaN when the contact
         # leaves unserved (see ContactCenter._unserved).
 
     def __repr__(self) -> str:
         return f"Contact(id={self.id}, arrival_s={self.arrival_s:.1f}, channel={self.channel}, state={self.state})"
+
+
+class StageContact(Contact):
+    """A contact with its draws ``x`` for the bot, approval, transfer and repeat stages (see :class:`Contact`)."""
+
+    __slots__ = (
+        "amount", "approval", "approval_wait_s", "bot", "bot_end_s", "parent", "repeat", "transfer",
+        "transfer_wait_s", "x",
+    )  # fmt: skip
+
+    def __init__(self, *args, x: tuple, amount: float = 0.0) -> None:
+        """Same arguments as :class:`Contact`, plus the draws ``x`` and the approval ``amount`` (currency)."""
+        super().__init__(*args)
+        self.x = x
+        self.amount = amount
+        self.repeat = 0
+        self.bot = 0
+        self.bot_end_s = math.nan
+        self.approval = 0
+        self.approval_wait_s = math.nan
+        self.parent = None
+        self.transfer = 0
+        self.transfer_wait_s = math.nan
 
 
 class Agent:
