@@ -41,10 +41,12 @@ Every time column ends in ``_s`` (seconds; ``*_at_s`` style times are seconds fr
 ``resolution`` (one row per replication x channel x priority x tier): counters of contacts arriving after the
     warm-up: bot_offered, bot_resolved, bot_escalated, bot_abandoned, bot_silent_failure, bot_session_s and
     bot_frt_s (sums), handoff_n and handoff_s (sum, bot end -> human answer), approvals, self_approved,
-    escalated_sync, escalated_async, approval_n and approval_wait_s (team-lead waits), leakage (currency),
-    repeat_contacts, first_contacts (non-repeat contacts handled by a human or ending in the bot other than by
-    abandonment; counted when bots or approvals are configured), first_contact_resolved (of those: resolved
-    without an async escalation, a silent failure or an abandoned transfer), returning (services of a customer
+    escalated_sync, escalated_async, approval_n and approval_wait_s (holds that ended with a team lead taking
+    the approval; those still on hold at the horizon are not counted), leakage (currency), repeat_contacts,
+    first_contacts (non-repeat contacts handled by a human or ending in the bot other than by abandonment;
+    counted when bots, approvals or transfers are configured; not those still in service at the horizon),
+    first_contact_resolved (of those: resolved without an async escalation, a silent failure or an abandoned
+    transfer), returning (services of a customer
     served before; when customer history is kept), same_agent (of those, by the same agent), transfers,
     transfer_answered, transfer_abandoned and transfer_wait_s (sum over answered transfers).
 
