@@ -88,9 +88,8 @@ def _live_then_deferrable(
 def _oldest_head(view: SystemView, queues: Iterable[int]) -> ContactInfo | None:
     """Head that joined its queue first among ``queues``, or ``None``."""
     best = None
-    for q in queues:
-        head = view.head(q)
-        if head is not None and (best is None or head.queued_s < best.queued_s):
+    for head in view.heads(queues):
+        if best is None or head.queued_s < best.queued_s:
             best = head
     return best
 
@@ -99,9 +98,8 @@ def _oldest_waited(view: SystemView, queues: Iterable[int], threshold_s: float) 
     """Oldest head among ``queues`` that has waited at least ``threshold_s`` seconds, or ``None``."""
     best = None
     limit = view.now + _EPS_S - threshold_s
-    for q in queues:
-        head = view.head(q)
-        if head is not None and head.queued_s <= limit and (best is None or head.queued_s < best.queued_s):
+    for head in view.heads(queues):
+        if head.queued_s <= limit and (best is None or head.queued_s < best.queued_s):
             best = head
     return best
 
@@ -226,10 +224,7 @@ class SkillBasedRouting:
     @staticmethod
     def _best(view: SystemView, queues: Iterable[int], prof: list[float]) -> ContactInfo | None:
         best, best_p = None, _INF
-        for q in queues:
-            head = view.head(q)
-            if head is None:
-                continue
+        for head in view.heads(queues):
             p = prof[head.intent]
             if best is None or p < best_p or (p == best_p and head.queued_s < best.queued_s):
                 best, best_p = head, p
@@ -266,17 +261,22 @@ class PriorityRouting:
         return _live_then_deferrable(view, agent, lambda queues: self._best(view, queues))
 
     def _best(self, view: SystemView, queues: Iterable[int]) -> ContactInfo | None:
-        # Highest score = lowest queued_s - boosts (now is common to all).
-        urgent, vip = self.params.urgent_boost, self.params.vip_boost
+        # Highest score = lowest queued_s - boost; a queue holds one priority and tier, so its boost is fixed.
+        boost = self._boost(view)
         best, best_key = None, _INF
-        for q in queues:
-            head = view.head(q)
-            if head is None:
-                continue
-            key = head.queued_s - urgent * head.priority - vip * head.tier
-            if best is None or key < best_key or (key == best_key and head.queued_s < best.queued_s):
+        for head in view.heads(queues):
+            key = head.queued_s - boost[head.queue]
+            if key < best_key or (key == best_key and best is not None and head.queued_s < best.queued_s):
                 best, best_key = head, key
         return best
+
+    def _boost(self, view: SystemView) -> list[float]:
+        """Head start of each queue's contacts (seconds), computed once per run (per view)."""
+        if getattr(self, "view_", None) is not view:
+            urgent, vip = self.params.urgent_boost, self.params.vip_boost
+            self.boost_ = [urgent * q.priority + vip * q.tier for q in view.queues]
+            self.view_ = view
+        return self.boost_
 
 
 class OverflowRouting:
@@ -338,9 +338,8 @@ class OverflowRouting:
         now = view.now + _EPS_S
         primary, after = self.primary_, self.after_
         best = None
-        for q in queues:
-            head = view.head(q)
-            if head is None or (best is not None and head.queued_s >= best.queued_s):
+        for head in view.heads(queues):
+            if best is not None and head.queued_s >= best.queued_s:
                 continue
             if group in primary[head.channel][head.intent][head.language] or head.queued_s + after[head.channel] <= now:
                 best = head
@@ -702,14 +701,11 @@ class ThresholdRebalancing:
     def _best(self, view: SystemView, queues: Iterable[int], group: int) -> ContactInfo | None:
         primary = self.primary_
         best, best_hot = None, False
-        for q in queues:
-            head = view.head(q)
-            if head is None:
-                continue
+        for head in view.heads(queues):
             older = best is None or head.queued_s < best.queued_s
             if best_hot and not older:
                 continue  # cannot beat a hot head that joined earlier
-            hot = self._hot(head, q, view)
+            hot = self._hot(head, head.queue, view)
             if not hot and group not in primary[head.channel][head.intent][head.language]:
                 continue  # a backup queue that is not hot
             if (hot and not best_hot) or (hot == best_hot and older):

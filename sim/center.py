@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import islice, repeat
 from pathlib import Path
 
@@ -1404,6 +1404,26 @@ class CenterView:
             else:
                 return c
         return None
+
+    def heads(self, queues: Iterable[int]) -> list[Contact]:
+        """The head of each of ``queues`` that has one (as :meth:`head`), in that order."""
+        c = self._c
+        qs = c.queues
+        now = c.now
+        out = []
+        for q in queues:
+            dq = qs[q].contacts
+            while dq:
+                h = dq[0]
+                if h.state != WAITING:
+                    dq.popleft()
+                elif h.deadline_s <= now:
+                    dq.popleft()
+                    c._abandon(h)
+                else:
+                    out.append(h)
+                    break
+        return out
 
     def waiting(self, queue: int) -> Iterator[Contact]:
         """Contacts still waiting in ``queue``, in arrival order."""

@@ -20,7 +20,7 @@ name in ``params`` fails when the scenario is loaded); ``bind`` raises ``ValueEr
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -154,6 +154,13 @@ class SystemView(Protocol):
 
     def head(self, queue: int) -> ContactInfo | None:
         """Oldest contact still waiting in ``queue`` (contacts whose patience ran out are not offered)."""
+        ...
+
+    def heads(self, queues: Iterable[int]) -> list[ContactInfo]:
+        """The :meth:`head` of each of ``queues`` that has one, in that order (``contact.queue`` says whose).
+
+        One call for a scan over many queues (an agent's live queues), where most are empty.
+        """
         ...
 
     def waiting(self, queue: int) -> Iterator[ContactInfo]:

@@ -54,8 +54,7 @@ class LongestIdleRouting:
 
 def _oldest_head(view: SystemView, queues) -> ContactInfo | None:
     best = None
-    for q in queues:
-        head = view.head(q)
-        if head is not None and (best is None or head.arrival_s < best.arrival_s):
+    for head in view.heads(queues):
+        if best is None or head.arrival_s < best.arrival_s:
             best = head
     return best
