@@ -13,7 +13,7 @@ The engine's default, longest-idle agent with FIFO contacts, is :class:`sim.rout
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from fractions import Fraction
 from typing import Annotated, Literal
 
@@ -60,21 +60,9 @@ def _longest_available(view: SystemView, groups: Iterable[int], channel: int, de
     return best
 
 
-def _longest_available_split(
-    view: SystemView, groups: Iterable[int], channel: int, deferrable: bool, primary: Sequence[int], want: bool
-) -> AgentInfo | None:
-    """Like :func:`_longest_available`, over the groups whose membership in ``primary`` is ``want``."""
-    best, best_since = None, _INF
-    for group in groups:
-        if (group in primary) is not want:
-            continue
-        agent = view.first_available(group, channel)
-        if agent is None or (deferrable and not view.can_blend(agent)):
-            continue
-        since = view.available_since(agent, channel)
-        if since < best_since:
-            best, best_since = agent, since
-    return best
+def _split(groups: Iterable[int], primary: Sequence[int], want: bool) -> Iterator[int]:
+    """The groups whose membership in ``primary`` is ``want`` (primary groups, or the backups)."""
+    return (g for g in groups if (g in primary) is want)
 
 
 def _live_then_deferrable(
@@ -325,7 +313,7 @@ class OverflowRouting:
         """Longest-available agent of a primary group; else ``None`` and a review when the threshold is reached."""
         queue = view.queue(contact.queue)
         primary = self.primary_[queue.channel][queue.intent][queue.language]
-        agent = _longest_available_split(view, queue.groups, contact.channel, queue.deferrable, primary, True)
+        agent = _longest_available(view, _split(queue.groups, primary, True), contact.channel, queue.deferrable)
         if agent is None and len(queue.groups) > len(primary):  # a backup group exists
             view.request_review(contact.queued_s + self.after_[contact.channel])
         return agent
@@ -680,14 +668,14 @@ class ThresholdRebalancing:
         queue = view.queue(contact.queue)
         channel, deferrable = contact.channel, queue.deferrable
         primary = self.primary_[queue.channel][queue.intent][queue.language]
-        agent = _longest_available_split(view, queue.groups, channel, deferrable, primary, True)
+        agent = _longest_available(view, _split(queue.groups, primary, True), channel, deferrable)
         if agent is not None:
             return agent
         # Backups take the oldest contacts of a hot queue, not this newcomer: the contact queues, and a review
         # now lets the available backup agents pull heads in FIFO order.
         if (
             self.is_hot(contact.queue, view, extra=1)
-            and _longest_available_split(view, queue.groups, channel, deferrable, primary, False) is not None
+            and _longest_available(view, _split(queue.groups, primary, False), channel, deferrable) is not None
         ):
             view.request_review(view.now)
         if self.params.max_wait is not None:
