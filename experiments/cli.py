@@ -268,8 +268,8 @@ def _targets_table(targets: pd.DataFrame) -> Table:
     return table
 
 
-_STAGE_VOLUMES = ("bot_offered", "approvals", "repeat_contacts", "same_agent_share")
-"""Resolution metrics whose being non-zero shows that the bot, approval or customer-history stages ran.
+_STAGE_VOLUMES = ("bot_offered", "approvals", "transfers", "repeat_contacts", "same_agent_share")
+"""Resolution metrics whose being non-zero shows that the bot, approval, transfer or customer-history stages ran.
 Scope kinds printed on the console are channel and group; the others (priority, tier...) are in summary.csv."""
 
 
@@ -290,7 +290,7 @@ def _print_result(console: Console, result: ExperimentResult) -> None:
     # Bot, approval and repeat figures only when the scenario has any (all zero or undefined otherwise).
     used = summary.loc[stages & summary["metric"].isin(_STAGE_VOLUMES), "mean"].fillna(0.0).gt(0).any()
     if used:
-        title = "bot (apart from human FRT), approvals, first-contact resolution and repeats, per channel"
+        title = "bot (apart from human FRT), approvals, transfers, first-contact resolution and repeats, per channel"
         console.print(_metric_table(summary[stages & (kinds == "channel")], "channel", n, title))
     if costs.any():
         title = "costs beyond agent pay, and the total (currency; whole run)"

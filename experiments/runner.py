@@ -86,13 +86,10 @@ def simulate_scenario(
     scenario: Scenario, *, seed: int, replication: int = 0, log: bool = False, base_dir: Path | None = None
 ) -> RunResult:
     """One replication with the policies the scenario names, built from :mod:`policies.registry`."""
-    from policies.registry import make
+    from policies.registry import SLOTS, make
     from sim.center import run
 
-    policies = {
-        slot: make(slot, getattr(scenario.policies, slot))
-        for slot in ("routing", "deflection", "staffing", "empowerment")
-    }
+    policies = {slot: make(slot, getattr(scenario.policies, slot)) for slot in SLOTS}
     return run(scenario, seed=seed, replication=replication, log=log, base_dir=base_dir, **policies)
 
 
