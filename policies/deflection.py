@@ -48,7 +48,24 @@ class _ChannelParams(BaseModel):
     channels: list[str] = Field(default_factory=list)
 
 
-class BotFirst:
+class _ChannelDeflection:
+    """Shared by the deflection policies: parameters with ``channels``, resolved by :meth:`bind` into ``on_``."""
+
+    Params: type[_ChannelParams] = _ChannelParams
+
+    def __init__(self, params: _ChannelParams | None = None) -> None:
+        self.params = params if params is not None else self.Params()
+
+    def bind(self, scenario: Scenario) -> None:
+        """Resolve ``channels`` into ``on_`` (per channel code, whether its contacts may go to the bot).
+
+        Raises:
+            ValueError: For an unknown channel or one without a bot.
+        """
+        self.on_ = _bot_channels(scenario, self.params.channels)
+
+
+class BotFirst(_ChannelDeflection):
     """Bot first for every contact on the chosen channels (optionally not for urgent ones).
 
     Every contact on a listed channel with a bot (all of them by default) starts with the bot; with
@@ -65,23 +82,12 @@ class BotFirst:
 
         skip_urgent: bool = False
 
-    def __init__(self, params: Params | None = None) -> None:
-        self.params = params if params is not None else self.Params()
-
-    def bind(self, scenario: Scenario) -> None:
-        """Resolve ``channels``.
-
-        Raises:
-            ValueError: For an unknown channel or one without a bot.
-        """
-        self.on_ = _bot_channels(scenario, self.params.channels)
-
     def offer(self, contact: ContactInfo, view: SystemView) -> bool:
         """``True`` for a contact on a chosen channel (and not urgent, with ``skip_urgent``)."""
         return self.on_[contact.channel] and not (self.params.skip_urgent and contact.priority == 1)
 
 
-class BotForIntents:
+class BotForIntents(_ChannelDeflection):
     """Bot first only for the listed intents (the ones the bot is good at).
 
     A contact goes to the bot when its channel is chosen (every channel with a bot by default) and its intent is
@@ -107,7 +113,7 @@ class BotForIntents:
         Raises:
             ValueError: For an unknown channel or intent, or a channel without a bot.
         """
-        self.on_ = _bot_channels(scenario, self.params.channels)
+        super().bind(scenario)
         for name in self.params.intents:
             if name not in scenario.intents:
                 raise _unknown("intents", "intent", name, list(scenario.intents))
@@ -119,7 +125,7 @@ class BotForIntents:
         return self.on_[contact.channel] and self.intents_[contact.intent]
 
 
-class BotOnWait:
+class BotOnWait(_ChannelDeflection):
     """Bot first only when the predicted wait for an agent exceeds a threshold.
 
     Predicted wait (a queue-length predictor): 0 if an agent of one of the groups serving the contact's queue is
@@ -139,16 +145,13 @@ class BotOnWait:
 
         threshold: PositiveDuration = 120.0
 
-    def __init__(self, params: Params | None = None) -> None:
-        self.params = params if params is not None else self.Params()
-
     def bind(self, scenario: Scenario) -> None:
         """Resolve ``channels``; precompute mean handle times and concurrencies.
 
         Raises:
             ValueError: For an unknown channel or one without a bot.
         """
-        self.on_ = _bot_channels(scenario, self.params.channels)
+        super().bind(scenario)
         channels = list(scenario.channels)
         self.handle_ = tuple(
             tuple(intent.handle_for(ch).mean_s for ch in channels) for intent in scenario.intents.values()
@@ -181,24 +184,13 @@ class BotOnWait:
         return self.on_[contact.channel] and self.predicted_wait(contact, view, threshold) > threshold
 
 
-class BotOffHours:
+class BotOffHours(_ChannelDeflection):
     """Bot first only when no agent who could serve the contact is logged in (nights, weekends, lunch gaps).
 
     A contact on a chosen channel goes to the bot when every group serving its queue has no agent logged in.
     """
 
     Params = _ChannelParams
-
-    def __init__(self, params: _ChannelParams | None = None) -> None:
-        self.params = params if params is not None else self.Params()
-
-    def bind(self, scenario: Scenario) -> None:
-        """Resolve ``channels``.
-
-        Raises:
-            ValueError: For an unknown channel or one without a bot.
-        """
-        self.on_ = _bot_channels(scenario, self.params.channels)
 
     def offer(self, contact: ContactInfo, view: SystemView) -> bool:
         """``True`` on a chosen channel when no agent of the contact's queue groups is logged in."""

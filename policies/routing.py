@@ -109,6 +109,14 @@ def _check_groups_for_intent(scenario: Scenario, where: str, intent: str, groups
     return out
 
 
+def _check_intent_groups(scenario: Scenario, where: str, by_intent: Mapping[str, list[str]]) -> None:
+    """Validate an ``intent -> groups`` parameter: known intents, known groups that have the intent's skill."""
+    for intent, groups in by_intent.items():
+        if intent not in scenario.intents:
+            raise _unknown(where, "intent", intent, scenario.intents)
+        _check_groups_for_intent(scenario, f"{where}.{intent}", intent, groups)
+
+
 def _primary_table(scenario: Scenario, primary: Mapping[str, list[str]], where: str) -> list[list[list[tuple]]]:
     """Primary group codes per ``[channel][intent][language]`` code.
 
@@ -116,10 +124,7 @@ def _primary_table(scenario: Scenario, primary: Mapping[str, list[str]], where: 
     listed, or none of the listed groups serves that channel and language, the eligible groups with the best
     (lowest) proficiency multiplier for the intent.
     """
-    for intent, groups in primary.items():
-        if intent not in scenario.intents:
-            raise _unknown(where, "intent", intent, scenario.intents)
-        _check_groups_for_intent(scenario, f"{where}.{intent}", intent, groups)
+    _check_intent_groups(scenario, where, primary)
     g_code = {name: i for i, name in enumerate(scenario.groups)}
     table = []
     for channel in scenario.channels:
@@ -173,11 +178,7 @@ class SkillBasedRouting:
         Raises:
             ValueError: An unknown intent or group in ``group_order``, or a group without the intent's skill.
         """
-        where = "params.group_order"
-        for intent, groups in self.params.group_order.items():
-            if intent not in scenario.intents:
-                raise _unknown(where, "intent", intent, scenario.intents)
-            _check_groups_for_intent(scenario, f"{where}.{intent}", intent, groups)
+        _check_intent_groups(scenario, "params.group_order", self.params.group_order)
         g_code = {name: i for i, name in enumerate(scenario.groups)}
         order = []
         for intent in scenario.intents:
