@@ -60,7 +60,7 @@ __all__ = [
 ]
 
 Simulate = Callable[..., RunResult]
-"""``simulate(scenario, *, seed, replication, log, base_dir) -> RunResult`` (default :func:`sim.center.run`)."""
+"""``simulate(scenario, *, seed, replication, log, base_dir) -> RunResult`` (default :func:`sim.engine.run`)."""
 Measure = Callable[[RunResult, Scenario], pd.DataFrame]
 """``measure(result, scenario) -> DataFrame[metric, scope, value]`` (default ``sim.metrics.replication_metrics``)."""
 Summarize = Callable[[pd.DataFrame], pd.DataFrame]
@@ -87,7 +87,7 @@ def simulate_scenario(
 ) -> RunResult:
     """One replication with the policies the scenario names, built from :mod:`policies.registry`."""
     from policies.registry import SLOTS, make
-    from sim.center import run
+    from sim.engine import run
 
     policies = {slot: make(slot, getattr(scenario.policies, slot)) for slot in SLOTS}
     return run(scenario, seed=seed, replication=replication, log=log, base_dir=base_dir, **policies)
@@ -203,7 +203,7 @@ def _mp_context() -> multiprocessing.context.BaseContext:
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     # Workers fork from a server that has already imported the heavy modules (numpy, pandas, pydantic, simpy).
-    context.set_forkserver_preload(["experiments.runner", "sim.center", "sim.metrics"])  # missing ones are skipped
+    context.set_forkserver_preload(["experiments.runner", "sim.engine", "sim.metrics"])  # missing ones are skipped
     return context
 
 
@@ -257,7 +257,7 @@ def run_replications(
         log: Keep each replication's per-contact log.
         base_dir: Folder for relative paths in the scenario (replay logs).
         progress: Called with the replication index after each one finishes.
-        simulate: Engine entry point (default :func:`sim.center.run`); must be picklable for ``workers > 1``.
+        simulate: Engine entry point (default :func:`sim.engine.run`); must be picklable for ``workers > 1``.
 
     Yields:
         ``(replication, RunResult)`` in completion order; each result depends only on (scenario, seed,
@@ -591,7 +591,7 @@ def run_experiment(
         progress: Show a progress bar on stderr (only when it is a terminal).
         variant: Label of the ``variant`` column of the long table.
         argv: Command line recorded in the manifest (default ``sys.argv``).
-        simulate: Engine entry point (default :func:`sim.center.run`).
+        simulate: Engine entry point (default :func:`sim.engine.run`).
         measure: Per-replication metrics (default ``sim.metrics.replication_metrics``).
         summarize: Summary over replications (default ``experiments.stats.summarize``).
 

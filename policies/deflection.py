@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 from sim.config import Scenario
-from sim.interfaces import ContactInfo, SystemView
+from sim.interfaces import ContactInfo, DeflectionPolicy, SystemView
 from sim.units import PositiveDuration
 
 __all__ = ["BotFirst", "BotForIntents", "BotOffHours", "BotOnWait"]
@@ -48,7 +48,7 @@ class _ChannelParams(BaseModel):
     channels: list[str] = Field(default_factory=list)
 
 
-class _ChannelDeflection:
+class _ChannelDeflection(DeflectionPolicy):
     """Shared by the deflection policies: parameters with ``channels``, resolved by :meth:`bind` into ``on_``."""
 
     Params: type[_ChannelParams] = _ChannelParams

@@ -16,7 +16,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from sim.config import Scenario
-from sim.interfaces import AgentInfo, ContactInfo, ServiceAdjustment
+from sim.interfaces import AgentInfo, ContactInfo, EmpowermentPolicy, ServiceAdjustment
 from sim.units import Duration
 
 __all__ = ["AuthorityLimit", "NoAuthority", "TieredAuthority"]
@@ -45,7 +45,7 @@ def _check_team_leads(scenario: Scenario, param: str, synchronous: bool) -> None
         )
 
 
-class NoAuthority:
+class NoAuthority(EmpowermentPolicy):
     """Agents approve nothing: every approval is escalated (to the team leads, or to the back office).
 
     The agent spends ``escalation_handle`` raising the escalation.
@@ -93,7 +93,7 @@ class _AuthorityParams(BaseModel):
     leakage_share: float = Field(0.0, ge=0.0, le=1.0)
 
 
-class _Authority:
+class _Authority(EmpowermentPolicy):
     """Shared by the authority policies: self-approval, escalations and training cost."""
 
     params: _AuthorityParams

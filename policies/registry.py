@@ -6,7 +6,7 @@ runs the same checks on a scenario's ``policies`` section at load time.
 
 Example:
     >>> make("routing", "longest_idle")  # doctest: +ELLIPSIS
-    <sim.routing.LongestIdleRouting object at ...>
+    <sim.defaults.LongestIdleRouting object at ...>
 """
 
 from __future__ import annotations
@@ -31,8 +31,7 @@ from policies.routing import (
 )
 from policies.staffing import ErlangStaffing, FixedStaffing, ReactiveOvertime, ScheduleCsvStaffing
 from sim.config import PolicySpec, Scenario
-from sim.interfaces import NoDeflection, NoEmpowerment
-from sim.routing import LongestIdleRouting
+from sim.defaults import LongestIdleRouting, NoDeflection, NoEmpowerment
 
 __all__ = [
     "DEFLECTION", "EMPOWERMENT", "ROUTING", "SLOTS", "STAFFING", "PolicyError", "available", "catalogue",

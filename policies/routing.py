@@ -7,7 +7,7 @@ work stays a few lookups. Waits are measured from ``queued_s`` (when the contact
 rule that fires after a wait asks the engine to re-offer the available agents at that time
 (:meth:`~sim.interfaces.SystemView.request_review`). Live work always comes before deferrable work.
 
-The engine's default, longest-idle agent with FIFO contacts, is :class:`sim.routing.LongestIdleRouting`.
+The engine's default, longest-idle agent with FIFO contacts, is :class:`sim.defaults.LongestIdleRouting`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sim.config import Scenario
-from sim.interfaces import AgentInfo, ContactInfo, SystemView
-from sim.routing import LongestIdleRouting
+from sim.defaults import LongestIdleRouting
+from sim.interfaces import AgentInfo, ContactInfo, RoutingPolicy, SystemView
 from sim.units import Duration, PositiveDuration
 
 __all__ = [
@@ -147,7 +147,7 @@ def _primary_table(scenario: Scenario, primary: Mapping[str, list[str]], where: 
 # ------------------------------------------------------------------------------------------------------ policies
 
 
-class SkillBasedRouting:
+class SkillBasedRouting(RoutingPolicy):
     """Skill-based routing: preferred groups per intent first; freed agents take the intents they handle fastest.
 
     On arrival, the contact goes to the first group in its intent's order that has an available agent (that
@@ -220,7 +220,7 @@ class SkillBasedRouting:
         return best
 
 
-class PriorityRouting:
+class PriorityRouting(RoutingPolicy):
     """Urgent and VIP contacts first, with aging: a long enough wait outranks any priority.
 
     A waiting contact scores its wait (``now - queued_s``, seconds) plus ``urgent_boost`` if it is urgent and
@@ -268,7 +268,7 @@ class PriorityRouting:
         return self.boost_
 
 
-class OverflowRouting:
+class OverflowRouting(RoutingPolicy):
     """Time-based overflow: primary groups first; backup groups once a contact has waited a threshold.
 
     A contact is offered only to its queue's primary groups (``primary[intent]``; by default the eligible groups
@@ -335,7 +335,7 @@ class OverflowRouting:
         return best
 
 
-class LastAgentRouting:
+class LastAgentRouting(RoutingPolicy):
     """Sticky routing: a returning customer waits up to ``timeout`` for the agent who served them last.
 
     On arrival, if the customer's last agent is logged in and belongs to a group that serves the contact's queue,
@@ -403,7 +403,7 @@ class LastAgentRouting:
         return _oldest_head(view, view.deferrable_queues(agent))
 
 
-class LeastLoadedRouting:
+class LeastLoadedRouting(RoutingPolicy):
     """Least-loaded agent first: the eligible agent with the fewest contacts in hand, for concurrent chat.
 
     On arrival, the contact goes to the available eligible agent (across all groups that serve its queue) with
@@ -444,7 +444,7 @@ class LeastLoadedRouting:
         return _live_then_deferrable(view, agent, lambda queues: _oldest_head(view, queues))
 
 
-class LanguageFallbackRouting:
+class LanguageFallbackRouting(RoutingPolicy):
     """Language as a hard constraint, optionally relaxed to agents without the language after a wait.
 
     Contacts go to agents who speak their language (longest-available first; freed agents take the oldest live
@@ -488,7 +488,7 @@ class LanguageFallbackRouting:
         return best
 
 
-class ChannelPoolingRouting:
+class ChannelPoolingRouting(RoutingPolicy):
     """Omnichannel pooling versus channel silos: each agent serves any of its channels, or only a dedicated one.
 
     ``pooled`` is the default routing: any qualified agent takes any channel (longest-available agent, oldest
@@ -606,7 +606,7 @@ class ChannelPoolingRouting:
         )
 
 
-class ThresholdRebalancing:
+class ThresholdRebalancing(RoutingPolicy):
     """Real-time rebalancing: backup groups join a queue while its length or oldest wait crosses a limit.
 
     Primary groups (``primary[intent]``, default as :class:`OverflowRouting`) serve their queues as usual. A queue

@@ -24,8 +24,8 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from sim.arrivals import expected_rates
 from sim.config import WEEKDAYS, GeneratedArrivals, Scenario
 from sim.erlang import staff_for_service_level
-from sim.interfaces import AgentShifts, SystemView
-from sim.staffing import day_zero_offset_s, template_roster
+from sim.interfaces import AgentShifts, StaffingPolicy, SystemView
+from sim.roster import day_zero_offset_s, template_roster
 from sim.units import Duration, PositiveDuration, format_time_of_day, parse_duration
 
 __all__ = ["ErlangStaffing", "FixedStaffing", "ReactiveOvertime", "ScheduleCsvStaffing"]
@@ -41,11 +41,11 @@ def _unknown(param: str, what: str, value: str, known: Sequence[str]) -> ValueEr
 # ----------------------------------------------------------------------------------------------------- fixed
 
 
-class FixedStaffing:
+class FixedStaffing(StaffingPolicy):
     """The scenario's own headcounts: ``groups.<g>.staffing`` agents per shift template, every working day.
 
     Rest days are staggered across each group's agents and absenteeism is applied by the engine (see
-    :func:`sim.staffing.template_roster`). Nothing changes at run time.
+    :func:`sim.roster.template_roster`). Nothing changes at run time.
     """
 
     class Params(BaseModel):
@@ -64,7 +64,7 @@ class FixedStaffing:
 # ------------------------------------------------------------------------------------------------ schedule csv
 
 
-class ScheduleCsvStaffing:
+class ScheduleCsvStaffing(StaffingPolicy):
     """An explicit per-agent schedule read from a CSV file (one row per agent and on-duty block).
 
     Columns: ``agent`` (an id), ``group`` (a group name), ``start`` and ``end`` (ISO date-times such as
@@ -214,7 +214,7 @@ class _Row:
 # ---------------------------------------------------------------------------------------------------- erlang
 
 
-class ErlangStaffing:
+class ErlangStaffing(StaffingPolicy):
     """Erlang A requirements per time slice, with shrinkage, covered by the cheapest mix of each group's shifts.
 
     Method:
@@ -474,7 +474,7 @@ def _on_duty(sc: Scenario, shift_name: str, slice_s: float) -> np.ndarray:
 # -------------------------------------------------------------------------------------------------- reactive
 
 
-class ReactiveOvertime:
+class ReactiveOvertime(StaffingPolicy):
     """The scenario's rosters plus reserve agents called in, at the overtime premium, when a live queue backs up.
 
     Every ``review`` the policy checks each group with a reserve: if the oldest contact still waiting in one of

@@ -1,19 +1,64 @@
-"""Runtime state of contacts, agents and queues (mutable, owned by the engine; policies only read them)."""
+"""Runtime state of contacts and agents (mutable, owned by the engine; policies only read them), and queues.
+
+The integer codes below are the engine's; the names they stand for in the output frames are in
+:mod:`sim.log` (``BOT_OUTCOMES``, ``APPROVALS``, ``TRANSFERS``) at the same positions.
+"""
 
 from __future__ import annotations
 
 import math
-from collections import deque
+from typing import NamedTuple
 
 __all__ = [
     "BREAK", "DONE", "DRAINING", "IN_BOT", "NO_AGENT", "OFF", "ON", "SERVING", "WAITING", "Agent", "Contact",
-    "QueueState", "StageContact",
+    "ContactDraws", "Queue", "StageContact",
 ]  # fmt: skip
 
 # Contact states (IN_BOT: in a bot session or its hand-off, not yet in a human queue).
 WAITING, SERVING, DONE, IN_BOT = 0, 1, 2, 3
 # Agent states: logged out, working, on break, finishing the contacts in hand before a break or logout.
 OFF, ON, BREAK, DRAINING = 0, 1, 2, 3
+# Bot endings (Contact.bot; 0: not offered to a bot).
+BOT_RESOLVED, BOT_ABANDONED, BOT_SILENT, BOT_ESCALATED = 1, 2, 3, 4
+# Approval routes (Contact.approval; 0: no approval needed).
+APPROVAL_SELF, APPROVAL_TEAM_LEAD, APPROVAL_BACK_OFFICE = 1, 2, 3
+# Transfer outcomes (Contact.transfer; 0: not transferred).
+TRANSFER_ANSWERED, TRANSFER_ABANDONED, TRANSFER_CENSORED = 1, 2, 3
+
+
+class ContactDraws(NamedTuple):
+    """Per-contact draws made at arrival for the bot, approval, transfer and repeat stages.
+
+    Each field comes from its own named stream (or, for a repeat contact, from a generator seeded by its
+    predecessor's ``repeat_seed``), so two policies on one seed see the same customers (common random numbers).
+    """
+
+    bot_u: float
+    """Uniform deciding the bot ending (resolved, abandoned, silent failure, escalated)."""
+    session_s: float
+    """Bot session length (seconds; an abandoning customer leaves part-way through)."""
+    amount: float
+    """Approval amount (currency; 0 when the contact needs no approval)."""
+    team_lead_s: float
+    """A team lead's time on the approval (seconds)."""
+    recontact_u: float
+    """Uniform deciding whether an async-escalated customer chases the back office."""
+    recontact_delay_s: float
+    """Delay before that chaser (seconds)."""
+    return_u: float
+    """Uniform deciding whether (and on which channel) a silent bot failure comes back."""
+    return_delay_s: float
+    """Delay before that return (seconds)."""
+    back_office_delay_s: float
+    """Time the back office takes to answer an async escalation (seconds)."""
+    transfer_u: float
+    """Uniform deciding whether the contact is transferred to another skill."""
+    transfer_handle_s: float
+    """Handle time of the transfer's second service (seconds, before proficiency)."""
+    transfer_patience_s: float
+    """Patience while holding for the transfer (seconds)."""
+    repeat_seed: int
+    """Seed of the generator that draws this customer's repeat contact, if one happens."""
 
 
 class Contact:
@@ -48,12 +93,12 @@ class Contact:
     )
 
     # Stage attributes of a plain contact (read-only defaults; a StageContact has them as slots).
-    x: tuple | None = None
-    """Per-contact draws made at arrival for the bot, approval, transfer and repeat stages (see ``sim.center``)."""
+    x: ContactDraws | None = None
+    """Per-contact draws made at arrival for the bot, approval, transfer and repeat stages."""
     amount = 0.0
     repeat = 0
     bot = 0
-    """Bot ending code (0: no bot; see ``sim.center``)."""
+    """Bot ending code (0: no bot; ``BOT_*``)."""
     bot_end_s = math.nan
     approval = 0
     """Approval route (0: none, 1: self-approved, 2: team lead, 3: back office)."""
@@ -96,7 +141,7 @@ class Contact:
         self.outcome = -1
         self.queued_s = arrival_s
         # start_s, end_s, handle_s are set by the engine: at service start and end, or NaN when the contact
-        # leaves unserved (see ContactCenter._unserved).
+        # leaves unserved.
 
     def __repr__(self) -> str:
         return f"Contact(id={self.id}, arrival_s={self.arrival_s:.1f}, channel={self.channel}, state={self.state})"
@@ -110,7 +155,7 @@ class StageContact(Contact):
         "transfer_wait_s", "x",
     )  # fmt: skip
 
-    def __init__(self, *args, x: tuple, amount: float = 0.0) -> None:
+    def __init__(self, *args, x: ContactDraws, amount: float = 0.0) -> None:
         """Same arguments as :class:`Contact`, plus the draws ``x`` and the approval ``amount`` (currency)."""
         super().__init__(*args)
         self.x = x
@@ -195,16 +240,14 @@ NO_AGENT = Agent(-1, -1, "", 0)
 """Placeholder agent of contacts nobody served (id and group -1)."""
 
 
-class QueueState:
-    """Waiting contacts of one channel x intent x language x priority x tier, in queue-join order.
+class Queue:
+    """One queue: channel x intent x language x priority x tier, and who may serve it (read-only after set-up).
 
-    Contacts that were served from the middle of the deque or whose patience ran out stay in it until they reach
-    the front (lazy removal): readers skip any contact whose ``state`` is not ``WAITING`` or whose deadline passed.
+    The engine keeps the waiting contacts apart (policies read them through the view, never the container).
     """
 
     __slots__ = (
-        "channel", "contacts", "deferrable", "fallback_groups", "groups", "index", "intent", "language", "priority",
-        "tier",
+        "channel", "deferrable", "fallback_groups", "groups", "index", "intent", "language", "priority", "tier",
     )  # fmt: skip
 
     def __init__(
@@ -227,5 +270,9 @@ class QueueState:
         self.tier = tier
         self.deferrable = deferrable
         self.groups = groups
+        """Groups whose agents may serve this queue (channel, skill and language)."""
         self.fallback_groups = fallback_groups
-        self.contacts: deque[Contact] = deque()
+        """Groups with the channel and the skill but not the language."""
+
+    def __repr__(self) -> str:
+        return f"Queue(index={self.index}, channel={self.channel}, intent={self.intent}, groups={self.groups})"

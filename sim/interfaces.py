@@ -1,4 +1,4 @@
-"""Policy contracts (small ``typing.Protocol`` classes) and the read-only view policies see.
+"""Policy contracts (one small base class per slot) and the read-only view policies see.
 
 The engine makes two routing decisions, as in the ContactCenters library: when a contact arrives,
 :meth:`RoutingPolicy.select_agent` picks one of the available eligible agents the view offers (or none: the contact
@@ -8,23 +8,28 @@ view offers (or none). Policies never see the SimPy environment and must not mod
 
 Deflection decides which contacts a channel's bot answers first; staffing decides who is on duty (a roster, and
 optionally reserve agents called in at run time); empowerment decides, for a contact that needs an approval,
-whether the agent approves it in the contact or escalates it. Null objects (:class:`NoDeflection`,
-:class:`NoEmpowerment`) are the defaults.
+whether the agent approves it in the contact or escalates it. The defaults live in :mod:`sim.defaults`
+(:class:`~sim.defaults.LongestIdleRouting` and the null objects :class:`~sim.defaults.NoDeflection` and
+:class:`~sim.defaults.NoEmpowerment`).
+
+Every hook the engine may call is declared on the slot's base class, with a default that does nothing
+(:meth:`RoutingPolicy.bind`, :meth:`StaffingPolicy.call_in`, :meth:`EmpowermentPolicy.training_cost`, ...): a
+policy subclasses the base, implements the abstract methods and overrides the hooks it needs. The engine calls
+them unconditionally and never probes for attributes.
 
 Codes: a policy sees integers where the scenario has names. Channel, intent, language and group codes are the
 positions of the names in the scenario's dicts (``list(scenario.channels).index("chat")``); priority 0 = normal,
-1 = urgent; tier 0 = regular, 1 = vip. A policy that needs names resolves them once in an optional
+1 = urgent; tier 0 = regular, 1 = vip. A policy that needs names resolves them once in its
 ``bind(scenario)`` hook, which the engine calls before the run and the registry calls at load time (so a wrong
 name in ``params`` fails when the scenario is loaded); ``bind`` raises ``ValueError`` naming the parameter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
-
-from pydantic import BaseModel, ConfigDict
+from typing import Any, ClassVar, Protocol
 
 __all__ = [
     "AgentInfo",
@@ -32,13 +37,12 @@ __all__ = [
     "ContactInfo",
     "DeflectionPolicy",
     "EmpowermentPolicy",
-    "NoDeflection",
-    "NoEmpowerment",
     "QueueInfo",
     "RoutingPolicy",
     "ServiceAdjustment",
     "StaffingPolicy",
     "SystemView",
+    "fifo_key",
 ]
 
 
@@ -198,35 +202,54 @@ class SystemView(Protocol):
         ...
 
 
-@runtime_checkable
-class RoutingPolicy(Protocol):
+def fifo_key(contact: ContactInfo) -> float:
+    """The order of "first in, first out" across queues: the time the contact joined the human queue (seconds).
+
+    Within a queue, contacts wait in queue-join order; comparing heads across queues by the same key makes the
+    union of an agent's queues one FIFO queue. (A bot-escalated contact joins at the end of its hand-off, a
+    transfer's second service at the transfer; for everyone else it is the arrival time.) The default routing and
+    every policy that takes "the oldest" use this key.
+    """
+    return contact.arrival_s  # TEMP: arrival order until the structural move is verified
+
+
+class RoutingPolicy(ABC):
     """Decides which agent gets an arriving contact and which contact a freed agent takes.
 
-    Optional class attributes the engine reads: ``uses_last_agent = True`` keeps each customer's last agent for
-    :meth:`SystemView.last_agent`; ``language_fallback = True`` lets the policy give a contact to an agent of
-    one of its queue's ``fallback_groups``.
+    Subclass it and implement :meth:`select_agent` and :meth:`select_contact`. The engine checks every agent or
+    contact a routing policy returns (a wrong one raises ``sim.engine.RoutingError``).
     """
 
+    uses_last_agent: ClassVar[bool] = False
+    """``True``: the engine keeps each customer's last agent for :meth:`SystemView.last_agent`."""
+    language_fallback: ClassVar[bool] = False
+    """``True``: the policy may give a contact to an agent of one of its queue's ``fallback_groups``."""
+
+    def bind(self, scenario: Any) -> None:  # noqa: B027 (a no-op hook by design)
+        """Resolve names in the parameters against the scenario (raise ``ValueError`` naming the parameter)."""
+
+    @abstractmethod
     def select_agent(self, contact: ContactInfo, view: SystemView) -> AgentInfo | None:
         """Return one of the agents ``view.available(...)`` offers for the contact's queue groups, or ``None``."""
-        ...
 
+    @abstractmethod
     def select_contact(self, agent: AgentInfo, view: SystemView) -> ContactInfo | None:
         """Return a contact from ``view.live_queues(agent)`` or ``view.deferrable_queues(agent)``, or ``None``."""
-        ...
 
 
-@runtime_checkable
-class DeflectionPolicy(Protocol):
+class DeflectionPolicy(ABC):
     """Decides which contacts are offered to a bot first.
 
     The engine asks only for contacts arriving on a channel that has a bot (``scenario.bots``) with a free bot
     session; a contact the policy declines goes straight to the human queues.
     """
 
+    def bind(self, scenario: Any) -> None:  # noqa: B027 (a no-op hook by design)
+        """Resolve names in the parameters against the scenario (raise ``ValueError`` naming the parameter)."""
+
+    @abstractmethod
     def offer(self, contact: ContactInfo, view: SystemView) -> bool:
         """Return ``True`` to send the contact to the bot stage."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,19 +268,43 @@ class AgentShifts:
     blocks: tuple[tuple[int, float, float, tuple[tuple[float, float], ...]], ...]
 
 
-@runtime_checkable
-class StaffingPolicy(Protocol):
+class StaffingPolicy(ABC):
     """Decides who is on duty: the roster of individual agents (like Ciw's ``Schedule``, per agent).
 
-    A reactive policy also has ``review_s`` (seconds between reviews), ``delay_s`` (call-in delay), ``length_s``
-    (how long a called-in agent stays), ``reserve(scenario) -> {group: n}`` (reserve agents per group, paid only
-    when called, at the group's overtime premium) and ``call_in(view) -> {group code: n}`` (reserve agents to call
-    now); the engine calls ``call_in`` every ``review_s`` seconds.
+    A reactive policy also sets :attr:`review_s` above 0 and implements :meth:`reserve` and :meth:`call_in`: the
+    engine calls ``call_in`` every ``review_s`` seconds; a called-in reserve agent logs in ``delay_s`` later for
+    ``length_s``, paid at the group's overtime premium.
     """
 
+    @property
+    def review_s(self) -> float:
+        """Seconds between call-in reviews (0: not reactive; the engine never calls :meth:`call_in`)."""
+        return 0.0
+
+    @property
+    def delay_s(self) -> float:
+        """Seconds from a call-in to the reserve agent's login."""
+        return 0.0
+
+    @property
+    def length_s(self) -> float:
+        """Seconds a called-in agent stays."""
+        return 0.0
+
+    def bind(self, scenario: Any) -> None:  # noqa: B027 (a no-op hook by design)
+        """Resolve names in the parameters against the scenario (raise ``ValueError`` naming the parameter)."""
+
+    @abstractmethod
     def roster(self, scenario: Any) -> Sequence[AgentShifts]:
         """Every agent of the run with its blocks (the engine applies absenteeism per agent and day)."""
-        ...
+
+    def reserve(self, scenario: Any) -> Mapping[str, int]:
+        """Reserve agents per group name, off until called in (none by default)."""
+        return {}
+
+    def call_in(self, view: SystemView) -> Mapping[int, int]:
+        """Reserve agents to call in now, per group code (none by default)."""
+        return {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,49 +326,19 @@ class ServiceAdjustment:
     leakage: float = 0.0
 
 
-@runtime_checkable
-class EmpowermentPolicy(Protocol):
+class EmpowermentPolicy(ABC):
     """Decides whether an agent may resolve an approval in the same contact.
 
-    The engine calls :meth:`adjust` when a contact that needs an approval (``amount > 0``) starts service. An
-    optional ``training_cost(group) -> float`` gives the training cost per agent of a group (currency per agent
-    on the roster, counted once per run).
+    The engine calls :meth:`adjust` when a contact that needs an approval (``amount > 0``) starts service.
     """
 
+    def bind(self, scenario: Any) -> None:  # noqa: B027 (a no-op hook by design)
+        """Resolve names in the parameters against the scenario (raise ``ValueError`` naming the parameter)."""
+
+    @abstractmethod
     def adjust(self, agent: AgentInfo, contact: ContactInfo) -> ServiceAdjustment:
         """Return the adjustment to apply to this service."""
-        ...
 
-
-class _NoParams(BaseModel):
-    """No parameters."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class NoDeflection:
-    """Null object: no contact goes to a bot."""
-
-    Params = _NoParams
-
-    def __init__(self, params: _NoParams | None = None) -> None:
-        self.params = params if params is not None else _NoParams()
-
-    def offer(self, contact: ContactInfo, view: SystemView) -> bool:
-        """Never deflect."""
-        return False
-
-
-class NoEmpowerment:
-    """Null object: services are not adjusted (an approval needs no escalation and takes no extra time)."""
-
-    Params = _NoParams
-
-    def __init__(self, params: _NoParams | None = None) -> None:
-        self.params = params if params is not None else _NoParams()
-
-    _NONE = ServiceAdjustment()
-
-    def adjust(self, agent: AgentInfo, contact: ContactInfo) -> ServiceAdjustment:
-        """No change."""
-        return self._NONE
+    def training_cost(self, group: str) -> float:
+        """One-off training cost per agent on the roster of ``group`` (currency; 0 by default)."""
+        return 0.0

@@ -179,6 +179,27 @@ class Recorder:
         self.periods_start.append(start_s)
         self.periods_end.append(end_s)
 
+    def record_stream(self, c) -> None:
+        """Record a finished contact (the fields of ``STREAM_FIELDS``)."""
+        buf = self.buf
+        buf.extend(
+            (c.seg, c.arrival_s, c.outcome, c.start_s, c.end_s, c.handle_s, c.patience_s, c.agent.group, c.queued_s)
+        )
+        if len(buf) >= self.limit:
+            self.flush()
+
+    def record_log(self, c) -> None:
+        """Record a finished contact with everything the contact log keeps (the fields of ``LOG_FIELDS``)."""
+        buf = self.buf
+        a = c.agent
+        buf.extend(
+            (c.seg, c.arrival_s, c.outcome, c.start_s, c.end_s, c.handle_s, c.patience_s, a.group, c.queued_s,
+             c.id, c.channel, c.intent, c.priority, c.tier, c.language, c.customer_id, a.id,
+             c.repeat, c.bot, c.bot_end_s, c.amount, c.approval, c.approval_wait_s, c.transfer, c.transfer_wait_s)
+        )  # fmt: skip
+        if len(buf) >= self.limit:
+            self.flush()
+
     def flush(self) -> None:
         """Aggregate the buffered contacts and periods (the engine calls this every ``chunk`` contacts)."""
         if self.buf:

@@ -1,7 +1,7 @@
 """Shared fixtures: a tiny scenario, and fake engine / metrics / stats backends for testing the experiments layer.
 
 The fakes are module-level functions so that worker processes can unpickle them. They follow the contracts of
-``sim.center.run``, ``sim.metrics.replication_metrics`` and ``experiments.stats.summarize`` closely enough for the
+``sim.engine.run``, ``sim.metrics.replication_metrics`` and ``experiments.stats.summarize`` closely enough for the
 runner and the CLI (column names per ``sim.schema``) and are deterministic in ``(seed, replication)``.
 """
 
@@ -83,7 +83,7 @@ def write_scenario(path: Path, data: dict[str, Any]) -> Path:
 def fake_simulate(
     scenario: Scenario, *, seed: int, replication: int = 0, log: bool = False, base_dir: Path | None = None
 ) -> RunResult:
-    """Stand-in for ``sim.center.run``: small schema-shaped frames drawn from ``Streams(seed, replication)``."""
+    """Stand-in for ``sim.engine.run``: small schema-shaped frames drawn from ``Streams(seed, replication)``."""
     rng = Streams(seed, replication).get("fake")
     n_int = scenario.n_intervals
     channels = list(scenario.channels)

@@ -29,8 +29,8 @@ from experiments.io import ScenarioError, scenario_from_dict
 from experiments.runner import simulate_scenario
 from policies.registry import SLOTS, available, make
 from sim.arrivals import iter_arrivals
-from sim.center import ContactCenter, run
 from sim.config import PolicySpec
+from sim.engine import ContactCenter, run
 from sim.streams import Streams
 from tests.policies.examples import BASE, conformance_scenario, examples
 
@@ -41,7 +41,7 @@ HUMAN_QUEUE = ("served", "escalated_async", "abandoned", "censored")
 or hand-off at the horizon is ``in_bot`` and never offered)."""
 ANSWERED = ("served", "escalated_async")
 BOT_ENDINGS = {"bot_resolved": "resolved", "bot_abandoned": "abandoned", "silent_failure": "silent_failure"}
-_LOGIN, _BREAK = 0, 1  # plan actions of sim.center (an agent's plan is a list of (at_s, action, arg))
+_LOGIN, _BREAK = 0, 1  # plan actions of sim.engine (an agent's plan is a list of (at_s, action, arg))
 EPS = 1e-6
 REPEAT_ID_STEP = 1 << 40
 
@@ -88,13 +88,13 @@ class Run:
         # A reserve agent's plan is replaced at each call-in, so record the blocks as the engine schedules them.
         self.logins = defaultdict(set)
         self.breaks = defaultdict(set)
-        schedule = center._schedule_plan
+        schedule = center.shifts._schedule_plan
 
         def recording(agent):
             self._note(agent)
             schedule(agent)
 
-        center._schedule_plan = recording
+        center.shifts._schedule_plan = recording
         center.run()
         for agent in center.agents:
             self._note(agent)

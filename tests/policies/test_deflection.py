@@ -17,7 +17,7 @@ from experiments.io import ScenarioError, scenario_from_dict
 from policies.deflection import BotFirst, BotForIntents, BotOffHours, BotOnWait
 from policies.registry import PolicyError, make
 from sim.config import Scenario
-from sim.interfaces import NoDeflection
+from sim.defaults import NoDeflection
 from tests.sim.conftest import batch, scenario, simulate
 
 FIXED = {"dist": "fixed", "value": "100s"}

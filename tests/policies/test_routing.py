@@ -14,7 +14,7 @@ import pytest
 
 from policies.registry import make
 from sim import run
-from sim.routing import LongestIdleRouting
+from sim.defaults import LongestIdleRouting
 from tests.policies.examples import conformance_scenario
 from tests.sim.conftest import batch, scenario, simulate
 

@@ -20,12 +20,12 @@ from experiments.io import ScenarioError, load_scenario, scenario_from_dict
 from experiments.stats import t_interval
 from policies.registry import PolicyError, make
 from policies.staffing import ErlangStaffing, FixedStaffing, ReactiveOvertime, ScheduleCsvStaffing
-from sim.center import run
 from sim.config import Scenario, single_queue
+from sim.engine import run
 from sim.erlang import erlang_a, staff_for_service_level
 from sim.interfaces import AgentShifts
 from sim.metrics import service_level
-from sim.staffing import template_roster
+from sim.roster import template_roster
 from tests.policies.examples import conformance_scenario
 from tests.sim.conftest import batch, scenario, simulate
 

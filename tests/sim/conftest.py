@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from sim.arrivals import ArrivalBatch
-from sim.center import ContactCenter
 from sim.config import Scenario
+from sim.engine import ContactCenter
 from sim.streams import Streams
 
 

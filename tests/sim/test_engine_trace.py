@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from sim.center import RoutingError
-from sim.routing import LongestIdleRouting
+from sim.defaults import LongestIdleRouting
+from sim.engine import RoutingError
 from tests.sim.conftest import batch, scenario, simulate
 
 

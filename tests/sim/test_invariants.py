@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from sim import Scenario, run
 from sim.arrivals import iter_arrivals
-from sim.center import ContactCenter
-from sim.routing import LongestIdleRouting
+from sim.defaults import LongestIdleRouting
+from sim.engine import ContactCenter
 from sim.streams import Streams
 from tests.sim.conftest import batch, scenario, simulate
 

@@ -1,7 +1,7 @@
 """Engine mechanics behind the policies: bot stage, hand-off, repeat contacts, approvals, call-ins, premiums.
 
 The policies here are minimal stand-ins (offer every contact, escalate every approval) so that each test checks
-one mechanism of ``sim.center`` against the scenario's parameters; binomial proportions are checked with a
+one mechanism of ``sim.engine`` against the scenario's parameters; binomial proportions are checked with a
 99.9% normal-approximation interval computed from the sample size.
 """
 
@@ -12,21 +12,21 @@ import math
 import numpy as np
 import pytest
 
-from sim.center import ContactCenter, run
-from sim.interfaces import ServiceAdjustment
-from sim.staffing import template_roster
+from sim.engine import ContactCenter, run
+from sim.interfaces import DeflectionPolicy, EmpowermentPolicy, ServiceAdjustment, StaffingPolicy
+from sim.roster import template_roster
 from sim.streams import Streams
 from tests.sim.conftest import batch, scenario, simulate
 
 Z = 3.29  # two-sided 99.9%
 
 
-class OfferAll:
+class OfferAll(DeflectionPolicy):
     def offer(self, contact, view) -> bool:
         return True
 
 
-class Escalate:
+class Escalate(EmpowermentPolicy):
     def __init__(self, synchronous: bool, extra_s: float = 0.0) -> None:
         self.synchronous = synchronous
         self.extra_s = extra_s
@@ -35,7 +35,7 @@ class Escalate:
         return ServiceAdjustment(extra_handle_s=self.extra_s, escalate=True, synchronous=self.synchronous)
 
 
-class SelfApprove:
+class SelfApprove(EmpowermentPolicy):
     def adjust(self, agent, contact) -> ServiceAdjustment:
         return ServiceAdjustment(extra_handle_s=60.0, escalate=False, leakage=0.1 * contact.amount)
 
@@ -310,7 +310,7 @@ def test_amounts_follow_the_approval_share_and_mean():
     assert abs(mean - 50.0) <= Z * se
 
 
-class CallIn:
+class CallIn(StaffingPolicy):
     review_s, delay_s, length_s = 300.0, 600.0, 3600.0
 
     def roster(self, sc):
@@ -359,7 +359,7 @@ def test_urgent_contact_without_urgent_queue_is_a_clear_error():
         center.run()
 
 
-class OfferEven:
+class OfferEven(DeflectionPolicy):
     """Bot only for even customer ids (and their repeats): fewer repeats than OfferAll, so repeats interleave."""
 
     def offer(self, contact, view) -> bool:

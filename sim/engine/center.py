@@ -1,0 +1,616 @@
+"""The contact center: arrivals, queues, routing decisions and service, on the :class:`Dispatcher`.
+
+Semantics (DESIGN §3):
+
+* Queues: one per channel x intent x language x priority x tier that can occur (:mod:`sim.engine.queues`), in
+  queue-join order; routing decides across queues.
+* Abandonment needs no timer: a contact's patience is drawn at arrival, so it abandons at ``deadline_s =
+  arrival_s + patience_s`` unless an agent takes it first. A waiting contact whose deadline has passed is never
+  offered to an agent, and is recorded as abandoned (at its deadline) when it reaches the front of its queue or at
+  the horizon. This is exactly the reneging of a timer-based model with fewer events (the oracle test compares
+  it with a process-per-customer SimPy model, contact by contact).
+* Agents: individuals of a group; available for a channel when logged in, not on break or draining, and either
+  idle or holding fewer than the channel's concurrency of contacts of that same channel. Per group and channel,
+  the available agents are kept in order of availability (a dict used as an ordered set).
+* Handle time = base draw x group proficiency for the intent x (1 + inflation x other contacts in hand).
+* Deferrable work is taken only by idle agents while the group's busy share stays within its occupancy cap.
+* Routing guard: every agent or contact a policy other than the default returns is checked (eligibility,
+  availability, occupancy cap); a violation raises :class:`RoutingError`.
+* Fast paths: with the default routing, where its choice is trivial (one group for a queue, one queue for a
+  group), the engine takes it itself; ``fast_paths=False`` always asks the policy (same results, tested).
+
+Shifts are in :mod:`sim.engine.shifts`, the bot, team leads, transfers and repeats in :mod:`sim.engine.stages`,
+the per-contact stage draws in :mod:`sim.engine.draws`, the policies' view in :mod:`sim.engine.view`, and the
+output frames and costs in :mod:`sim.engine.output`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterator
+from itertools import repeat
+
+import numpy as np
+
+from sim.arrivals import ArrivalBatch
+from sim.config import Scenario
+from sim.defaults import LongestIdleRouting, NoDeflection, NoEmpowerment
+from sim.engine import resolution as r
+from sim.engine.dispatch import Dispatcher
+from sim.engine.draws import StageDraws
+from sim.engine.queues import QueueLayout, queue_key
+from sim.engine.shifts import Shifts
+from sim.engine.stages import BotStage, Repeats, TeamLeads, Transfers
+from sim.engine.view import CenterView
+from sim.entities import (
+    APPROVAL_BACK_OFFICE,
+    APPROVAL_SELF,
+    APPROVAL_TEAM_LEAD,
+    DONE,
+    DRAINING,
+    ON,
+    SERVING,
+    TRANSFER_ANSWERED,
+    WAITING,
+    Agent,
+    Contact,
+    StageContact,
+)
+from sim.interfaces import AgentInfo, ContactInfo, DeflectionPolicy, EmpowermentPolicy, RoutingPolicy, StaffingPolicy
+from sim.log import BUSY, Recorder
+from sim.result import RunResult
+from sim.schema import OUTCOMES, PRIORITIES, TIERS
+from sim.streams import Streams
+
+__all__ = ["ContactCenter", "RoutingError"]
+
+_SERVED, _ABANDONED, _CENSORED = OUTCOMES.index("served"), OUTCOMES.index("abandoned"), OUTCOMES.index("censored")
+_ESC_ASYNC = OUTCOMES.index("escalated_async")
+
+
+class RoutingError(RuntimeError):
+    """A routing policy returned an agent or contact the view did not offer."""
+
+
+class ContactCenter(Dispatcher):
+    """One replication of a scenario, ready to run.
+
+    Args:
+        scenario: The validated scenario.
+        streams: Named random streams of this replication.
+        arrivals: Arrival batches in time order (see :func:`sim.arrivals.iter_arrivals`).
+        routing: Routing policy (default :class:`~sim.defaults.LongestIdleRouting`).
+        log: Keep the contact log (``contacts`` frame); otherwise only aggregates are kept.
+        eager_arrivals: Process an arrival inside the callback of the event before it when no scheduled event
+            precedes it (the default, and the fast path); ``False`` gives every arrival its own SimPy event. Both
+            give the same results (a test checks it).
+        fast_paths: Let the engine take the default routing's decision itself where it is trivial (one group
+            for a queue, one queue for a group); ``False`` always asks the policy. Same results (tested).
+        deflection: Which contacts go to the channel's bot first (default: none).
+        staffing: The roster, and reserve agents for reactive call-ins (default: the scenario's rosters).
+        empowerment: Who approves what (default: approvals take no extra time and are never escalated).
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        streams: Streams,
+        arrivals: Iterator[ArrivalBatch],
+        *,
+        routing: RoutingPolicy | None = None,
+        log: bool = False,
+        eager_arrivals: bool = True,
+        fast_paths: bool = True,
+        deflection: DeflectionPolicy | None = None,
+        staffing: StaffingPolicy | None = None,
+        empowerment: EmpowermentPolicy | None = None,
+    ) -> None:
+        super().__init__(arrivals, eager=eager_arrivals)
+        for slot, policy, base in (
+            ("routing", routing, RoutingPolicy),
+            ("deflection", deflection, DeflectionPolicy),
+            ("staffing", staffing, StaffingPolicy),
+            ("empowerment", empowerment, EmpowermentPolicy),
+        ):
+            if policy is not None and not isinstance(policy, base):
+                raise TypeError(
+                    f"the {slot} policy {type(policy).__name__} must subclass sim.interfaces.{base.__name__}, "
+                    "which declares every hook the engine calls"
+                )
+        self.scenario = scenario
+        self.routing = routing if routing is not None else LongestIdleRouting()
+        self.deflection = deflection if deflection is not None else NoDeflection()
+        self.empowerment = empowerment if empowerment is not None else NoEmpowerment()
+        for policy in (self.routing, self.deflection, staffing, self.empowerment):
+            if policy is not None:
+                policy.bind(scenario)
+        self.channels = list(scenario.channels)
+        self.intents = list(scenario.intents)
+        self.languages = list(scenario.customers.languages)
+        self.groups = list(scenario.groups)
+        self.horizon_s = scenario.horizon
+        self.measure_s = scenario.measure_start_s
+        """Start of measurement (the end of the warm-up, on an interval boundary), seconds."""
+        sc = scenario
+        self._inflation = [sc.channels[c].inflation for c in self.channels]
+        # Per group: channel codes, concurrency per channel, proficiency per intent, occupancy cap.
+        self._g_channels = [[self.channels.index(c) for c in sc.groups[g].channels] for g in self.groups]
+        self._cap = [
+            [sc.concurrency(g, c) if c in sc.groups[g].channels else 0 for c in self.channels] for g in self.groups
+        ]
+        self._prof = [[sc.groups[g].skills.get(i, math.nan) for i in self.intents] for g in self.groups]
+        self._occ_cap = [sc.groups[g].occupancy_cap for g in self.groups]
+        self._g_multi = [max(caps) > 1 for caps in self._cap]
+        self.avail: list[list[dict[Agent, None]]] = [[{} for _ in self.channels] for _ in self.groups]
+        """Per group and channel: the available agents, longest available first (a dict as an ordered set)."""
+        self.g_busy = [0] * len(self.groups)
+        """Agents of each group with at least one contact in hand."""
+        self.g_logged = [0] * len(self.groups)
+        """Agents of each group logged in."""
+        self.layout = QueueLayout(sc, language_fallback=self.routing.language_fallback)
+        self.queues = self.layout.queues
+        self.waiting: list[deque[Contact]] = [deque() for _ in self.queues]
+        """Per queue: contacts in queue-join order; served or expired ones are removed lazily from the front."""
+        self.recorder = Recorder(
+            n_channels=len(self.channels),
+            n_groups=len(self.groups),
+            interval_s=sc.reporting.interval,
+            horizon_s=sc.horizon,
+            thresholds_s=sc.sl_thresholds_s(),
+            short_abandon_s=[sc.channels[c].short_abandon for c in self.channels],
+            keep_log=log,
+            single_slot_groups=[g for g, multi in enumerate(self._g_multi) if not multi],
+            measure_start_s=sc.measure_start_s,
+        )
+        self.finish = self.recorder.record_log if log else self.recorder.record_stream
+        """Record a finished contact."""
+        self.res = r.new_counters(len(self.channels))
+        """Resolution counters per segment (see :mod:`sim.engine.resolution`)."""
+        self.view = CenterView(self)
+        # Policies other than the built-in default are checked on every decision (see _check_agent).
+        kind = type(self.routing)
+        default = (
+            kind.select_agent is LongestIdleRouting.select_agent
+            and kind.select_contact is LongestIdleRouting.select_contact
+        )
+        self._guard = not default
+        self._select_agent = self.routing.select_agent
+        self._select_contact = self.routing.select_contact
+        # Fast paths of the default routing, where its choice is trivially the same (see _fast_paths).
+        self._q_fast = [-1] * len(self.queues)
+        self._g_fast = [-1] * len(self.groups)
+        self._g_simple = [-1] * len(self.groups)
+        if default and fast_paths:
+            self._fast_paths()
+        self._next_id = 0
+        self.n_arrivals = 0
+        self.shifts = Shifts(self, staffing, streams)
+        self.agents = self.shifts.agents
+        self.bot = BotStage(self)
+        self.team_leads = TeamLeads(self)
+        self.transfers = Transfers(self)
+        self.repeats = Repeats(self)
+        self.draws = StageDraws(sc, streams, self.transfers.to)
+        self._approvals = bool(sc.approvals)
+        self._empower = self._approvals and not isinstance(self.empowerment, NoEmpowerment)
+        self._adjust = self.empowerment.adjust
+        self._extras = self.bot.active or self._approvals or bool(sc.transfers)
+        self._track_last = sc.customers.population is not None or self.routing.uses_last_agent
+        self.leakage = 0.0
+        """Expected cost of self-approvals a supervisor would have refused (currency)."""
+        self.last: dict[int, Agent] = {}
+        """Each customer's last agent (kept when the population is finite or the routing uses it)."""
+        self.shifts.start()
+
+    def _fast_paths(self) -> None:
+        """Shortcuts equal to :class:`LongestIdleRouting` for the simplest shapes (checked by a test).
+
+        A live queue served by one group: the longest-available agent is the first of that group's list. A group
+        with one live queue and no deferrable work: the oldest waiting contact is that queue's head. If its agents
+        also hold one contact of one channel at a time, availability is simply "on and idle".
+        """
+        layout = self.layout
+        for q in self.queues:
+            if len(q.groups) == 1 and not q.deferrable:
+                self._q_fast[q.index] = q.groups[0]
+        for g in range(len(self.groups)):
+            if len(layout.g_live[g]) == 1 and not layout.g_deferrable[g]:
+                self._g_fast[g] = layout.g_live[g][0]
+                channels = self._g_channels[g]
+                if len(channels) == 1 and self._cap[g][channels[0]] == 1:
+                    # Such an agent is available exactly when it is on and idle.
+                    self._g_simple[g] = layout.g_live[g][0]
+
+    # ------------------------------------------------------------------------------------------------ running
+
+    def run(self) -> None:
+        """Run until the horizon, then close every open record."""
+        self.run_until(self.horizon_s)
+        self._finalize()
+
+    def result(self, replication: int, seed: int, wall_s: float) -> RunResult:
+        """The output frames of this replication (after :meth:`run`)."""
+        from sim.engine.output import result
+
+        return result(self, replication, seed, wall_s)
+
+    def _rows(self, batch: ArrivalBatch) -> list[tuple]:
+        """Arrival rows: the batch's columns transposed once, each contact's queue looked up for the whole batch.
+
+        A row is ``(time_s, channel, intent, priority, tier, language, customer, handle_s, patience_s, draws,
+        queue)``, unpacked in one place, :meth:`_arrive` (a tuple: this is the hottest loop of the engine).
+        """
+        layout = self.layout
+        codes = (batch.channel, batch.intent, batch.language, batch.priority, batch.tier)
+        key = queue_key(*(a.astype(np.int64) for a in codes), layout.n_intents, layout.n_languages)
+        qi = layout.index[key]
+        if (qi < 0).any():
+            k = int((qi < 0).argmax())
+            self._no_queue(int(batch.channel[k]), int(batch.intent[k]), int(batch.priority[k]), int(batch.tier[k]))
+        return list(
+            zip(
+                batch.time_s.tolist(),
+                batch.channel.tolist(),
+                batch.intent.tolist(),
+                batch.priority.tolist(),
+                batch.tier.tolist(),
+                batch.language.tolist(),
+                batch.customer_id.tolist(),
+                batch.handle_s.tolist(),
+                batch.patience_s.tolist(),
+                self.draws.batch(batch) if self._extras else repeat(None, len(batch)),
+                qi.tolist(),
+                strict=True,
+            )
+        )
+
+    def _arrive(self, row: tuple) -> None:
+        _, ch, intent, prio, tier, lang, cust, handle, patience, x, qi = row
+        self.n_arrivals += 1
+        if x is None:
+            contact = Contact(self._next_id, self.now, ch, intent, prio, tier, lang, cust, handle, patience, qi)
+            self._next_id += 1
+            g = self._q_fast[qi]
+            if g < 0:
+                self.enqueue(contact)
+                return
+            # Fast path of enqueue (one group for the queue, default routing), inline: it runs for most arrivals.
+            d = self.avail[g][ch]
+            if d:
+                agent = next(iter(d))
+                self._start(agent, contact)
+                if self._g_simple[g] >= 0:  # one slot, one channel: the agent is now full
+                    del d[agent]
+                else:
+                    self.refresh(agent)
+            else:
+                self.waiting[qi].append(contact)
+        else:
+            contact = StageContact(
+                self._next_id, self.now, ch, intent, prio, tier, lang, cust, handle, patience, qi,
+                x=x, amount=x.amount,
+            )  # fmt: skip
+            self._next_id += 1
+            self.route_new(contact)
+
+    def _no_queue(self, channel: int, intent: int, priority: int, tier: int) -> None:
+        raise ValueError(
+            f"a contact of channel {self.channels[channel]!r}, intent {self.intents[intent]!r} is "
+            f"{PRIORITIES[priority]}/{TIERS[tier]}, but the scenario has no urgent_share for the intent "
+            "(or no vip_share), so there is no such queue"
+        )
+
+    # ------------------------------------------------------------------------------------------------ service
+
+    def route_new(self, contact: Contact) -> None:
+        """A new contact: to its channel's bot if the deflection policy offers it one, else to the human queue."""
+        if not self.bot.try_start(contact):
+            self.enqueue(contact)
+
+    def enqueue(self, contact: Contact) -> None:
+        """Give a contact reaching the human queue to an agent now, or queue it."""
+        qi = contact.queue
+        g = self._q_fast[qi]
+        if g >= 0:
+            d = self.avail[g][contact.channel]
+            if d:
+                agent = next(iter(d))
+                self._start(agent, contact)
+                if self._g_simple[g] >= 0:  # one slot, one channel: the agent is now full
+                    del d[agent]
+                else:
+                    self.refresh(agent)
+            else:
+                self.waiting[qi].append(contact)
+            return
+        picked = self._select_agent(contact, self.view)
+        if picked is None:
+            self.waiting[qi].append(contact)
+        else:
+            agent = self._check_agent(picked, contact) if self._guard else picked
+            self._start(agent, contact)  # type: ignore[arg-type]
+            self.refresh(agent)  # type: ignore[arg-type]
+
+    def _start(self, agent: Agent, contact: Contact) -> None:
+        now = self.now
+        k = agent.n_active
+        if k == 0:
+            agent.busy_since_s = now
+            self.g_busy[agent.group] += 1
+        agent.n_active = k + 1
+        agent.active_channel = contact.channel
+        agent.hand.append(contact)
+        handle = contact.handle_base_s * self._prof[agent.group][contact.intent]
+        if k:
+            handle *= 1.0 + self._inflation[contact.channel] * k
+        if contact.x is not None or self._track_last:
+            handle = self._start_extra(agent, contact, handle)
+        contact.state = SERVING
+        contact.agent = agent
+        contact.start_s = now
+        contact.handle_s = handle
+        self.at(now + handle, self._on_end, contact)
+
+    def _start_extra(self, agent: Agent, contact: Contact, handle: float) -> float:
+        """Service start of a contact with a bot hand-off, an approval, or a customer history; returns the handle."""
+        now = self.now
+        res = self.res[contact.seg] if contact.arrival_s >= self.measure_s else None
+        if contact.bot and res is not None:
+            res[r.HANDOFF_N] += 1
+            res[r.HANDOFF_S] += now - contact.bot_end_s
+        if self._track_last and contact.parent is None:  # a transfer's second service is not a return
+            last = self.last.get(contact.customer_id)
+            if last is not None and res is not None:
+                res[r.RETURNING] += 1
+                res[r.SAME_AGENT] += last is agent
+        if contact.amount > 0.0 and self._empower and not contact.approval:
+            adj = self._adjust(agent, contact)
+            handle += adj.extra_handle_s
+            if not adj.escalate:
+                contact.approval, route = APPROVAL_SELF, r.SELF
+                self.leakage += adj.leakage
+            elif adj.synchronous:
+                contact.approval, route = APPROVAL_TEAM_LEAD, r.SYNC
+            else:
+                contact.approval, route = APPROVAL_BACK_OFFICE, r.ASYNC
+            if res is not None:
+                res[r.APPROVALS] += 1
+                res[route] += 1
+                if route == r.SELF:
+                    res[r.LEAKAGE] += adj.leakage
+        return handle
+
+    def _on_end(self, contact: Contact) -> None:
+        if contact.approval == APPROVAL_TEAM_LEAD:
+            self.team_leads.hold(contact)  # the agent keeps the customer on hold until a team lead approves
+        else:
+            self.release(contact)
+
+    def release(self, contact: Contact) -> None:
+        """End a service: record the contact, free the agent's slot and give it more work."""
+        now = self.now
+        agent = contact.agent
+        contact.end_s = now
+        contact.state = DONE
+        contact.outcome = _SERVED
+        to = -1
+        if contact.x is not None or self._track_last:
+            to = self._release_extra(contact, agent)
+            if to == -1:
+                self.finish(contact)
+        else:
+            self.finish(contact)
+        agent.handled += 1
+        agent.hand.remove(contact)
+        n = agent.n_active = agent.n_active - 1
+        if n == 0:
+            agent.active_channel = -1
+            g = agent.group
+            agent.busy_s += now - agent.busy_since_s
+            self.g_busy[g] -= 1
+            if self._g_multi[g]:  # otherwise busy agents = contacts in service, known from the contacts
+                self.recorder.add_period(BUSY, g, agent.busy_since_s, now)
+            if agent.state == DRAINING:
+                self.shifts.drained(agent)
+            elif (q := self._g_simple[agent.group]) >= 0:
+                # One slot, one channel, one queue, default routing: take the head or become available.
+                nxt = self.head(q)
+                if nxt is None:
+                    c = self._g_channels[agent.group][0]
+                    self.avail[agent.group][c][agent] = None
+                    agent.since[c] = now
+                else:
+                    self.waiting[q].popleft()
+                    self._start(agent, nxt)
+            else:
+                self.pull(agent)
+        elif agent.state != DRAINING:
+            self.pull(agent)
+        if to >= 0:  # the customer now holds for the other skill (the agent's slot is free again)
+            self.transfers.start(contact, to)
+
+    def _release_extra(self, contact: Contact, agent: Agent) -> int:
+        """Service end of a contact with draws or a history.
+
+        Returns:
+            -1 to record the contact now; -2 when it is recorded later (the second service of a transfer ended,
+            which records the contact it continues); an intent code to transfer the contact to once the agent's
+            slot is free (recorded when that second service ends).
+        """
+        if self._track_last:
+            self.last[contact.customer_id] = agent
+        x = contact.x
+        if x is None:
+            return -1
+        if contact.parent is not None:
+            self.transfers.done(contact, TRANSFER_ANSWERED)
+            return -2
+        if contact.approval == APPROVAL_BACK_OFFICE:
+            contact.outcome = _ESC_ASYNC
+            bo = self.scenario.back_office
+            # The customer chases only if the back office has not answered by then.
+            if x.recontact_u < bo.recontact_share and x.recontact_delay_s < x.back_office_delay_s:
+                channel = self.channels.index(bo.recontact_channel) if bo.recontact_channel else contact.channel
+                self.repeats.schedule(contact, self.now + x.recontact_delay_s, channel, 0.0)
+        transfer = self.transfers.to[contact.intent]
+        if transfer is not None and x.transfer_u < transfer[0]:
+            return transfer[1]
+        if contact.arrival_s >= self.measure_s and not contact.repeat:
+            res = self.res[contact.seg]
+            res[r.FIRST] += 1
+            res[r.FCR] += contact.approval != APPROVAL_BACK_OFFICE
+        return -1
+
+    def head(self, queue: int) -> Contact | None:
+        """Oldest contact still waiting in ``queue``; contacts whose patience ran out are recorded as abandoned."""
+        dq = self.waiting[queue]
+        now = self.now
+        while dq:
+            c = dq[0]
+            if c.state != WAITING:
+                dq.popleft()
+            elif c.deadline_s <= now:
+                dq.popleft()
+                self.abandon(c)
+            else:
+                return c
+        return None
+
+    def pull(self, agent: Agent) -> None:
+        """Offer a freed agent waiting work until it is full or nothing fits; then update its availability."""
+        g = agent.group
+        cap = self._cap[g]
+        single = self._g_fast[g]
+        view = self.view
+        while agent.state == ON and (agent.n_active == 0 or agent.n_active < cap[agent.active_channel]):
+            picked = self.head(single) if single >= 0 else self._select_contact(agent, view)
+            if picked is None:
+                break
+            contact = self._check_contact(agent, picked) if self._guard else picked
+            dq = self.waiting[contact.queue]  # type: ignore[attr-defined]
+            if dq and dq[0] is contact:
+                dq.popleft()
+            self._start(agent, contact)  # type: ignore[arg-type]
+        self.refresh(agent)
+
+    def refresh(self, agent: Agent) -> None:
+        """Put the agent in (at the back) or take it out of the availability list of each of its channels."""
+        g = agent.group
+        channels = self._g_channels[g]
+        if len(channels) == 1:
+            c = channels[0]
+            d = self.avail[g][c]
+            # With one channel, active_channel is c or -1, so "idle or c with room" is n_active < cap.
+            if agent.state == ON and agent.n_active < self._cap[g][c]:
+                if agent not in d:
+                    d[agent] = None
+                    agent.since[c] = self.now
+            elif agent in d:
+                del d[agent]
+            return
+        on = agent.state == ON
+        n = agent.n_active
+        avail = self.avail[g]
+        cap = self._cap[g]
+        for c in channels:
+            d = avail[c]
+            if on and (n == 0 or (agent.active_channel == c and n < cap[c])):
+                if agent not in d:
+                    d[agent] = None
+                    agent.since[c] = self.now
+            elif agent in d:
+                del d[agent]
+
+    def can_blend(self, group: int) -> bool:
+        """Whether one more busy agent keeps the group's busy share within its occupancy cap."""
+        return self.g_busy[group] + 1 <= self._occ_cap[group] * self.g_logged[group] + 1e-9
+
+    def request_review(self, at_s: float) -> None:
+        """Offer every available agent to the routing policy again at ``at_s`` (seconds)."""
+        env_now = self.env.now
+        self.at(at_s if at_s > env_now else env_now, self._review)
+
+    def _review(self, _arg: object) -> None:
+        for agent in self.agents:
+            cap = self._cap[agent.group]
+            if agent.state == ON and (agent.n_active == 0 or agent.n_active < cap[agent.active_channel]):
+                self.pull(agent)
+
+    # ------------------------------------------------------------------------------------- policy guards
+
+    def _check_agent(self, agent: AgentInfo, contact: Contact) -> Agent:
+        a = agent
+        if (
+            not isinstance(a, Agent)
+            or a.group not in self.layout.q_groups[contact.queue]
+            or a not in self.avail[a.group][contact.channel]
+        ):
+            raise RoutingError(
+                f"{type(self.routing).__name__}.select_agent returned agent {a.id} (group {self.groups[a.group]!r}), "
+                f"which is not available for contact {contact.id} (channel {self.channels[contact.channel]!r}, "
+                f"intent {self.intents[contact.intent]!r}, language {self.languages[contact.language]!r})"
+            )
+        if self.queues[contact.queue].deferrable and not self.can_blend(a.group):
+            raise RoutingError(f"agent {a.id} was given deferrable work above its group's occupancy cap")
+        return a
+
+    def _check_contact(self, agent: Agent, contact: ContactInfo) -> Contact:
+        c = contact
+        ok = (
+            isinstance(c, Contact)
+            and c.state == WAITING
+            and c.deadline_s > self.now
+            and agent.group in self.layout.q_groups[c.queue]
+        )
+        if ok:
+            if self.queues[c.queue].deferrable:
+                ok = agent.n_active == 0 and self.can_blend(agent.group)
+            else:
+                ok = agent.n_active == 0 or (c.channel == agent.active_channel)
+        if not ok:
+            raise RoutingError(
+                f"{type(self.routing).__name__}.select_contact returned contact {c.id}, which agent {agent.id} "
+                f"(group {self.groups[agent.group]!r}) may not take now"
+            )
+        return c  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------------------------------------ horizon
+
+    def _finalize(self) -> None:
+        horizon = self.horizon_s
+        self.bot.close(horizon)
+        self.team_leads.close(horizon)
+        for dq in self.waiting:
+            for c in dq:
+                if c.state == WAITING:
+                    self.unserved(c, _ABANDONED if c.deadline_s < horizon else _CENSORED)
+            dq.clear()
+        for agent in self.agents:
+            for c in agent.hand:
+                c.outcome = _SERVED
+                c.end_s = math.nan
+                if c.parent is not None:
+                    self.transfers.done(c, TRANSFER_ANSWERED, in_service=True)
+                else:
+                    self.finish(c)
+            if agent.n_active:
+                agent.busy_s += horizon - agent.busy_since_s
+                if self._g_multi[agent.group]:
+                    self.recorder.add_period(BUSY, agent.group, agent.busy_since_s, horizon)
+            self.shifts.close(agent, horizon)
+        self.recorder.flush()
+
+    def abandon(self, contact: Contact) -> None:
+        """Record a waiting contact whose patience ran out (at its deadline)."""
+        self.unserved(contact, _ABANDONED)
+
+    def unserved(self, contact: Contact, outcome: int) -> None:
+        """Record a contact that leaves without (further) human service, with ``outcome``."""
+        if contact.parent is not None:  # an unanswered transfer: the contact itself was answered before
+            self.transfers.unanswered(contact, outcome)
+            return
+        contact.state = DONE
+        contact.outcome = outcome
+        contact.start_s = contact.end_s = contact.handle_s = math.nan
+        self.finish(contact)

@@ -1,0 +1,75 @@
+"""A finished replication's output: its frames (see :mod:`sim.schema`) and the costs beyond agent pay."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from sim.engine.resolution import resolution_frame
+from sim.result import RunResult
+
+if TYPE_CHECKING:
+    from sim.engine.center import ContactCenter
+
+__all__ = ["result"]
+
+_AGENT_COLUMNS = [
+    "replication", "agent_id", "group", "shift", "paid_s", "logged_in_s", "busy_s", "break_s", "idle_s",
+    "overtime_s", "callin_s", "night_s", "handled", "absent_shifts", "cost",
+]  # fmt: skip
+
+
+def result(center: ContactCenter, replication: int, seed: int, wall_s: float) -> RunResult:
+    """Collect the output frames of a replication that has run."""
+    rec = center.recorder
+    stats = {"n_arrivals": float(center.n_arrivals), "n_recorded": float(rec.n_recorded), "wall_s": wall_s}
+    stats.update(costs(center))
+    return RunResult(
+        replication=replication,
+        seed=seed,
+        intervals=rec.intervals_frame(replication, center.channels),
+        staffing=rec.staffing_frame(replication, center.groups),
+        agents=agents_frame(center, replication),
+        frt_hist=rec.frt_hist_frame(replication, center.channels),
+        contacts=rec.contacts_frame(replication, center.channels, center.intents, center.languages, center.groups),
+        resolution=resolution_frame(center.res, center.channels, replication),
+        stats=stats,
+    )
+
+
+def costs(center: ContactCenter) -> dict[str, float]:
+    """Costs beyond agent pay over the whole run (currency), and team-lead load after the warm-up (seconds)."""
+    sc = center.scenario
+    training_cost = 0.0
+    if center.scenario.approvals:
+        training = center.empowerment.training_cost
+        training_cost = sum(training(g) * center.shifts.group_size[gi] for gi, g in enumerate(center.groups))
+    team_leads = sc.team_leads.count if sc.approvals else 0
+    return {
+        "n_repeats": float(center.repeats.n),
+        "bot_cost": center.bot.cost(center.horizon_s / 86400.0),
+        "training_cost": float(training_cost),
+        "leakage_cost": center.leakage,
+        "team_lead_cost": team_leads * center.horizon_s / 3600.0 * sc.team_leads.hourly_cost,
+        "team_lead_busy_s": center.team_leads.busy_s,
+        "team_lead_paid_s": team_leads * (center.horizon_s - center.measure_s),
+    }
+
+
+def agents_frame(center: ContactCenter, replication: int) -> pd.DataFrame:
+    """The ``agents`` frame: per agent, paid, logged-in, busy, break, idle and overtime seconds, and cost."""
+    sc = center.scenario
+    rows = []
+    for a in center.agents:
+        g = sc.groups[center.groups[a.group]]
+        rate = g.hourly_cost / 3600.0
+        cost = rate * (a.scheduled_s + a.night_s * g.night_premium + (a.overtime_s + a.callin_s) * g.overtime_premium)
+        rows.append(
+            (replication, a.id, center.groups[a.group], a.shift, a.scheduled_s + a.overtime_s + a.callin_s,
+             a.logged_in_s, a.busy_s, a.break_s, a.logged_in_s - a.busy_s - a.break_s, a.overtime_s,
+             a.callin_s, a.night_s, a.handled, a.absent_shifts, cost)
+        )  # fmt: skip
+    frame = pd.DataFrame(rows, columns=_AGENT_COLUMNS)
+    frame["group"] = pd.Categorical(frame["group"], categories=center.groups)
+    return frame
