@@ -20,7 +20,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sim.config import Scenario
-from sim.defaults import LongestIdleRouting
+from sim.defaults import LongestIdleRouting, oldest_head
 from sim.interfaces import AgentInfo, ContactInfo, RoutingPolicy, SystemView
 from sim.units import Duration, PositiveDuration
 
@@ -71,15 +71,6 @@ def _live_then_deferrable(
     """``best`` over the agent's live queues, else over its deferrable queues (live work always comes first)."""
     contact = best(view.live_queues(agent))
     return contact if contact is not None else best(view.deferrable_queues(agent))
-
-
-def _oldest_head(view: SystemView, queues: Iterable[int]) -> ContactInfo | None:
-    """Head that joined its queue first among ``queues``, or ``None``."""
-    best = None
-    for head in view.heads(queues):
-        if best is None or head.queued_s < best.queued_s:
-            best = head
-    return best
 
 
 def _oldest_waited(view: SystemView, queues: Iterable[int], threshold_s: float) -> ContactInfo | None:
@@ -400,7 +391,7 @@ class LastAgentRouting(RoutingPolicy):
             return mine
         if free is not None:
             return free
-        return _oldest_head(view, view.deferrable_queues(agent))
+        return oldest_head(view, view.deferrable_queues(agent))
 
 
 class LeastLoadedRouting(RoutingPolicy):
@@ -441,7 +432,7 @@ class LeastLoadedRouting(RoutingPolicy):
 
     def select_contact(self, agent: AgentInfo, view: SystemView) -> ContactInfo | None:
         """Oldest live head, else the oldest deferrable head, or ``None``."""
-        return _live_then_deferrable(view, agent, lambda queues: _oldest_head(view, queues))
+        return _live_then_deferrable(view, agent, lambda queues: oldest_head(view, queues))
 
 
 class LanguageFallbackRouting(RoutingPolicy):
@@ -479,12 +470,12 @@ class LanguageFallbackRouting(RoutingPolicy):
 
     def select_contact(self, agent: AgentInfo, view: SystemView) -> ContactInfo | None:
         """Oldest live head in the agent's languages, else the oldest fallback head that waited ``after``."""
-        best = _oldest_head(view, view.live_queues(agent))
+        best = oldest_head(view, view.live_queues(agent))
         after = self.params.after
         if best is None and after is not None:
             best = _oldest_waited(view, view.fallback_queues(agent), after)
         if best is None:
-            best = _oldest_head(view, view.deferrable_queues(agent))
+            best = oldest_head(view, view.deferrable_queues(agent))
         return best
 
 
@@ -602,7 +593,7 @@ class ChannelPoolingRouting(RoutingPolicy):
         if channel < 0:
             return _DEFAULT.select_contact(agent, view)
         return _live_then_deferrable(
-            view, agent, lambda queues: _oldest_head(view, (q for q in queues if view.queue(q).channel == channel))
+            view, agent, lambda queues: oldest_head(view, (q for q in queues if view.queue(q).channel == channel))
         )
 
 

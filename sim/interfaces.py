@@ -210,7 +210,7 @@ def fifo_key(contact: ContactInfo) -> float:
     transfer's second service at the transfer; for everyone else it is the arrival time.) The default routing and
     every policy that takes "the oldest" use this key.
     """
-    return contact.arrival_s  # TEMP: arrival order until the structural move is verified
+    return contact.queued_s
 
 
 class RoutingPolicy(ABC):

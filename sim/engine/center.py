@@ -152,6 +152,9 @@ class ContactCenter(Dispatcher):
         self.queues = self.layout.queues
         self.waiting: list[deque[Contact]] = [deque() for _ in self.queues]
         """Per queue: contacts in queue-join order; served or expired ones are removed lazily from the front."""
+        self.stale: list[int] = []
+        """Queues the view found stale entries in (served or expired contacts at the front), compacted by
+        :meth:`compact` after each policy decision."""
         self.recorder = Recorder(
             n_channels=len(self.channels),
             n_groups=len(self.groups),
@@ -325,6 +328,8 @@ class ContactCenter(Dispatcher):
                 self.waiting[qi].append(contact)
             return
         picked = self._select_agent(contact, self.view)
+        if self.stale:
+            self.compact()
         if picked is None:
             self.waiting[qi].append(contact)
         else:
@@ -477,6 +482,13 @@ class ContactCenter(Dispatcher):
                 return c
         return None
 
+    def compact(self) -> None:
+        """Drop the stale front entries of the queues the view noted, recording expired contacts as abandoned."""
+        head = self.head
+        for q in self.stale:
+            head(q)
+        self.stale.clear()
+
     def pull(self, agent: Agent) -> None:
         """Offer a freed agent waiting work until it is full or nothing fits; then update its availability."""
         g = agent.group
@@ -484,7 +496,12 @@ class ContactCenter(Dispatcher):
         single = self._g_fast[g]
         view = self.view
         while agent.state == ON and (agent.n_active == 0 or agent.n_active < cap[agent.active_channel]):
-            picked = self.head(single) if single >= 0 else self._select_contact(agent, view)
+            if single >= 0:
+                picked = self.head(single)
+            else:
+                picked = self._select_contact(agent, view)
+                if self.stale:
+                    self.compact()
             if picked is None:
                 break
             contact = self._check_contact(agent, picked) if self._guard else picked

@@ -222,7 +222,10 @@ class Shifts:
         now = c.now
         policy = self.staffing
         assert policy is not None
-        for g, n in policy.call_in(c.view).items():
+        calls = policy.call_in(c.view)
+        if c.stale:
+            c.compact()
+        for g, n in calls.items():
             for agent in self.reserve[g]:
                 if n <= 0:
                     break

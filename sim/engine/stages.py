@@ -75,11 +75,15 @@ class BotStage:
     def try_start(self, contact: Contact) -> bool:
         """Start a bot session if the channel has a bot with a free session and the deflection policy offers it."""
         ch = contact.channel
-        bot_free = self.active and self.bots[ch] is not None and self._busy[ch] < self._cap[ch]
-        if bot_free and self._offer(contact, self.c.view):
+        if not (self.active and self.bots[ch] is not None and self._busy[ch] < self._cap[ch]):
+            return False
+        c = self.c
+        offered = self._offer(contact, c.view)
+        if c.stale:
+            c.compact()
+        if offered:
             self._start(contact)
-            return True
-        return False
+        return offered
 
     def _start(self, contact: Contact) -> None:
         c = self.c

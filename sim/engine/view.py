@@ -1,4 +1,10 @@
-"""The read-only view of the center that policies see (implements :class:`sim.interfaces.SystemView`)."""
+"""The read-only view of the center that policies see (implements :class:`sim.interfaces.SystemView`).
+
+Nothing a policy calls here changes the simulation. Queues drop served and expired contacts lazily (see
+:mod:`sim.engine.center`); when :meth:`CenterView.head` or :meth:`CenterView.heads` has to look past such stale
+entries, it notes the queue in the engine's ``stale`` list, and the engine removes them (recording the expired ones
+as abandoned at their deadlines) after the policy's decision. Outcomes do not depend on when that happens.
+"""
 
 from __future__ import annotations
 
@@ -82,8 +88,20 @@ class CenterView:
         return agent.since[channel]
 
     def head(self, queue: int) -> Contact | None:
-        """Oldest contact still waiting in ``queue``; contacts whose patience ran out are recorded as abandoned."""
-        return self._c.head(queue)
+        """Oldest contact still waiting in ``queue`` (contacts whose patience ran out are skipped), or ``None``."""
+        c = self._c
+        now = c.now
+        dq = c.waiting[queue]
+        if not dq:
+            return None
+        h = dq[0]
+        if h.state == WAITING and h.deadline_s > now:
+            return h
+        c.stale.append(queue)
+        for h in islice(dq, 1, None):
+            if h.state == WAITING and h.deadline_s > now:
+                return h
+        return None
 
     def heads(self, queues: Iterable[int]) -> list[Contact]:
         """The head of each of ``queues`` that has one (as :meth:`head`), in that order."""
@@ -93,14 +111,15 @@ class CenterView:
         out = []
         for q in queues:
             dq = waiting[q]
-            while dq:
-                h = dq[0]
-                if h.state != WAITING:
-                    dq.popleft()
-                elif h.deadline_s <= now:
-                    dq.popleft()
-                    c.abandon(h)
-                else:
+            if not dq:
+                continue
+            h = dq[0]
+            if h.state == WAITING and h.deadline_s > now:
+                out.append(h)
+                continue
+            c.stale.append(q)
+            for h in islice(dq, 1, None):
+                if h.state == WAITING and h.deadline_s > now:
                     out.append(h)
                     break
         return out
