@@ -532,11 +532,10 @@ def check_data(scenario: Scenario, base_dir: str | os.PathLike[str] | None = Non
     Raises:
         sim.arrivals.ReplayError: The log is missing or has bad rows (file, column, rows and values named).
     """
-    if scenario.arrivals.kind != "replay":
-        return None
-    from sim.arrivals import replay_report
+    from experiments.replay import scenario_replay
 
-    return replay_report(scenario, base_dir)
+    replay = scenario_replay(scenario, base_dir)
+    return replay.report if replay is not None else None
 
 
 def list_scenarios() -> list[tuple[str, str]]:

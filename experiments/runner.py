@@ -34,7 +34,6 @@ from typing import Any
 import pandas as pd
 
 from experiments.io import (
-    check_data,
     load_scenario,
     manifest,
     read_json,
@@ -44,6 +43,8 @@ from experiments.io import (
     write_json,
     write_parquet,
 )
+from experiments.replay import load_replay_log, scenario_replay
+from sim.arrivals import ReplayLog
 from sim.config import Scenario
 from sim.result import RunResult
 
@@ -60,7 +61,9 @@ __all__ = [
 ]
 
 Simulate = Callable[..., RunResult]
-"""``simulate(scenario, *, seed, replication, log, base_dir) -> RunResult`` (default :func:`sim.engine.run`)."""
+"""``simulate(scenario, *, seed, replication, log, replay) -> RunResult`` (default :func:`simulate_scenario`).
+
+``replay`` is the replayed scenario's checked log (read once per run), or ``None``."""
 Measure = Callable[[RunResult, Scenario], pd.DataFrame]
 """``measure(result, scenario) -> DataFrame[metric, scope, value]`` (default ``sim.metrics.replication_metrics``)."""
 Summarize = Callable[[pd.DataFrame], pd.DataFrame]
@@ -83,14 +86,32 @@ class RunDirError(ValueError):
 
 
 def simulate_scenario(
-    scenario: Scenario, *, seed: int, replication: int = 0, log: bool = False, base_dir: Path | None = None
+    scenario: Scenario,
+    *,
+    seed: int,
+    replication: int = 0,
+    log: bool = False,
+    replay: ReplayLog | None = None,
+    base_dir: str | os.PathLike[str] | None = None,
 ) -> RunResult:
-    """One replication with the policies the scenario names, built from :mod:`policies.registry`."""
+    """One replication with the policies the scenario names, built from :mod:`policies.registry`.
+
+    Args:
+        scenario: A validated scenario.
+        seed: Base seed.
+        replication: Replication index.
+        log: Keep the per-contact log.
+        replay: A replayed scenario's checked log; when ``None`` it is read here
+            (:func:`experiments.replay.load_replay_log`); pass it to read it once for many replications.
+        base_dir: Folder for a relative replay path (the scenario file's folder).
+    """
     from policies.registry import SLOTS, make
     from sim.engine import run
 
+    if replay is None and scenario.arrivals.kind == "replay":
+        replay = load_replay_log(scenario, base_dir)
     policies = {slot: make(slot, getattr(scenario.policies, slot)) for slot in SLOTS}
-    return run(scenario, seed=seed, replication=replication, log=log, base_dir=base_dir, **policies)
+    return run(scenario, seed=seed, replication=replication, log=log, replay=replay, **policies)
 
 
 def _default_simulate() -> Simulate:
@@ -119,7 +140,7 @@ class _Job:
     scenario: Scenario
     seed: int
     log: bool
-    base_dir: Path | None
+    replay: ReplayLog | None
     simulate: Simulate
     measure: Measure | None = None
     rep_root: Path | None = None
@@ -134,7 +155,7 @@ def _execute(job: _Job, replication: int) -> tuple[RunResult | None, pd.DataFram
         which keeps large frames out of inter-process pickling).
     """
     try:
-        result = job.simulate(job.scenario, seed=job.seed, replication=replication, log=job.log, base_dir=job.base_dir)
+        result = job.simulate(job.scenario, seed=job.seed, replication=replication, log=job.log, replay=job.replay)
         if job.measure is None:
             return result, None
         metrics = tag_metrics(
@@ -255,7 +276,7 @@ def run_replications(
         replications: A count ``n`` (replications ``0..n-1``) or explicit indices.
         workers: Processes to use; ``None`` = all CPUs available, ``1`` = in this process, no pool.
         log: Keep each replication's per-contact log.
-        base_dir: Folder for relative paths in the scenario (replay logs).
+        base_dir: Folder for relative paths in the scenario (a replay log, read once here).
         progress: Called with the replication index after each one finishes.
         simulate: Engine entry point (default :func:`sim.engine.run`); must be picklable for ``workers > 1``.
 
@@ -266,9 +287,7 @@ def run_replications(
     Example:
         >>> results = dict(run_replications(scenario, seed=7, replications=4, workers=2))  # doctest: +SKIP
     """
-    job = _Job(
-        scenario, int(seed), log, Path(base_dir) if base_dir is not None else None, simulate or _default_simulate()
-    )
+    job = _Job(scenario, int(seed), log, scenario_replay(scenario, base_dir), simulate or _default_simulate())
     for rep, (result, _) in _completed(job, _as_list(replications), workers):
         if progress is not None:
             progress(rep)
@@ -615,7 +634,7 @@ def run_experiment(
     out = Path(out_dir) if out_dir is not None else None
     started = dt.datetime.now(dt.UTC)
     # Everything that can fail on the arguments fails before the run directory is created or touched.
-    check_data(scenario, base_dir)
+    replay = scenario_replay(scenario, base_dir)  # read and checked once for every replication
     previous = _check_run_dir(out, scenario_hash(scenario), seed) if out is not None else None
     done = _done_replications(out, log) if out is not None and previous is not None else set()
     todo = [r for r in reps if r not in done]
@@ -624,7 +643,7 @@ def run_experiment(
         scenario=scenario,
         seed=seed,
         log=log,
-        base_dir=Path(base_dir) if base_dir is not None else None,
+        replay=replay,
         simulate=simulate or _default_simulate(),
         measure=measure or _default_measure(),
         rep_root=out / "replications" if out is not None else None,

@@ -226,7 +226,7 @@ class ReplayArrivals(_Frozen):
     Attributes:
         path: Log file (``.csv``, ``.csv.gz``, ``.parquet``). ``${CCSIM_DATA}`` expands to the data folder
             (the ``CCSIM_DATA`` environment variable, else ``shared/data`` next to the repository: see
-            ``sim.arrivals.data_dir``); relative paths are resolved against the scenario file's folder.
+            ``experiments.replay.data_dir``); relative paths are resolved against the scenario file's folder.
         format: ``auto`` picks the reader from the file suffix.
         columns: Which log column holds each field: ``arrival`` (timestamp, required), and optionally
             ``channel``, ``intent``, ``handle`` (seconds), ``patience`` (seconds), ``priority``, ``tier``,
@@ -249,7 +249,7 @@ class ReplayArrivals(_Frozen):
         defaults: Value of a field when its column is absent or the cell is empty (``channel: voice``;
             durations with a unit, e.g. ``handle: 3min``).
         arrival_format: ``timestamp`` (the arrival column holds date-times) or ``seconds`` (float seconds
-            after ``window_start``, as in the ``arrival_s`` column of ``sim.arrivals.write_arrival_log``;
+            after ``window_start``, as in the ``arrival_s`` column of ``experiments.replay.write_arrival_log``;
             exact).
         timestamp_format: ``strftime`` format of the arrival timestamps; default ISO 8601.
         window_start: Log time that becomes simulation time 0 (default: the scenario start).

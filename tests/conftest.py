@@ -81,7 +81,7 @@ def write_scenario(path: Path, data: dict[str, Any]) -> Path:
 
 
 def fake_simulate(
-    scenario: Scenario, *, seed: int, replication: int = 0, log: bool = False, base_dir: Path | None = None
+    scenario: Scenario, *, seed: int, replication: int = 0, log: bool = False, replay: object = None
 ) -> RunResult:
     """Stand-in for ``sim.engine.run``: small schema-shaped frames drawn from ``Streams(seed, replication)``."""
     rng = Streams(seed, replication).get("fake")

@@ -15,9 +15,8 @@ Where each concept lives:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
-from sim.arrivals import ArrivalBatch
+from sim.arrivals import ReplayLog, iter_arrivals
 from sim.config import Scenario
 from sim.engine.center import ContactCenter, RoutingError
 from sim.engine.output import result
@@ -35,8 +34,7 @@ def run(
     seed: int,
     replication: int = 0,
     log: bool = False,
-    base_dir: str | None = None,
-    arrivals: Iterator[ArrivalBatch] | None = None,
+    replay: ReplayLog | None = None,
     routing: RoutingPolicy | None = None,
     deflection: DeflectionPolicy | None = None,
     staffing: StaffingPolicy | None = None,
@@ -52,9 +50,7 @@ def run(
         seed: Base seed; with ``replication`` it determines every random number.
         replication: Replication index.
         log: Keep the per-contact log (``contacts`` frame).
-        base_dir: Folder that relative paths in the scenario (replay logs) are resolved against.
-        arrivals: The arrival batches; default :func:`sim.arrivals.iter_arrivals` of the scenario (a replayed
-            scenario needs its log: pass ``iter_arrivals(scenario, streams, log=...)``).
+        replay: The checked log of a replayed scenario (``experiments.replay.load_replay_log``).
         routing: Routing policy; default longest-idle FIFO.
         deflection: Deflection policy; default no bot.
         staffing: Staffing policy; default the scenario's rosters.
@@ -67,14 +63,12 @@ def run(
         >>> from experiments.io import load_scenario  # doctest: +SKIP
         >>> result = run(load_scenario("erlang_c_textbook")[0], seed=1)  # doctest: +SKIP
     """
-    from sim.arrivals import iter_arrivals
-
     wall = time.perf_counter()
     streams = Streams(seed, replication)
     center = ContactCenter(
         scenario,
         streams,
-        arrivals if arrivals is not None else iter_arrivals(scenario, streams, base_dir=base_dir),
+        iter_arrivals(scenario, streams, replay=replay),
         routing=routing,
         log=log,
         deflection=deflection,

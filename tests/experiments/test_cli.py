@@ -136,12 +136,8 @@ def test_run_with_missing_replay_log_exits_2(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ):
-    from sim.arrivals import iter_arrivals
-    from sim.streams import Streams
-
-    def simulate(scenario, *, seed, replication=0, log=False, base_dir=None):
-        iter_arrivals(scenario, Streams(seed, replication), base_dir=base_dir)  # reads and checks the log
-        raise AssertionError("unreachable: the log does not exist")
+    def simulate(scenario, *, seed, replication=0, log=False, replay=None):
+        raise AssertionError("unreachable: the log is read and checked before any replication runs")
 
     monkeypatch.setattr("experiments.runner._default_simulate", lambda: simulate)
     tiny_scenario_data["arrivals"] = {

@@ -12,21 +12,19 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.arrivals import (
-    ReplayError,
-    data_dir,
-    iter_arrivals,
-    replay_config_for_log,
-    replay_report,
-    resolve_log_path,
-    write_arrival_log,
-)
+from experiments.replay import data_dir, load_replay_log, replay_report, resolve_log_path, write_arrival_log
+from sim.arrivals import ReplayError, iter_arrivals, replay_config_for_log
 from sim.config import ReplayArrivals, Scenario
 from sim.streams import Streams
 from tests.sim.test_arrivals import FIELDS, collect, make_scenario, run
 
 REPO = Path(__file__).resolve().parents[2]
 TECHNION_YAML = REPO / "experiments" / "scenarios" / "technion_bank_week.yaml"
+
+
+def replayed(scenario: Scenario, streams: Streams, base_dir: Path | None = None):
+    """The arrivals of a replayed scenario: its log read and checked once, as a run does."""
+    return iter_arrivals(scenario, streams, replay=load_replay_log(scenario, base_dir))
 
 
 def with_replay(scenario: Scenario, **replay: Any) -> Scenario:
@@ -64,10 +62,10 @@ def test_generated_run_written_and_replayed_gives_identical_batches(tmp_path: Pa
     generated = run(sc, seed=5)
     path = tmp_path / f"arrivals{suffix}"
     assert write_arrival_log(iter(generated), sc, path) == sum(len(b) for b in generated)
-    replayed = list(iter_arrivals(sc.model_copy(update={"arrivals": replay_config_for_log(path)}), Streams(99)))
-    assert [len(b) for b in replayed] == [len(b) for b in generated]
-    assert_same(collect(generated), collect(replayed))
-    assert np.isinf(collect(replayed)["patience_s"]).sum() > 0  # email: inf patience survives the trip
+    replayed_ = list(replayed(sc.model_copy(update={"arrivals": replay_config_for_log(path)}), Streams(99)))
+    assert [len(b) for b in replayed_] == [len(b) for b in generated]
+    assert_same(collect(generated), collect(replayed_))
+    assert np.isinf(collect(replayed_)["patience_s"]).sum() > 0  # email: inf patience survives the trip
 
 
 def test_timestamp_column_replays_to_the_nanosecond(tmp_path: Path) -> None:
@@ -76,9 +74,9 @@ def test_timestamp_column_replays_to_the_nanosecond(tmp_path: Path) -> None:
     path = tmp_path / "arrivals.csv"
     write_arrival_log(run(sc), sc, path)
     cfg = replay_config_for_log(path, exact_times=False)
-    replayed = collect(list(iter_arrivals(sc.model_copy(update={"arrivals": cfg}), Streams(1))))
-    np.testing.assert_allclose(replayed["time_s"], generated["time_s"], rtol=0, atol=1e-9)
-    np.testing.assert_array_equal(replayed["handle_s"], generated["handle_s"])
+    replayed_ = collect(list(replayed(sc.model_copy(update={"arrivals": cfg}), Streams(1))))
+    np.testing.assert_allclose(replayed_["time_s"], generated["time_s"], rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(replayed_["handle_s"], generated["handle_s"])
 
 
 @pytest.mark.parametrize("population", [None, 1000])
@@ -95,7 +93,7 @@ def test_missing_fields_are_drawn_exactly_as_in_generated_mode(tmp_path: Path, p
         arrival_format="seconds",
         columns={"arrival": "arrival_s", "channel": "channel", "intent": "intent"},
     )
-    assert_same(collect(generated), collect(list(iter_arrivals(replay, Streams(3)))))
+    assert_same(collect(generated), collect(list(replayed(replay, Streams(3)))))
     assert replay_report(replay)["drawn"]["handle"] == sum(len(b) for b in generated)
 
 
@@ -141,7 +139,7 @@ def test_mapping_values_drop_require_window_and_report(tmp_path: Path) -> None:
     path = tmp_path / "log.csv"
     path.write_text(LOG)
     sc = replay_scenario(path)
-    data = collect(list(iter_arrivals(sc, Streams(1))))
+    data = collect(list(replayed(sc, Streams(1))))
     np.testing.assert_array_equal(data["time_s"], [8 * 3600.0, 8 * 3600.0 + 60, 8 * 3600.0 + 120])
     np.testing.assert_array_equal(data["channel"], [0, 0, 1])
     np.testing.assert_array_equal(data["intent"], [0, 1, 0])
@@ -170,7 +168,7 @@ def test_window_start_and_time_offset_place_the_log_on_the_clock(tmp_path: Path)
     path = tmp_path / "log.csv"
     path.write_text(LOG)
     shifted = replay_scenario(path, time_offset="1h", window_start="1999-06-06T06:00")
-    data = collect(list(iter_arrivals(shifted, Streams(1))))
+    data = collect(list(replayed(shifted, Streams(1))))
     assert data["time_s"][0] == 3 * 3600.0  # 08:00 + 1h - 06:00
 
 
@@ -183,7 +181,7 @@ def test_defaults_and_identity_names(tmp_path: Path) -> None:
         defaults={"channel": "chat"},
         columns={"arrival": "when", "intent": "intent", "tier": "tier"},
     )
-    data = collect(list(iter_arrivals(sc, Streams(1))))
+    data = collect(list(replayed(sc, Streams(1))))
     np.testing.assert_array_equal(data["channel"], [1, 1])
     np.testing.assert_array_equal(data["intent"], [1, 0])
     np.testing.assert_array_equal(data["tier"], [1, 0])
@@ -230,7 +228,7 @@ def test_bad_rows_raise_naming_file_column_count_and_rows(
 ) -> None:
     path = broken(tmp_path, bad_line, at=4)
     with pytest.raises(ReplayError) as info:
-        list(iter_arrivals(replay_scenario(path), Streams(1)))
+        list(replayed(replay_scenario(path), Streams(1)))
     message = str(info.value)
     assert str(path) in message
     assert f"column {column!r}: 1 row(s)" in message
@@ -268,7 +266,7 @@ def test_empty_file_header_only_and_missing_column(tmp_path: Path, content: str,
     path = tmp_path / "log.csv"
     path.write_text(content)
     with pytest.raises(ReplayError, match=match) as info:
-        iter_arrivals(replay_scenario(path), Streams(1))
+        replayed(replay_scenario(path), Streams(1))
     assert str(path) in str(info.value)
 
 
@@ -319,7 +317,7 @@ def technion_file(name: str) -> Path:
 def test_technion_week_replays_every_agent_seeking_call() -> None:
     path = technion_file("calls_1999-06.csv.gz")
     sc = Scenario.model_validate(yaml.safe_load(TECHNION_YAML.read_text()))
-    batches = list(iter_arrivals(sc, Streams(1), base_dir=TECHNION_YAML.parent))
+    batches = list(replayed(sc, Streams(1), TECHNION_YAML.parent))
     data = collect(batches)
     # The same filters, counted directly with pandas.
     log = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -353,7 +351,7 @@ def test_technion_week_volume_is_plausible() -> None:
     technion_file("calls_1999-06.csv.gz")
     counts_path = technion_file("arrivals_6min_1999_all_calls.csv")
     sc = Scenario.model_validate(yaml.safe_load(TECHNION_YAML.read_text()))
-    sun_thu = [len(b) for b in iter_arrivals(sc, Streams(1), base_dir=TECHNION_YAML.parent)][:5]
+    sun_thu = [len(b) for b in replayed(sc, Streams(1), TECHNION_YAML.parent)][:5]
     # README: Sun-Thu days average ~1,531 calls; 337,490 of the 360,364 calls are agent-seeking.
     expected = 1531 * 337_490 / 360_364
     # Spread of Sun-Thu weekly means over the year, from the 6-minute counts (all calls, scaled the same way).

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from experiments.replay import load_replay_log, write_arrival_log
 from sim import Scenario, Streams, run
-from sim.arrivals import iter_arrivals, replay_config_for_log, write_arrival_log
+from sim.arrivals import iter_arrivals, replay_config_for_log
 from tests.sim.test_invariants import mixed_scenario
 
 
@@ -20,7 +21,7 @@ def test_generated_run_written_and_replayed_gives_identical_frames(tmp_path, suf
     replay_sc = Scenario.model_validate(
         {**sc.model_dump(mode="json"), "arrivals": replay_config_for_log(log).model_dump(mode="json")}
     )
-    replayed = run(replay_sc, seed=9, replication=1, log=True)
+    replayed = run(replay_sc, seed=9, replication=1, log=True, replay=load_replay_log(replay_sc))
     for name in ("contacts", "intervals", "staffing", "agents", "frt_hist"):
         pd.testing.assert_frame_equal(getattr(replayed, name), getattr(generated, name), check_exact=True)
 
@@ -34,7 +35,8 @@ def test_replay_needs_no_seed_for_the_arrivals_but_other_draws_still_use_it(tmp_
     replay_sc = Scenario.model_validate(
         {**sc.model_dump(mode="json"), "arrivals": replay_config_for_log(log).model_dump(mode="json")}
     )
-    a = run(replay_sc, seed=1, log=True).contacts
-    b = run(replay_sc, seed=2, log=True).contacts
+    replay = load_replay_log(replay_sc)
+    a = run(replay_sc, seed=1, log=True, replay=replay).contacts
+    b = run(replay_sc, seed=2, log=True, replay=replay).contacts
     pd.testing.assert_series_equal(a.arrival_s, b.arrival_s)
     pd.testing.assert_series_equal(a.patience_s, b.patience_s)
