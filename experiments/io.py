@@ -2,7 +2,8 @@
 
 Reading: :func:`load_scenario` accepts a path or the name of a bundled scenario (``experiments/scenarios/*.yaml``)
 and raises :class:`ScenarioError` with one line per problem, each naming the file, the line, the field path, the
-bad value and what was expected.
+bad value and what was expected. Problems arrive as data (pydantic's error dicts, :class:`sim.problems.Problem`
+objects from the scenario's cross-reference check and the policies check) and are formatted here, once.
 
 Writing: every output file goes through :func:`write_atomic` (temp file in the same folder, fsync, ``os.replace``),
 so a crash or Ctrl-C never leaves a half-written result.
@@ -34,6 +35,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from sim.config import GeneratedArrivals, Scenario
+from sim.problems import Problem, ScenarioProblemsError, dotted
 from sim.units import format_duration
 
 __all__ = [
@@ -151,20 +153,24 @@ def _parse_yaml(text: str, label: str) -> tuple[Any, yaml.Node | None]:
     return data, node
 
 
-def _line_of(node: yaml.Node | None, loc: Sequence[str | int]) -> int | None:
-    """1-based line of the deepest node of ``loc`` found in the YAML tree (the key's line for mappings)."""
+def _line_of(node: yaml.Node | None, loc: Sequence[str | int], *, exact: bool = False) -> int | None:
+    """1-based line of the deepest node of ``loc`` found in the YAML tree (the key's line for mappings).
+
+    With ``exact``, ``None`` unless the whole of ``loc`` is in the tree (a value inherited from a base file has no
+    line in this one).
+    """
     line = node.start_mark.line + 1 if node is not None else None
     for part in loc:
         if isinstance(node, yaml.MappingNode):
             match = next(((k, v) for k, v in node.value if str(k.value) == str(part)), None)
             if match is None:
-                break
+                return None if exact else line
             line, node = match[0].start_mark.line + 1, match[1]
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
             node = node.value[part]
             line = node.start_mark.line + 1
         else:
-            break
+            return None if exact else line
     return line
 
 
@@ -173,13 +179,28 @@ def _line_of(node: yaml.Node | None, loc: Sequence[str | int]) -> int | None:
 
 @dataclasses.dataclass(frozen=True)
 class _Problem:
-    """One validation problem located in the scenario tree."""
+    """One validation problem located in the scenario tree, with its text in parts until it is formatted.
+
+    Attributes:
+        path: Field path; it finds the YAML line and, with ``show_path``, starts the text.
+        text: What is wrong (``"must be a valid list"``).
+        got: The offending value as shown after ``", got "``, or ``None``.
+        show_path: Whether the formatted text starts with ``path:``.
+        union_point, union_label, depth: For a problem inside a union member: where the union is, which member
+            failed, and how deep below the union the problem is (see :func:`_merge_union_alternatives`).
+    """
 
     path: tuple[str | int, ...]
-    message: str
+    text: str = ""
+    got: str | None = None
+    show_path: bool = True
     union_point: tuple[str | int, ...] | None = None
     union_label: str | None = None
     depth: int = 0
+
+    def __str__(self) -> str:
+        where = f"{_dotted(self.path)}: " if self.show_path else ""
+        return where + self.text + (f", got {self.got}" if self.got is not None else "")
 
 
 def _unwrap(tp: Any) -> Any:
@@ -249,18 +270,13 @@ def _resolve(loc: Sequence[str | int]) -> tuple[list[str | int], Any, _Problem]:
             continue
         path.append(part)
         tp = _child(tp, part) if tp is not None else None
-    marker = _Problem(tuple(path), "", union_point, label, len(path) - len(union_point or ()))
+    marker = _Problem(tuple(path), union_point=union_point, union_label=label, depth=len(path) - len(union_point or ()))
     return path, _unwrap(tp) if tp is not None else None, marker
 
 
 def _dotted(path: Sequence[str | int]) -> str:
-    """Render a field path: ``("groups", "chat", "skills")`` → ``groups.chat.skills``, ints as ``[i]``."""
-    out = ""
-    for part in path:
-        if part == "[key]":
-            continue
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
+    """:func:`sim.problems.dotted` without pydantic's ``[key]`` marker (a dict key that failed validation)."""
+    return dotted([part for part in path if part != "[key]"])
 
 
 def _where(path: Sequence[str | int]) -> str:
@@ -287,48 +303,43 @@ def _reword(error: Mapping[str, Any]) -> list[_Problem]:
         allowed = _model_keys(parent_type)
         close = difflib.get_close_matches(str(key), allowed, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        message = f"unknown key {key!r} at {_where(parent_path)}{hint}; allowed keys: {', '.join(allowed)}"
-        return [dataclasses.replace(marker, message=message)]
+        text = f"unknown key {key!r} at {_where(parent_path)}{hint}; allowed keys: {', '.join(allowed)}"
+        return [dataclasses.replace(marker, text=text, show_path=False)]
     if kind == "missing":
-        message = f"missing required key {path[-1]!r} at {_where(path[:-1])}"
-        return [dataclasses.replace(marker, message=message)]
+        text = f"missing required key {path[-1]!r} at {_where(path[:-1])}"
+        return [dataclasses.replace(marker, text=text, show_path=False)]
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         ctx = error.get("ctx", {})
         key = str(ctx.get("discriminator", "kind")).strip("'")
         _, union_type, _ = _resolve(loc)
         tags = ", ".join(repr(t) for t in _union_tags(union_type)) or ctx.get("expected_tags", "")
         if kind == "union_tag_invalid":
-            message = f"{_dotted(path)}: unknown {key} {ctx.get('tag')!r}; expected one of {tags}"
+            text = f"unknown {key} {ctx.get('tag')!r}; expected one of {tags}"
         else:
-            message = f"{_dotted(path)}: missing key {key!r}; expected {key}: one of {tags}"
-        return [dataclasses.replace(marker, message=message)]
+            text = f"missing key {key!r}; expected {key}: one of {tags}"
+        return [dataclasses.replace(marker, text=text)]
+    raised = error.get("ctx", {}).get("error")
+    if isinstance(raised, ScenarioProblemsError):
+        return [_from_problem(marker, problem) for problem in raised.problems]
     text = re.sub(r"^(Value error|Assertion failed), ", "", error["msg"])
     text = re.sub(r"^Input should be ", "must be ", text)
-    if path == [] and kind == "value_error":
-        return [dataclasses.replace(marker, path=p, message=m) for p, m in _split_root(text)]
     if "[key]" in path:
         text = f"key {text[0].lower()}{text[1:]}"
+    got = None
     if not isinstance(value, dict | list) and repr(value) not in text and str(value) not in text:
-        text += f", got {_short_repr(value)}"
-    return [dataclasses.replace(marker, message=f"{_dotted(path)}: {text}")]
+        got = _short_repr(value)
+    return [dataclasses.replace(marker, text=text, got=got)]
 
 
-_PROBLEM_START = re.compile(r"; (?=[A-Za-z_][\w-]*(?:\.[\w-]+|\[\d+\])+: |[A-Za-z_]\w* \()")
-_PATH_PREFIX = re.compile(r"^([A-Za-z_][\w-]*(?:\.[\w-]+|\[\d+\])*): ")
-
-
-def _split_root(text: str) -> list[tuple[tuple[str | int, ...], str]]:
-    """Split the Scenario validator's ``"; "``-joined problems; each may start with its own field path."""
-    out = []
-    for piece in _PROBLEM_START.split(text):
-        match = _PATH_PREFIX.match(piece)
-        path: tuple[str | int, ...] = ()
-        if match:
-            path = tuple(int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]]+", match.group(1)))
-        elif piece.split(" ", 1)[0] in Scenario.model_fields:
-            path = (piece.split(" ", 1)[0],)  # "warmup (...) must be ...": locate the line, keep the text
-        out.append((path, piece))
-    return out
+def _from_problem(marker: _Problem, problem: Problem) -> _Problem:
+    """A :class:`~sim.problems.Problem` raised by the validator of the model at ``marker.path``, located there."""
+    return dataclasses.replace(
+        marker,
+        path=marker.path + problem.path,
+        text=problem.message,
+        show_path=problem.show_path,
+        depth=marker.depth + len(problem.path),
+    )
 
 
 def _merge_union_alternatives(problems: list[_Problem]) -> list[_Problem]:
@@ -344,11 +355,8 @@ def _merge_union_alternatives(problems: list[_Problem]) -> list[_Problem]:
         deepest = max(p.depth for p in members)
         kept = [p for p in members if p.depth == deepest]
         if len({p.union_label for p in kept}) > 1 and len({p.path for p in kept}) == 1:
-            alternatives = [re.sub(r"^.*?: (must be )?", "", p.message) for p in kept]
-            joined = " or ".join(dict.fromkeys(a.split(", got ")[0] for a in alternatives))
-            got = kept[0].message.split(", got ")[-1] if ", got " in kept[0].message else ""
-            message = f"{_dotted(kept[0].path)}: expected {joined}" + (f", got {got}" if got else "")
-            kept = [dataclasses.replace(kept[0], message=message)]
+            joined = " or ".join(dict.fromkeys(p.text.removeprefix("must be ") for p in kept))
+            kept = [dataclasses.replace(kept[0], text=f"expected {joined}", show_path=True)]
         out.extend(kept)
     return out
 
@@ -357,12 +365,13 @@ def _format_validation(exc: ValidationError, label: str, tree: yaml.Node | None)
     problems: list[_Problem] = []
     for error in exc.errors(include_url=False):
         problems.extend(_reword(error))
-    lines = []
-    for problem in _merge_union_alternatives(problems):
-        line = _line_of(tree, problem.path)
-        where = f"{label}:{line}" if line is not None else label
-        lines.append(f"{where}: {problem.message}")
+    lines = [_at_line(label, _line_of(tree, p.path), p) for p in _merge_union_alternatives(problems)]
     return ScenarioError(label, list(dict.fromkeys(lines)))
+
+
+def _at_line(label: str, line: int | None, problem: object) -> str:
+    """``label:line: problem`` (``label: problem`` without a line): the one place a problem becomes text."""
+    return f"{label}:{line}: {problem}" if line is not None else f"{label}: {problem}"
 
 
 # ------------------------------------------------------------------------------------------- loading scenarios
@@ -506,21 +515,9 @@ def scenario_from_dict(data: Any, *, label: str = "<scenario>", tree: yaml.Node 
 
     problems = check_scenario(scenario)
     if problems:
-        raise ScenarioError(label, [_at_policy(label, tree, p) for p in problems])
+        # A policy slot gets a line only if this file writes it (not when inherited from a base file).
+        raise ScenarioError(label, [_at_line(label, _line_of(tree, p.path, exact=True), p) for p in problems])
     return scenario
-
-
-def _at_policy(label: str, tree: yaml.Node | None, problem: str) -> str:
-    """``label:line: problem`` for a ``policies.<slot>: ...`` problem whose slot this file writes, else ``label:``."""
-    node, line = tree, None
-    for key in problem.split(":", 1)[0].split("."):
-        if not isinstance(node, yaml.MappingNode):
-            return f"{label}: {problem}"
-        match = next(((k, v) for k, v in node.value if str(k.value) == key), None)
-        if match is None:
-            return f"{label}: {problem}"  # inherited from a base file, or no tree
-        line, node = match[0].start_mark.line + 1, match[1]
-    return f"{label}:{line}: {problem}"
 
 
 def check_data(scenario: Scenario, base_dir: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:

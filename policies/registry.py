@@ -2,7 +2,8 @@
 
 ``make(slot, spec)`` accepts a name, a :class:`~sim.config.PolicySpec` (name + params), a mapping, or an
 instance, and raises with the list of valid names or the parameter that is wrong. :func:`check_scenario`
-runs the same checks on a scenario's ``policies`` section at load time.
+runs the same checks on a scenario's ``policies`` section at load time and returns the problems as
+:class:`~sim.problems.Problem` objects (path ``("policies", slot)``), which the loader puts on their YAML lines.
 
 Example:
     >>> make("routing", "longest_idle")  # doctest: +ELLIPSIS
@@ -32,6 +33,7 @@ from policies.routing import (
 from policies.staffing import ErlangStaffing, FixedStaffing, ReactiveOvertime, ScheduleCsvStaffing
 from sim.config import PolicySpec, Scenario
 from sim.defaults import LongestIdleRouting, NoDeflection, NoEmpowerment
+from sim.problems import Problem
 
 __all__ = [
     "DEFLECTION", "EMPOWERMENT", "ROUTING", "SLOTS", "STAFFING", "PolicyError", "available", "catalogue",
@@ -112,21 +114,24 @@ def make(slot: str, spec: str | PolicySpec | Mapping[str, Any] | object) -> obje
     return cls(params)
 
 
-def check_scenario(scenario: Scenario) -> list[str]:
-    """Problems of a scenario's ``policies`` section, one line each with the field path (empty if fine).
+def check_scenario(scenario: Scenario) -> list[Problem]:
+    """Problems of a scenario's ``policies`` section, one per failing slot (empty if fine).
 
     Each policy is built and, if it has a ``bind`` hook, bound to the scenario, so names in ``params`` that the
-    scenario does not define (a group, an intent, a channel without a bot) fail at load time.
+    scenario does not define (a group, an intent, a channel without a bot) fail at load time. A problem's path is
+    ``("policies", slot)``, its value the slot's :class:`~sim.config.PolicySpec`, and ``str(problem)`` reads
+    ``policies.<slot>: <what is wrong>``.
     """
     problems = []
     for slot in SLOTS:
+        spec = getattr(scenario.policies, slot)
         try:
-            policy = make(slot, getattr(scenario.policies, slot))
+            policy = make(slot, spec)
             bind = getattr(policy, "bind", None)
             if bind is not None:
                 bind(scenario)
         except (PolicyError, ValueError) as exc:
-            problems.append(f"policies.{slot}: {exc}")
+            problems.append(Problem(("policies", slot), str(exc), value=spec))
     return problems
 
 

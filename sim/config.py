@@ -3,18 +3,22 @@
 A scenario is what an analyst writes in YAML: the calendar, channels, intents, customers, arrivals, shifts, agent
 groups, FRT targets and policy choices. Every time field is a duration string with a unit in YAML and float seconds
 here (see :mod:`sim.units`). Cross-references (a group's skills, a shift name, a target's channel) are checked in
-one ``model_validator`` so a typo fails at load time with the field path, not in the middle of a run.
+one ``model_validator`` so a typo fails at load time with the field path, not in the middle of a run. That check
+raises every problem it finds together, as :class:`~sim.problems.Problem` objects (path, message, value,
+expected) in one :class:`~sim.problems.ScenarioProblemsError`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sim.distributions import Distribution, ExponentialDist, LognormalDist, NoAbandonment
+from sim.problems import Problem, ScenarioProblemsError
 from sim.units import Duration, PositiveDuration, TimeOfDay, format_duration
 
 __all__ = [
@@ -561,6 +565,12 @@ class PolicySlots(_Frozen):
 # ---------------------------------------------------------------------------------------------------- scenario
 
 
+def _unknown(path: tuple[str | int, ...], kind: str, value: str, known: Iterable[str]) -> Problem:
+    """``unknown <kind> 'value'; known: [...]`` at ``path``."""
+    names = sorted(known)
+    return Problem(path, f"unknown {kind} {value!r}; known: {names}", value=value, expected=f"one of {names}")
+
+
 class Scenario(_Frozen):
     """A whole contact-center scenario.
 
@@ -601,106 +611,133 @@ class Scenario(_Frozen):
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
-        errors: list[str] = []
+        problems: list[Problem] = []
         channels, intents = set(self.channels), set(self.intents)
         languages = set(self.customers.languages)
         if self.warmup >= self.horizon:
-            errors.append(f"warmup ({self.warmup:g}s) must be shorter than horizon ({self.horizon:g}s)")
+            problems.append(
+                Problem(
+                    ("warmup",),
+                    f"warmup ({self.warmup:g}s) must be shorter than horizon ({self.horizon:g}s)",
+                    value=self.warmup,
+                    expected=f"less than horizon ({self.horizon:g}s)",
+                    show_path=False,
+                )
+            )
         for name, intent in self.intents.items():
             for ch in intent.handle_by_channel:
                 if ch not in channels:
-                    errors.append(
-                        f"intents.{name}.handle_by_channel: unknown channel {ch!r}; known: {sorted(channels)}"
-                    )
+                    problems.append(_unknown(("intents", name, "handle_by_channel"), "channel", ch, channels))
         for gname, group in self.groups.items():
-            where = f"groups.{gname}"
+            where = ("groups", gname)
             for ch in group.channels:
                 if ch not in channels:
-                    errors.append(f"{where}.channels: unknown channel {ch!r}; known: {sorted(channels)}")
+                    problems.append(_unknown((*where, "channels"), "channel", ch, channels))
             for skill in group.skills:
                 if skill not in intents:
-                    errors.append(f"{where}.skills: unknown intent {skill!r}; known: {sorted(intents)}")
+                    problems.append(_unknown((*where, "skills"), "intent", skill, intents))
             for shift in group.staffing:
                 if shift not in self.shifts:
-                    errors.append(f"{where}.staffing: unknown shift {shift!r}; known: {sorted(self.shifts)}")
+                    problems.append(_unknown((*where, "staffing"), "shift", shift, self.shifts))
             for lang in group.languages:
                 if lang not in languages:
-                    errors.append(f"{where}.languages: unknown language {lang!r}; known: {sorted(languages)}")
+                    problems.append(_unknown((*where, "languages"), "language", lang, languages))
         for i, target in enumerate(self.targets):
             if target.channel is not None and target.channel not in channels:
-                errors.append(f"targets[{i}].channel: unknown channel {target.channel!r}; known: {sorted(channels)}")
+                problems.append(_unknown(("targets", i, "channel"), "channel", target.channel, channels))
             if target.intent is not None and target.intent not in intents:
-                errors.append(f"targets[{i}].intent: unknown intent {target.intent!r}; known: {sorted(intents)}")
+                problems.append(_unknown(("targets", i, "intent"), "intent", target.intent, intents))
         if isinstance(self.arrivals, GeneratedArrivals):
-            errors.extend(self._check_generated(self.arrivals, channels, intents, languages))
-        errors.extend(self._check_bots(channels, intents))
+            problems.extend(self._check_generated(self.arrivals, channels, intents, languages))
+        problems.extend(self._check_bots(channels, intents))
         for intent in self.approvals:
             if intent not in intents:
-                errors.append(f"approvals: unknown intent {intent!r}; known: {sorted(intents)}")
+                problems.append(_unknown(("approvals",), "intent", intent, intents))
         for intent, transfer in self.transfers.items():
             if intent not in intents:
-                errors.append(f"transfers: unknown intent {intent!r}; known: {sorted(intents)}")
+                problems.append(_unknown(("transfers",), "intent", intent, intents))
+            where = ("transfers", intent, "to")
             if transfer.to not in intents:
-                errors.append(f"transfers.{intent}.to: unknown intent {transfer.to!r}; known: {sorted(intents)}")
+                problems.append(_unknown(where, "intent", transfer.to, intents))
             elif transfer.to == intent:
-                errors.append(f"transfers.{intent}.to: a contact cannot be transferred to its own intent")
+                problems.append(
+                    Problem(
+                        where,
+                        "a contact cannot be transferred to its own intent",
+                        value=transfer.to,
+                        expected=f"an intent other than {intent!r}",
+                    )
+                )
         bo = self.back_office.recontact_channel
         if bo is not None and bo not in channels:
-            errors.append(f"back_office.recontact_channel: unknown channel {bo!r}; known: {sorted(channels)}")
-        if errors:
-            raise ValueError("; ".join(errors))
+            problems.append(_unknown(("back_office", "recontact_channel"), "channel", bo, channels))
+        if problems:
+            raise ScenarioProblemsError(problems)
         return self
 
-    def _check_bots(self, channels: set[str], intents: set[str]) -> list[str]:
-        errors = []
+    def _check_bots(self, channels: set[str], intents: set[str]) -> list[Problem]:
+        problems = []
         for ch, bot in self.bots.items():
-            where = f"bots.{ch}"
+            where = ("bots", ch)
             if ch not in channels:
-                errors.append(f"{where}: unknown channel {ch!r}; known: {sorted(channels)}")
+                problems.append(_unknown(where, "channel", ch, channels))
             for intent in bot.resolution:
                 if intent not in intents:
-                    errors.append(f"{where}.resolution: unknown intent {intent!r}; known: {sorted(intents)}")
+                    problems.append(_unknown((*where, "resolution"), "intent", intent, intents))
             for other in bot.return_channels:
                 if other not in channels:
-                    errors.append(f"{where}.return_channels: unknown channel {other!r}; known: {sorted(channels)}")
+                    problems.append(_unknown((*where, "return_channels"), "channel", other, channels))
             for intent in intents:
                 total = bot.resolution_for(intent) + bot.abandon + bot.silent_failure
                 if total > 1.0 + 1e-9:
-                    errors.append(
-                        f"{where}: resolution ({bot.resolution_for(intent):g}) + abandon ({bot.abandon:g}) + "
+                    message = (
+                        f"resolution ({bot.resolution_for(intent):g}) + abandon ({bot.abandon:g}) + "
                         f"silent_failure ({bot.silent_failure:g}) for intent {intent!r} is {total:g}; must be <= 1"
                     )
-        return errors
+                    problems.append(Problem(where, message, value=total, expected="<= 1"))
+        return problems
 
     def _check_generated(
         self, arrivals: GeneratedArrivals, channels: set[str], intents: set[str], languages: set[str]
-    ) -> list[str]:
-        errors = []
+    ) -> list[Problem]:
+        problems = []
         for ch, spec in arrivals.channels.items():
-            where = f"arrivals.channels.{ch}"
+            where = ("arrivals", "channels", ch)
             if ch not in channels:
-                errors.append(f"{where}: unknown channel {ch!r}; known: {sorted(channels)}")
+                problems.append(_unknown(where, "channel", ch, channels))
                 continue
             for intent, weight in spec.intent_mix.items():
                 if intent not in intents:
-                    errors.append(f"{where}.intent_mix: unknown intent {intent!r}; known: {sorted(intents)}")
+                    problems.append(_unknown((*where, "intent_mix"), "intent", intent, intents))
                     continue
                 if weight <= 0 or spec.daily_volume <= 0:
                     continue
                 for lang in languages:
                     if not self.eligible_groups(ch, intent, lang):
-                        errors.append(
-                            f"{where}: no agent group serves channel {ch!r}, intent {intent!r}, language {lang!r}"
+                        problems.append(
+                            Problem(
+                                where,
+                                f"no agent group serves channel {ch!r}, intent {intent!r}, language {lang!r}",
+                                value=(ch, intent, lang),
+                                expected="a group with this channel, skill and language",
+                            )
                         )
         for i, event in enumerate(arrivals.promotions):
             for ch in event.channels or []:
                 if ch not in channels:
-                    errors.append(f"arrivals.promotions[{i}].channels: unknown channel {ch!r}")
+                    problems.append(
+                        Problem(
+                            ("arrivals", "promotions", i, "channels"),
+                            f"unknown channel {ch!r}",
+                            value=ch,
+                            expected=f"one of {sorted(channels)}",
+                        )
+                    )
         for i, outage in enumerate(arrivals.outages):
             for field, ch in (("channel", outage.channel), ("moved_to", outage.moved_to)):
                 if ch is not None and ch not in channels:
-                    errors.append(f"arrivals.outages[{i}].{field}: unknown channel {ch!r}; known: {sorted(channels)}")
-        return errors
+                    problems.append(_unknown(("arrivals", "outages", i, field), "channel", ch, channels))
+        return problems
 
     # ------------------------------------------------------------------------------------------- derived views
 

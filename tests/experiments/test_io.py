@@ -99,6 +99,36 @@ def test_root_validator_problems_are_split_one_per_line(tmp_path: Path, tiny_sce
     assert all(p.startswith(f"{path}:") for p in problems)
 
 
+def test_each_structured_problem_lands_on_its_own_yaml_line(tmp_path: Path, tiny_scenario_data: dict):
+    tiny_scenario_data["groups"]["agents"]["skills"]["billing"] = 1.0
+    tiny_scenario_data["targets"][0]["channel"] = "chat"
+    path = write_scenario(tmp_path / "two.yaml", tiny_scenario_data)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    lines = path.read_text().splitlines()
+    skills = next(i for i, text in enumerate(lines, 1) if text.strip() == "skills:")
+    channel = next(i for i, text in enumerate(lines, 1) if text.strip() == "channel: chat")
+    assert info.value.problems == [
+        f"{path}:{skills}: groups.agents.skills: unknown intent 'billing'; known: ['general']",
+        f"{path}:{channel}: targets[0].channel: unknown channel 'chat'; known: ['voice']",
+    ]
+
+
+def test_problems_without_a_dotted_path_or_with_odd_names_get_their_own_line(tmp_path: Path, tiny_scenario_data: dict):
+    # The old "; "-joined text was split by a regex that glued "approvals: ..." onto the previous problem and
+    # could not locate a key with a space in it.
+    tiny_scenario_data["groups"] = {"tier 1": tiny_scenario_data["groups"]["agents"]}
+    tiny_scenario_data["groups"]["tier 1"]["staffing"]["night"] = 1
+    tiny_scenario_data["approvals"] = {"billing": {"share": 0.1, "amount_mean": 10}}
+    path = write_scenario(tmp_path / "odd.yaml", tiny_scenario_data)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert info.value.problems == [
+        f"{path}:{_line(path, 'staffing')}: groups.tier 1.staffing: unknown shift 'night'; known: ['always']",
+        f"{path}:{_line(path, 'approvals')}: approvals: unknown intent 'billing'; known: ['general']",
+    ]
+
+
 def test_union_alternatives_are_merged(tmp_path: Path, tiny_scenario_data: dict):
     tiny_scenario_data["arrivals"]["channels"]["voice"]["intraday"] = "flatt"
     path = write_scenario(tmp_path / "intraday.yaml", tiny_scenario_data)

@@ -3,8 +3,9 @@ from __future__ import annotations
 import pytest
 
 from experiments.io import ScenarioError, load_scenario, scenario_from_dict
-from policies.registry import SLOTS, PolicyError, available, make
-from sim.config import PolicySpec
+from policies.registry import SLOTS, PolicyError, available, check_scenario, make
+from sim.config import PolicySpec, Scenario
+from sim.problems import Problem
 from tests.policies.examples import examples
 
 
@@ -40,3 +41,17 @@ def test_scenario_with_unknown_policy_fails_at_load_time():
     data["policies"]["routing"] = {"name": "vip_first"}
     with pytest.raises(ScenarioError, match=r"policies\.routing: unknown routing policy 'vip_first'; valid names"):
         scenario_from_dict(data, label="x.yaml")
+
+
+def test_check_scenario_returns_structured_problems():
+    sc, _ = load_scenario("erlang_c_textbook")
+    data = sc.model_dump(mode="json")
+    data["policies"]["routing"] = {"name": "vip_first"}
+    data["policies"]["staffing"] = {"name": "nope"}
+    routing, staffing = check_scenario(Scenario.model_validate(data))
+    assert isinstance(routing, Problem)
+    assert routing.path == ("policies", "routing")
+    assert routing.value == PolicySpec(name="vip_first")
+    assert str(routing).startswith("policies.routing: unknown routing policy 'vip_first'; valid names: ")
+    assert staffing.path == ("policies", "staffing")
+    assert staffing.message.startswith("unknown staffing policy 'nope'")
