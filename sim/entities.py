@@ -92,6 +92,12 @@ class Contact:
         "tier",
     )
 
+    # Set by the engine at service start and end (NaN when the contact leaves unserved).
+    start_s: float
+    end_s: float
+    handle_s: float
+    """The agent's time on the contact (seconds): handle time with proficiency, inflation and approval work."""
+
     # Stage attributes of a plain contact (read-only defaults; a StageContact has them as slots).
     x: ContactDraws | None = None
     """Per-contact draws made at arrival for the bot, approval, transfer and repeat stages."""
@@ -103,7 +109,7 @@ class Contact:
     approval = 0
     """Approval route (0: none, 1: self-approved, 2: team lead, 3: back office)."""
     approval_wait_s = math.nan
-    parent: Contact | None = None
+    parent: StageContact | None = None
     """For the second service of a transfer: the contact it continues (its row is recorded at the end)."""
     transfer = 0
     """Transfer outcome (0: none, 1: answered, 2: abandoned, 3: still waiting at the horizon)."""

@@ -47,57 +47,165 @@ __all__ = [
 
 
 class ContactInfo(Protocol):
-    """What a policy may read of a contact (seconds from the scenario start; codes index the scenario dicts)."""
+    """What a policy may read of a contact (seconds from the scenario start; codes index the scenario dicts).
 
-    id: int
-    channel: int
-    intent: int
-    priority: int
-    tier: int
-    language: int
-    customer_id: int
-    arrival_s: float
-    deadline_s: float
-    """Time the contact abandons if still waiting (``arrival_s + patience``; ``inf`` never)."""
-    queue: int
-    queued_s: float
-    """Time the contact joined the human queue (``arrival_s``, or the end of the bot hand-off)."""
-    amount: float
-    """Amount of the approval the contact needs (currency; 0 when it needs none)."""
-    repeat: int
-    """1 for a repeat contact (a customer coming back after a silent bot failure or an async escalation)."""
-    parent: ContactInfo | None
-    """For the second service of a transfer (same ``id``, the target intent, ``arrival_s`` = ``queued_s`` = the
-    transfer time): the contact it continues; ``None`` otherwise."""
+    Every member is read-only: a policy never changes what it is shown.
+    """
+
+    @property
+    def id(self) -> int:
+        """Contact id (arrival order; a repeat contact's is its predecessor's + 2**40)."""
+        ...
+
+    @property
+    def channel(self) -> int:
+        """Channel code."""
+        ...
+
+    @property
+    def intent(self) -> int:
+        """Intent code (the skill it needs)."""
+        ...
+
+    @property
+    def priority(self) -> int:
+        """0 normal, 1 urgent."""
+        ...
+
+    @property
+    def tier(self) -> int:
+        """0 regular, 1 VIP."""
+        ...
+
+    @property
+    def language(self) -> int:
+        """Language code."""
+        ...
+
+    @property
+    def customer_id(self) -> int:
+        """Customer id (repeat contacts and last-agent routing)."""
+        ...
+
+    @property
+    def arrival_s(self) -> float:
+        """Arrival time (seconds)."""
+        ...
+
+    @property
+    def deadline_s(self) -> float:
+        """Time the contact abandons if still waiting (``arrival_s + patience``; ``inf`` never)."""
+        ...
+
+    @property
+    def queue(self) -> int:
+        """Index of the queue the contact waits in."""
+        ...
+
+    @property
+    def queued_s(self) -> float:
+        """Time the contact joined the human queue (``arrival_s``, or the end of the bot hand-off)."""
+        ...
+
+    @property
+    def amount(self) -> float:
+        """Amount of the approval the contact needs (currency; 0 when it needs none)."""
+        ...
+
+    @property
+    def repeat(self) -> int:
+        """1 for a repeat contact (a customer coming back after a silent bot failure or an async escalation)."""
+        ...
+
+    @property
+    def parent(self) -> ContactInfo | None:
+        """For the second service of a transfer: the contact it continues; ``None`` otherwise.
+
+        The second service has the same ``id``, the target intent, and ``arrival_s`` = ``queued_s`` = the transfer
+        time.
+        """
+        ...
+
 
 
 class AgentInfo(Protocol):
     """What a policy may read of an agent."""
 
-    id: int
-    group: int
-    index: int
-    """Position of the agent in its group (0 .. group size - 1); reserve agents come after the roster."""
-    n_active: int
-    """Contacts in hand."""
-    active_channel: int
-    """Channel of the contacts in hand (-1 when idle)."""
+    @property
+    def id(self) -> int:
+        """Agent id."""
+        ...
+
+    @property
+    def group(self) -> int:
+        """Group code."""
+        ...
+
+    @property
+    def index(self) -> int:
+        """Position of the agent in its group (0 .. group size - 1); reserve agents come after the roster."""
+        ...
+
+    @property
+    def n_active(self) -> int:
+        """Contacts in hand."""
+        ...
+
+    @property
+    def active_channel(self) -> int:
+        """Channel of the contacts in hand (-1 when idle)."""
+        ...
+
 
 
 class QueueInfo(Protocol):
     """What a policy may read of a queue (one per channel x intent x language)."""
 
-    index: int
-    channel: int
-    intent: int
-    language: int
-    priority: int
-    tier: int
-    deferrable: bool
-    groups: Sequence[int]
-    """Groups whose agents may serve this queue (channel, skill and language)."""
-    fallback_groups: Sequence[int]
-    """Groups with the channel and the skill but not the language (only a language-fallback policy uses them)."""
+    @property
+    def index(self) -> int:
+        """Queue index."""
+        ...
+
+    @property
+    def channel(self) -> int:
+        """Channel code."""
+        ...
+
+    @property
+    def intent(self) -> int:
+        """Intent code."""
+        ...
+
+    @property
+    def language(self) -> int:
+        """Language code."""
+        ...
+
+    @property
+    def priority(self) -> int:
+        """0 normal, 1 urgent."""
+        ...
+
+    @property
+    def tier(self) -> int:
+        """0 regular, 1 VIP."""
+        ...
+
+    @property
+    def deferrable(self) -> bool:
+        """Whether the queue holds deferrable work (email, social)."""
+        ...
+
+    @property
+    def groups(self) -> Sequence[int]:
+        """Groups whose agents may serve this queue (channel, skill and language)."""
+        ...
+
+    @property
+    def fallback_groups(self) -> Sequence[int]:
+        """Groups with the channel and the skill but not the language (only a language-fallback policy uses them)."""
+        ...
+
 
 
 class SystemView(Protocol):
@@ -160,7 +268,7 @@ class SystemView(Protocol):
         """Oldest contact still waiting in ``queue`` (contacts whose patience ran out are not offered)."""
         ...
 
-    def heads(self, queues: Iterable[int]) -> list[ContactInfo]:
+    def heads(self, queues: Iterable[int]) -> Sequence[ContactInfo]:
         """The :meth:`head` of each of ``queues`` that has one, in that order (``contact.queue`` says whose).
 
         One call for a scan over many queues (an agent's live queues), where most are empty.

@@ -30,6 +30,7 @@ import math
 from collections import deque
 from collections.abc import Iterator
 from itertools import repeat
+from typing import cast
 
 import numpy as np
 
@@ -245,8 +246,10 @@ class ContactCenter(Dispatcher):
         queue)``, unpacked in one place, :meth:`_arrive` (a tuple: this is the hottest loop of the engine).
         """
         layout = self.layout
-        codes = (batch.channel, batch.intent, batch.language, batch.priority, batch.tier)
-        key = queue_key(*(a.astype(np.int64) for a in codes), layout.n_intents, layout.n_languages)
+        ch, intent, lang, prio, tier = (
+            a.astype(np.int64) for a in (batch.channel, batch.intent, batch.language, batch.priority, batch.tier)
+        )
+        key = queue_key(ch, intent, lang, prio, tier, layout.n_intents, layout.n_languages)
         qi = layout.index[key]
         if (qi < 0).any():
             k = int((qi < 0).argmax())
@@ -306,7 +309,7 @@ class ContactCenter(Dispatcher):
 
     # ------------------------------------------------------------------------------------------------ service
 
-    def route_new(self, contact: Contact) -> None:
+    def route_new(self, contact: StageContact) -> None:
         """A new contact: to its channel's bot if the deflection policy offers it one, else to the human queue."""
         if not self.bot.try_start(contact):
             self.enqueue(contact)
@@ -333,9 +336,10 @@ class ContactCenter(Dispatcher):
         if picked is None:
             self.waiting[qi].append(contact)
         else:
-            agent = self._check_agent(picked, contact) if self._guard else picked
-            self._start(agent, contact)  # type: ignore[arg-type]
-            self.refresh(agent)  # type: ignore[arg-type]
+            # The default routing returns the engine's own agents; any other policy's answer is checked.
+            agent = self._check_agent(picked, contact) if self._guard else cast(Agent, picked)
+            self._start(agent, contact)
+            self.refresh(agent)
 
     def _start(self, agent: Agent, contact: Contact) -> None:
         now = self.now
@@ -370,6 +374,7 @@ class ContactCenter(Dispatcher):
                 res[r.RETURNING] += 1
                 res[r.SAME_AGENT] += last is agent
         if contact.amount > 0.0 and self._empower and not contact.approval:
+            contact = cast(StageContact, contact)  # only stage contacts need approvals
             adj = self._adjust(agent, contact)
             handle += adj.extra_handle_s
             if not adj.escalate:
@@ -387,8 +392,8 @@ class ContactCenter(Dispatcher):
         return handle
 
     def _on_end(self, contact: Contact) -> None:
-        if contact.approval == APPROVAL_TEAM_LEAD:
-            self.team_leads.hold(contact)  # the agent keeps the customer on hold until a team lead approves
+        if contact.approval == APPROVAL_TEAM_LEAD:  # the agent holds the customer until a team lead approves
+            self.team_leads.hold(cast(StageContact, contact))
         else:
             self.release(contact)
 
@@ -433,7 +438,7 @@ class ContactCenter(Dispatcher):
         elif agent.state != DRAINING:
             self.pull(agent)
         if to >= 0:  # the customer now holds for the other skill (the agent's slot is free again)
-            self.transfers.start(contact, to)
+            self.transfers.start(cast(StageContact, contact), to)
 
     def _release_extra(self, contact: Contact, agent: Agent) -> int:
         """Service end of a contact with draws or a history.
@@ -448,6 +453,7 @@ class ContactCenter(Dispatcher):
         x = contact.x
         if x is None:
             return -1
+        contact = cast(StageContact, contact)  # a contact with draws
         if contact.parent is not None:
             self.transfers.done(contact, TRANSFER_ANSWERED)
             return -2
@@ -496,6 +502,7 @@ class ContactCenter(Dispatcher):
         single = self._g_fast[g]
         view = self.view
         while agent.state == ON and (agent.n_active == 0 or agent.n_active < cap[agent.active_channel]):
+            picked: ContactInfo | None
             if single >= 0:
                 picked = self.head(single)
             else:
@@ -504,11 +511,11 @@ class ContactCenter(Dispatcher):
                     self.compact()
             if picked is None:
                 break
-            contact = self._check_contact(agent, picked) if self._guard else picked
-            dq = self.waiting[contact.queue]  # type: ignore[attr-defined]
+            contact = self._check_contact(agent, picked) if self._guard else cast(Contact, picked)
+            dq = self.waiting[contact.queue]
             if dq and dq[0] is contact:
                 dq.popleft()
-            self._start(agent, contact)  # type: ignore[arg-type]
+            self._start(agent, contact)
         self.refresh(agent)
 
     def refresh(self, agent: Agent) -> None:
@@ -590,7 +597,7 @@ class ContactCenter(Dispatcher):
                 f"{type(self.routing).__name__}.select_contact returned contact {c.id}, which agent {agent.id} "
                 f"(group {self.groups[agent.group]!r}) may not take now"
             )
-        return c  # type: ignore[return-value]
+        return cast(Contact, c)
 
     # ------------------------------------------------------------------------------------------------ horizon
 
@@ -608,7 +615,7 @@ class ContactCenter(Dispatcher):
                 c.outcome = _SERVED
                 c.end_s = math.nan
                 if c.parent is not None:
-                    self.transfers.done(c, TRANSFER_ANSWERED, in_service=True)
+                    self.transfers.done(cast(StageContact, c), TRANSFER_ANSWERED, in_service=True)
                 else:
                     self.finish(c)
             if agent.n_active:
@@ -625,7 +632,7 @@ class ContactCenter(Dispatcher):
     def unserved(self, contact: Contact, outcome: int) -> None:
         """Record a contact that leaves without (further) human service, with ``outcome``."""
         if contact.parent is not None:  # an unanswered transfer: the contact itself was answered before
-            self.transfers.unanswered(contact, outcome)
+            self.transfers.unanswered(cast(StageContact, contact), outcome)
             return
         contact.state = DONE
         contact.outcome = outcome

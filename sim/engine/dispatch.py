@@ -20,7 +20,7 @@ team-lead approvals, repeat contacts, staffing reviews and routing reviews are e
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import simpy
 
@@ -67,7 +67,7 @@ class Dispatcher:
         """The only SimPy callback: set the clock, run the handler, pump the arrivals that are due."""
         env = self.env
         self.now = env.now
-        handler, arg = event.value
+        handler, arg = cast(tuple[Handler, Any], event.value)
         handler(arg)
         bi = self._bi
         # The pump is a no-op unless an arrival (or a new batch) comes before the next event: skip the call.

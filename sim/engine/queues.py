@@ -8,6 +8,8 @@ language, and the engine's fast paths.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
 
 from sim.config import ReplayArrivals, Scenario
@@ -15,8 +17,13 @@ from sim.entities import Queue
 
 __all__ = ["QueueLayout", "queue_key"]
 
+Codes = TypeVar("Codes", int, np.ndarray)
+"""One code (int) or a numpy array of codes (a whole arrival batch)."""
 
-def queue_key(channel, intent, language, priority, tier, n_intents: int, n_languages: int):
+
+def queue_key(
+    channel: Codes, intent: Codes, language: Codes, priority: Codes, tier: Codes, n_intents: int, n_languages: int
+) -> Codes:
     """Position of a (channel, intent, language, priority, tier) combination in :attr:`QueueLayout.index`.
 
     Works on integers and, element-wise, on numpy integer arrays (a whole arrival batch at once).

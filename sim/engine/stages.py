@@ -37,7 +37,6 @@ from sim.entities import (
     TRANSFER_ANSWERED,
     TRANSFER_CENSORED,
     WAITING,
-    Contact,
     StageContact,
 )
 from sim.schema import OUTCOMES
@@ -70,9 +69,9 @@ class BotStage:
         ]
         self.sessions = [0] * len(self.bots)
         self.resolutions = [0] * len(self.bots)
-        self._in_bot: dict[Contact, None] = {}
+        self._in_bot: dict[StageContact, None] = {}
 
-    def try_start(self, contact: Contact) -> bool:
+    def try_start(self, contact: StageContact) -> bool:
         """Start a bot session if the channel has a bot with a free session and the deflection policy offers it."""
         ch = contact.channel
         if not (self.active and self.bots[ch] is not None and self._busy[ch] < self._cap[ch]):
@@ -85,7 +84,7 @@ class BotStage:
             self._start(contact)
         return offered
 
-    def _start(self, contact: Contact) -> None:
+    def _start(self, contact: StageContact) -> None:
         c = self.c
         ch = contact.channel
         bot = self.bots[ch]
@@ -116,7 +115,7 @@ class BotStage:
             res[r.BOT_FRT] += min(bot.first_reply, duration)
         c.at(c.now + duration, self._on_end, contact)
 
-    def _on_end(self, contact: Contact) -> None:
+    def _on_end(self, contact: StageContact) -> None:
         c = self.c
         now = c.now
         ch = contact.channel
@@ -158,7 +157,7 @@ class BotStage:
                 res[r.FCR] += kind == BOT_RESOLVED
         c.unserved(contact, outcome)
 
-    def _on_handoff(self, contact: Contact) -> None:
+    def _on_handoff(self, contact: StageContact) -> None:
         c = self.c
         now = c.now
         del self._in_bot[contact]
@@ -201,11 +200,11 @@ class TeamLeads:
     def __init__(self, center: ContactCenter) -> None:
         self.c = center
         self._free = center.scenario.team_leads.count
-        self._queue: deque[Contact] = deque()
+        self._queue: deque[StageContact] = deque()
         self.busy_s = 0.0
         """Team-lead time spent on approvals after the warm-up (seconds)."""
 
-    def hold(self, contact: Contact) -> None:
+    def hold(self, contact: StageContact) -> None:
         """The agent and the customer hold until a team lead approves (then the service ends)."""
         contact.approval_wait_s = self.c.now  # request time until a team lead takes it
         if self._free > 0:
@@ -213,7 +212,7 @@ class TeamLeads:
         else:
             self._queue.append(contact)
 
-    def _start(self, contact: Contact) -> None:
+    def _start(self, contact: StageContact) -> None:
         c = self.c
         now = c.now
         assert contact.x is not None
@@ -227,7 +226,7 @@ class TeamLeads:
         self.busy_s += max(0.0, min(now + duration, c.horizon_s) - max(now, c.measure_s))
         c.at(now + duration, self._on_end, contact)
 
-    def _on_end(self, contact: Contact) -> None:
+    def _on_end(self, contact: StageContact) -> None:
         c = self.c
         self._free += 1
         if self._queue:
@@ -254,7 +253,7 @@ class Transfers:
         ]
         """Per intent code: ``(share, target intent code)`` of its transfers, or ``None``."""
 
-    def start(self, contact: Contact, to: int) -> None:
+    def start(self, contact: StageContact, to: int) -> None:
         """Queue the second service of ``contact`` for intent ``to`` (the customer holds)."""
         c = self.c
         x = contact.x
@@ -272,7 +271,7 @@ class Transfers:
         leg.repeat = contact.repeat
         c.enqueue(leg)
 
-    def done(self, leg: Contact, outcome: int, in_service: bool = False) -> None:
+    def done(self, leg: StageContact, outcome: int, in_service: bool = False) -> None:
         """The second service ended (answered, abandoned or censored): record it and the contact it continues.
 
         ``in_service``: answered but still in service at the horizon. Then, and for a transfer still waiting at
@@ -302,7 +301,7 @@ class Transfers:
                 res[r.FCR] += answered and contact.approval != APPROVAL_BACK_OFFICE
         c.finish(contact)
 
-    def unanswered(self, leg: Contact, outcome: int) -> None:
+    def unanswered(self, leg: StageContact, outcome: int) -> None:
         """A leg left the queue unanswered (patience ran out, or the horizon): the contact was answered before."""
         leg.state = DONE
         self.done(leg, TRANSFER_ABANDONED if outcome == _ABANDONED else TRANSFER_CENSORED)
@@ -316,12 +315,12 @@ class Repeats:
         self.n = 0
         """Repeat contacts that arrived."""
 
-    def schedule(self, contact: Contact, at_s: float, channel: int, amount: float) -> None:
+    def schedule(self, contact: StageContact, at_s: float, channel: int, amount: float) -> None:
         """The customer of ``contact`` comes back at ``at_s`` on ``channel`` (if before the horizon)."""
         if at_s < self.c.horizon_s:
             self.c.at(at_s, self._on_repeat, (contact, channel, amount))
 
-    def _on_repeat(self, arg: tuple[Contact, int, float]) -> None:
+    def _on_repeat(self, arg: tuple[StageContact, int, float]) -> None:
         """A new contact with the same customer, intent, priority, tier and language."""
         c = self.c
         now = c.now

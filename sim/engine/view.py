@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from itertools import islice
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sim.entities import OFF, WAITING, Agent, Contact, Queue
 from sim.interfaces import AgentInfo
@@ -61,7 +61,7 @@ class CenterView:
 
     def is_logged_in(self, agent: AgentInfo) -> bool:
         """Whether ``agent`` is on duty now (working, on break, or finishing contacts)."""
-        return agent.state != OFF
+        return cast(Agent, agent).state != OFF
 
     def last_agent(self, customer_id: int) -> Agent | None:
         """Agent who last served this customer, or ``None``."""
@@ -85,7 +85,7 @@ class CenterView:
 
     def available_since(self, agent: AgentInfo, channel: int) -> float:
         """Time since which ``agent`` has been available for ``channel`` (seconds)."""
-        return agent.since[channel]
+        return cast(Agent, agent).since[channel]
 
     def head(self, queue: int) -> Contact | None:
         """Oldest contact still waiting in ``queue`` (contacts whose patience ran out are skipped), or ``None``."""
