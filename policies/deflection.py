@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,13 +49,19 @@ class _ChannelParams(BaseModel):
     channels: list[str] = Field(default_factory=list)
 
 
-class _ChannelDeflection(DeflectionPolicy):
-    """Shared by the deflection policies: parameters with ``channels``, resolved by :meth:`bind` into ``on_``."""
+_P = TypeVar("_P", bound=_ChannelParams)
 
-    Params: type[_ChannelParams] = _ChannelParams
 
-    def __init__(self, params: _ChannelParams | None = None) -> None:
-        self.params = params if params is not None else self.Params()
+class _ChannelDeflection(DeflectionPolicy, Generic[_P]):
+    """Shared by the deflection policies: parameters with ``channels``, resolved by :meth:`bind` into ``on_``.
+
+    Generic over the subclass's ``Params`` model (a :class:`_ChannelParams`), so ``self.params`` has its fields.
+    """
+
+    Params: type[_P]
+
+    def __init__(self, params: _P | None = None) -> None:
+        self.params: _P = params if params is not None else self.Params()
 
     def bind(self, scenario: Scenario) -> None:
         """Resolve ``channels`` into ``on_`` (per channel code, whether its contacts may go to the bot).
@@ -65,7 +72,7 @@ class _ChannelDeflection(DeflectionPolicy):
         self.on_ = _bot_channels(scenario, self.params.channels)
 
 
-class BotFirst(_ChannelDeflection):
+class BotFirst(_ChannelDeflection["BotFirst.Params"]):
     """Bot first for every contact on the chosen channels (optionally not for urgent ones).
 
     Every contact on a listed channel with a bot (all of them by default) starts with the bot; with
@@ -87,7 +94,7 @@ class BotFirst(_ChannelDeflection):
         return self.on_[contact.channel] and not (self.params.skip_urgent and contact.priority == 1)
 
 
-class BotForIntents(_ChannelDeflection):
+class BotForIntents(_ChannelDeflection["BotForIntents.Params"]):
     """Bot first only for the listed intents (the ones the bot is good at).
 
     A contact goes to the bot when its channel is chosen (every channel with a bot by default) and its intent is
@@ -125,7 +132,7 @@ class BotForIntents(_ChannelDeflection):
         return self.on_[contact.channel] and self.intents_[contact.intent]
 
 
-class BotOnWait(_ChannelDeflection):
+class BotOnWait(_ChannelDeflection["BotOnWait.Params"]):
     """Bot first only when the predicted wait for an agent exceeds a threshold.
 
     Predicted wait (a queue-length predictor): 0 if an agent of one of the groups serving the contact's queue is
@@ -184,7 +191,7 @@ class BotOnWait(_ChannelDeflection):
         return self.on_[contact.channel] and self.predicted_wait(contact, view, threshold) > threshold
 
 
-class BotOffHours(_ChannelDeflection):
+class BotOffHours(_ChannelDeflection[_ChannelParams]):
     """Bot first only when no agent who could serve the contact is logged in (nights, weekends, lunch gaps).
 
     A contact on a chosen channel goes to the bot when every group serving its queue has no agent logged in.

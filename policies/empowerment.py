@@ -11,7 +11,7 @@ the answer later and may contact again). ``training_cost(group)`` is the one-off
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Annotated
+from typing import Annotated, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -93,10 +93,16 @@ class _AuthorityParams(BaseModel):
     leakage_share: float = Field(0.0, ge=0.0, le=1.0)
 
 
-class _Authority(EmpowermentPolicy):
-    """Shared by the authority policies: self-approval, escalations and training cost."""
+_P = TypeVar("_P", bound=_AuthorityParams)
 
-    params: _AuthorityParams
+
+class _Authority(EmpowermentPolicy, Generic[_P]):
+    """Shared by the authority policies: self-approval, escalations and training cost.
+
+    Generic over the subclass's ``Params`` model (an :class:`_AuthorityParams`), so ``self.params`` has its fields.
+    """
+
+    params: _P
 
     def _bind_outcomes(self, agent_limits: tuple[float, ...]) -> None:
         p = self.params
@@ -120,7 +126,7 @@ class _Authority(EmpowermentPolicy):
         return self.params.training_cost if self._limit_of(group) > 0.0 else 0.0
 
 
-class AuthorityLimit(_Authority):
+class AuthorityLimit(_Authority["AuthorityLimit.Params"]):
     """Each group has an authority limit: within it the agent approves in the contact, above it escalates.
 
     A self-approval adds ``approve_handle`` and an expected leakage of ``leakage_share x amount``; an escalation
@@ -169,7 +175,7 @@ class AuthorityLimit(_Authority):
         return self.escalate_
 
 
-class TieredAuthority(_Authority):
+class TieredAuthority(_Authority["TieredAuthority.Params"]):
     """Agent, team-lead and manager tiers: self-approve, escalate to a team lead on hold, or to the back office.
 
     An amount within the agent's group limit is approved in the contact; up to ``team_lead_limit`` it is

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import TypeAdapter, ValidationError
+from pydantic.fields import FieldInfo
 
 from policies.deflection import BotFirst, BotForIntents, BotOffHours, BotOnWait
 from policies.empowerment import AuthorityLimit, NoAuthority, TieredAuthority
@@ -40,7 +41,9 @@ __all__ = [
     "catalogue_markdown", "check_scenario", "make",
 ]  # fmt: skip
 
-ROUTING: dict[str, type] = {
+# Policy classes of different slots share no base class; each has a nested ``Params`` model. (mypy cannot match a
+# nested class against a Protocol member, so the registries hold ``type[Any]``.)
+ROUTING: dict[str, type[Any]] = {
     "longest_idle": LongestIdleRouting,
     "skill_based": SkillBasedRouting,
     "priority": PriorityRouting,
@@ -51,27 +54,27 @@ ROUTING: dict[str, type] = {
     "pooling": ChannelPoolingRouting,
     "rebalancing": ThresholdRebalancing,
 }
-DEFLECTION: dict[str, type] = {
+DEFLECTION: dict[str, type[Any]] = {
     "none": NoDeflection,
     "bot_first": BotFirst,
     "bot_intents": BotForIntents,
     "bot_on_wait": BotOnWait,
     "bot_off_hours": BotOffHours,
 }
-STAFFING: dict[str, type] = {
+STAFFING: dict[str, type[Any]] = {
     "fixed": FixedStaffing,
     "schedule_csv": ScheduleCsvStaffing,
     "erlang_a": ErlangStaffing,
     "reactive_overtime": ReactiveOvertime,
 }
-EMPOWERMENT: dict[str, type] = {
+EMPOWERMENT: dict[str, type[Any]] = {
     "none": NoEmpowerment,
     "no_authority": NoAuthority,
     "authority_limit": AuthorityLimit,
     "tiered": TieredAuthority,
 }
 
-SLOTS: dict[str, dict[str, type]] = {
+SLOTS: dict[str, dict[str, type[Any]]] = {
     "routing": ROUTING,
     "deflection": DEFLECTION,
     "staffing": STAFFING,
@@ -157,9 +160,10 @@ def catalogue() -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def _show(info: Any, value: Any) -> str:
+def _show(info: FieldInfo, value: Any) -> str:
     """A default as it would be written in YAML (durations with their unit)."""
-    annotation = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+    # Built at run time from the field's type and constraints, so a type form only ``TypeAdapter`` can check.
+    annotation: Any = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
     try:
         shown = TypeAdapter(annotation).dump_python(value, mode="json")
     except Exception:
@@ -174,7 +178,7 @@ def catalogue_markdown() -> str:
     return "\n".join(lines)
 
 
-def _registry(slot: str) -> dict[str, type]:
+def _registry(slot: str) -> dict[str, type[Any]]:
     if slot not in SLOTS:
         raise PolicyError(f"unknown policy slot {slot!r}; valid slots: {', '.join(SLOTS)}")
     return SLOTS[slot]

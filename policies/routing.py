@@ -173,8 +173,8 @@ class SkillBasedRouting(RoutingPolicy):
         g_code = {name: i for i, name in enumerate(scenario.groups)}
         order = []
         for intent in scenario.intents:
-            skilled = [g for g, spec in scenario.groups.items() if intent in spec.skills]
-            by_skill = sorted(skilled, key=lambda g, i=intent: scenario.groups[g].skills[i])  # stable: ties keep order
+            skill_of = {g: spec.skills[intent] for g, spec in scenario.groups.items() if intent in spec.skills}
+            by_skill = sorted(skill_of, key=skill_of.__getitem__)  # stable: ties keep the groups' order
             listed = list(dict.fromkeys(self.params.group_order.get(intent, ())))
             order.append(tuple(g_code[g] for g in listed + [g for g in by_skill if g not in listed]))
         self.order_: list[tuple[int, ...]] = order
@@ -533,8 +533,8 @@ class ChannelPoolingRouting(RoutingPolicy):
                     )
         weights = []
         for name, spec in scenario.groups.items():
-            shares = self.params.split.get(name)
-            row = [(c_code[c], Fraction(shares.get(c, 0.0) if shares is not None else 1.0)) for c in spec.channels]
+            split = self.params.split.get(name)
+            row = [(c_code[c], Fraction(split.get(c, 0.0) if split is not None else 1.0)) for c in spec.channels]
             weights.append(tuple(row))
         self.weights_: list[tuple[tuple[int, Fraction], ...]] = weights
         """Per group code: ``(channel code, weight)`` in the group's channel order (exact, for exact ties)."""

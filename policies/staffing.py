@@ -280,7 +280,8 @@ class ErlangStaffing(StaffingPolicy):
             ValueError: For replayed arrivals, or when a group needs agents at a time none of its shift
                 templates covers.
         """
-        if getattr(self, "scenario_", None) is not None and (self.scenario_ is scenario or self.scenario_ == scenario):
+        bound = getattr(self, "scenario_", None)
+        if bound is not None and (bound is scenario or bound == scenario):
             self.scenario_ = scenario
             return
         self.requirements_ = self._requirements(scenario)
@@ -379,9 +380,9 @@ class ErlangStaffing(StaffingPolicy):
             t = part["slice_start_s"].to_numpy() + offset0
             day = np.floor(t / _DAY_S + 1e-9).astype(int)
             tod = np.clip(np.floor((t - day * _DAY_S) / slice_s + 1e-9).astype(int), 0, per_day - 1)
-            need = np.zeros((7, per_day))
-            np.maximum.at(need, ((weekday0 + day) % 7, tod), part["heads_needed"].to_numpy())
-            need = need.ravel()
+            week = np.zeros((7, per_day))
+            np.maximum.at(week, ((weekday0 + day) % 7, tod), part["heads_needed"].to_numpy())
+            need = week.ravel()
             shifts = list(sc.groups[str(g)].staffing)
             cover = np.column_stack([_on_duty(sc, name, slice_s) for name in shifts])
             rows = np.flatnonzero(need > 1e-9)

@@ -47,10 +47,10 @@ __all__ = [
     "single_queue",
 ]
 
-WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 """Day names in ``datetime.weekday()`` order."""
 
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 SLConvention = Literal["ignore_abandons", "abandons_bad", "short_abandons_excluded", "abandons_good"]
 
@@ -624,10 +624,11 @@ class Scenario(_Frozen):
                     show_path=False,
                 )
             )
-        for name, intent in self.intents.items():
-            for ch in intent.handle_by_channel:
+        for name, spec in self.intents.items():
+            for ch in spec.handle_by_channel:
                 if ch not in channels:
                     problems.append(_unknown(("intents", name, "handle_by_channel"), "channel", ch, channels))
+        where: tuple[str | int, ...]
         for gname, group in self.groups.items():
             where = ("groups", gname)
             for ch in group.channels:
@@ -734,9 +735,9 @@ class Scenario(_Frozen):
                         )
                     )
         for i, outage in enumerate(arrivals.outages):
-            for field, ch in (("channel", outage.channel), ("moved_to", outage.moved_to)):
-                if ch is not None and ch not in channels:
-                    problems.append(_unknown(("arrivals", "outages", i, field), "channel", ch, channels))
+            for field, name in (("channel", outage.channel), ("moved_to", outage.moved_to)):
+                if name is not None and name not in channels:
+                    problems.append(_unknown(("arrivals", "outages", i, field), "channel", name, channels))
         return problems
 
     # ------------------------------------------------------------------------------------------- derived views

@@ -282,10 +282,10 @@ def prepare_replay(frame: pd.DataFrame, scenario: Scenario, *, source: str, row_
         ("before window", arrival_s < 0),
         ("after window", arrival_s >= scenario.horizon),
     ):
-        rows = keep & outside
-        if rows.any():
-            skipped[reason] = int(rows.sum())
-            keep &= ~rows
+        dropped = keep & outside
+        if dropped.any():
+            skipped[reason] = int(dropped.sum())
+            keep &= ~dropped
     rows = np.flatnonzero(keep)
     rows = rows[np.argsort(arrival_s[rows], kind="stable")]
     codes = {f: _categorical_codes(f, frame, rows, cfg, scenario, problems) for f in ("channel", "intent")}
