@@ -76,6 +76,9 @@ class Shifts:
                 if group.night_premium:
                     agent.night_s = sum(night_seconds(sc, max(s, 0.0), min(e, self.horizon_s)) for s, e, _ in merged)
                 self.agents.append(agent)
+        self.past_plans: list[tuple[Agent, list[tuple[float, int, float]]]] = []
+        """Plans a call-in replaced (a reserve agent's plan is its latest call-in): with each agent's ``plan``,
+        every block an agent was scheduled for (see :meth:`blocks`)."""
         # Reserve agents of a reactive staffing policy: off until called in.
         self.reserve: list[list[Agent]] = [[] for _ in groups]
         self._reactive = staffing is not None and staffing.review_s > 0.0
@@ -96,6 +99,21 @@ class Shifts:
         if self._reactive:
             assert self.staffing is not None
             self.c.after(self.staffing.review_s, self._on_review)
+
+    def blocks(self) -> tuple[dict[int, set[tuple[float, float]]], dict[int, set[tuple[float, float]]]]:
+        """Every on-duty block ``(login_s, block_end_s)`` and break ``(at_s, length_s)`` planned, by agent id.
+
+        Absent days are not in them; reserve agents' blocks are their call-ins. For checks and traces.
+        """
+        logins: dict[int, set[tuple[float, float]]] = {a.id: set() for a in self.agents}
+        breaks: dict[int, set[tuple[float, float]]] = {a.id: set() for a in self.agents}
+        for agent, plan in [*self.past_plans, *((a, a.plan) for a in self.agents)]:
+            for at, action, arg in plan:
+                if action == _LOGIN:
+                    logins[agent.id].add((at, arg))
+                elif action == _BREAK:
+                    breaks[agent.id].add((at, arg))
+        return logins, breaks
 
     def _plan(self, blocks: list) -> list[tuple[float, int, float]]:
         plan: list[tuple[float, int, float]] = []
@@ -234,6 +252,8 @@ class Shifts:
                     end = start + policy.length_s
                     if start >= self.horizon_s:
                         break
+                    if agent.plan:
+                        self.past_plans.append((agent, agent.plan))
                     agent.plan = [(start, _LOGIN, end)] + ([(end, _LOGOUT, 0.0)] if end < self.horizon_s else [])
                     agent.plan_i = 0
                     agent.callin_s += min(end, self.horizon_s) - start

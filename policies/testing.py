@@ -1,0 +1,589 @@
+"""Conformance checks for policies, and a static view to unit-test a routing policy without the engine.
+
+Like ``optuna.testing`` or scikit-learn's ``check_estimator``, this ships the checks every registered policy
+passes, so a policy written outside the project can be held to the same contract with one import::
+
+    from policies.testing import check_policy
+
+    def test_my_routing_conforms():
+        check_policy("routing", MyRouting)  # a class or a zero-argument factory of fresh policy objects
+
+:func:`check_policy` runs the policy in its slot (the other slots at their defaults) on
+:func:`conformance_scenario`: three channels (chat behind a bot, with concurrency 3; deferrable email), two intents
+(one needs approvals and is sometimes transferred), two languages and four overlapping groups with breaks,
+absenteeism, a team-lead pool and a back office. It then checks the engine's invariants, each with a message that
+says what broke:
+
+* :func:`check_conservation`: every arrival has exactly one outcome, the intervals count what reached the queue,
+  answered contacts were answered before their patience ran out by an agent, abandoned ones waited their patience;
+  every repeat contact has a cause.
+* :func:`check_eligibility`: agents serve only the channels, skills and languages they have (a language-fallback
+  policy only after its wait), only while on duty and never during a break; reserve agents only when called in.
+* :func:`check_concurrency`: no agent holds more contacts than its channel allows, and never two channels at once.
+* :func:`check_reproducible`: the same seed gives the same frames with a fresh or a reused policy object, another
+  replication differs.
+* :func:`check_equivalent_paths`: the engine's shortcuts (eager arrivals, default-routing fast paths) change
+  nothing for this policy.
+
+:class:`StaticView` is a :class:`~sim.interfaces.SystemView` over fixed queues and agents: build the situation,
+call ``select_agent`` / ``select_contact``, assert the choice.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.arrivals import iter_arrivals
+from sim.config import Scenario
+from sim.engine import ContactCenter
+from sim.entities import Queue
+from sim.interfaces import (
+    AgentInfo,
+    ContactInfo,
+    DeflectionPolicy,
+    EmpowermentPolicy,
+    RoutingPolicy,
+    StaffingPolicy,
+    SystemView,
+)
+from sim.result import RunResult
+from sim.streams import Streams
+
+__all__ = [
+    "SCENARIO",
+    "SEED",
+    "ConformanceRun",
+    "StaticAgent",
+    "StaticContact",
+    "StaticView",
+    "check_concurrency",
+    "check_conservation",
+    "check_eligibility",
+    "check_equivalent_paths",
+    "check_policy",
+    "check_reproducible",
+    "conformance_scenario",
+    "frames_digest",
+    "run_policy",
+]
+
+Policy = RoutingPolicy | DeflectionPolicy | StaffingPolicy | EmpowermentPolicy
+Factory = Callable[[], Policy]
+
+SEED = 11
+"""Base seed of the conformance runs."""
+FRAMES = ("contacts", "intervals", "staffing", "agents", "frt_hist", "resolution")
+_HUMAN_QUEUE = ("served", "escalated_async", "abandoned", "censored")
+_ANSWERED = ("served", "escalated_async")
+_BOT_ENDINGS = {"bot_resolved": "resolved", "bot_abandoned": "abandoned", "silent_failure": "silent_failure"}
+_REPEAT_ID_STEP = 1 << 40
+_EPS = 1e-6
+
+SCENARIO: dict[str, Any] = {
+    "name": "conformance",
+    "start": "2026-11-09T06:00",
+    "horizon": "1d",
+    "warmup": "1h",
+    "channels": {
+        "voice": {"patience": {"dist": "exponential", "mean": "3min"}},
+        "chat": {"concurrency": 3, "inflation": 0.3, "patience": {"dist": "lognormal", "mean": "4min", "cv": 1}},
+        "email": {"kind": "deferrable"},
+    },
+    "intents": {
+        "billing": {"handle": {"dist": "lognormal", "mean": "4min", "cv": 0.8}, "urgent_share": 0.2},
+        "tech": {"handle": {"dist": "gamma", "mean": "7min", "cv": 1.2}},
+    },
+    "customers": {"languages": {"en": 0.6, "zh": 0.4}, "vip_share": 0.1, "population": 300},
+    "arrivals": {
+        "kind": "generated",
+        "channels": {
+            "voice": {"daily_volume": 700, "intent_mix": {"billing": 2, "tech": 1}, "intraday": [1] * 8 + [4] * 16},
+            "chat": {"daily_volume": 600, "intent_mix": {"billing": 1, "tech": 1}},
+            "email": {"daily_volume": 150, "intent_mix": {"billing": 1, "tech": 1}},
+        },
+    },
+    "shifts": {
+        "early": {"start": "06:00", "length": "8h", "breaks": [{"after": "2h", "length": "15min"}]},
+        "late": {"start": "14:00", "length": "8h", "breaks": [{"after": "4h", "length": "30min"}]},
+        "night": {"start": "22:00", "length": "8h"},
+    },
+    "groups": {
+        "voice_en": {"channels": ["voice", "email"], "skills": {"billing": 1.0, "tech": 1.3}, "languages": ["en"],
+                     "staffing": {"early": 3, "late": 3, "night": 1}, "occupancy_cap": 0.8, "absenteeism": 0.1},
+        "voice_zh": {"channels": ["voice"], "skills": {"billing": 1.0, "tech": 1.2}, "languages": ["zh"],
+                     "staffing": {"early": 2, "late": 2, "night": 1}},
+        "generalists": {"channels": ["voice", "chat"], "skills": {"billing": 1.3, "tech": 1.4},
+                        "languages": ["en", "zh"], "staffing": {"early": 1, "late": 1, "night": 0}},
+        "chat_all": {"channels": ["chat", "email"], "skills": {"billing": 0.9, "tech": 1.0}, "languages": ["en", "zh"],
+                     "staffing": {"early": 2, "late": 2, "night": 0}},
+    },
+    "bots": {
+        "chat": {"resolution": {"billing": 0.5}, "default_resolution": 0.3, "abandon": 0.05, "silent_failure": 0.05,
+                 "return_delay": {"dist": "exponential", "mean": "1h"}, "return_channels": {"voice": 1, "chat": 1},
+                 "cost_per_session": 0.1, "fixed_fee_per_day": 10},
+    },
+    "approvals": {"billing": {"share": 0.3, "amount_mean": 80, "amount_cv": 1.0}},
+    "transfers": {"billing": {"share": 0.1, "to": "tech"}},
+    "team_leads": {"count": 1, "handle": {"dist": "exponential", "mean": "2min"}, "hourly_cost": 40},
+    "back_office": {"recontact_share": 0.3, "recontact_delay": {"dist": "exponential", "mean": "2h"}},
+    "reporting": {"interval": "30min", "sl_thresholds": ["20s", "5min"]},
+}  # fmt: skip
+"""The conformance scenario as a scenario file would say it. Three channels (chat with a bot, concurrency 3; email
+deferrable), two intents (billing needs approvals), two languages, four groups that overlap in channels, skills and
+languages (so overflow, language fallback, pooling and rebalancing have backups to use), a team-lead pool, a back
+office, and transfers of 10% of billing contacts to tech. Nobody serves chat at night (22:00-06:00), so off-hours
+deflection has hours to act in. Group codes: voice_en 0, voice_zh 1, generalists 2, chat_all 3."""
+
+
+def conformance_scenario(**overrides: Any) -> Scenario:
+    """The conformance scenario (:data:`SCENARIO`); keyword arguments replace its top-level keys."""
+    data = copy.deepcopy(SCENARIO)
+    data.update(overrides)
+    return Scenario.model_validate(data)
+
+
+# ----------------------------------------------------------------------------------------------------- runs
+
+
+@dataclass
+class ConformanceRun:
+    """One logged replication of a policy in its slot, with the blocks every agent was on duty for."""
+
+    slot: str
+    policy: Policy
+    scenario: Scenario
+    center: ContactCenter
+    result: RunResult
+    seed: int
+    logins: dict[int, set[tuple[float, float]]] = field(default_factory=dict)
+    """Per agent id: every ``(login_s, block_end_s)`` planned (reserve agents: their call-ins)."""
+    breaks: dict[int, set[tuple[float, float]]] = field(default_factory=dict)
+    """Per agent id: every ``(at_s, length_s)`` break planned."""
+
+
+def _slot_of(policy: object) -> str:
+    for slot, base in (
+        ("routing", RoutingPolicy),
+        ("deflection", DeflectionPolicy),
+        ("staffing", StaffingPolicy),
+        ("empowerment", EmpowermentPolicy),
+    ):
+        if isinstance(policy, base):
+            return slot
+    raise TypeError(f"{type(policy).__name__} subclasses none of the policy bases in sim.interfaces")
+
+
+def run_policy(
+    slot: str,
+    policy: Policy,
+    *,
+    scenario: Scenario | None = None,
+    seed: int = SEED,
+    replication: int = 0,
+    eager_arrivals: bool = True,
+    fast_paths: bool = True,
+) -> ConformanceRun:
+    """Run one logged replication of ``policy`` in ``slot`` (the other slots at their defaults)."""
+    if _slot_of(policy) != slot:
+        raise TypeError(f"{type(policy).__name__} is a {_slot_of(policy)} policy, not a {slot} policy")
+    sc = scenario if scenario is not None else conformance_scenario()
+    streams = Streams(seed, replication)
+    center = ContactCenter(
+        sc,
+        streams,
+        iter_arrivals(sc, streams),
+        log=True,
+        eager_arrivals=eager_arrivals,
+        fast_paths=fast_paths,
+        **{slot: policy},  # type: ignore[arg-type]  # the slot names one of the four keyword arguments
+    )
+    center.run()
+    logins, breaks = center.shifts.blocks()
+    return ConformanceRun(slot, policy, sc, center, center.result(replication, seed, 0.0), seed, logins, breaks)
+
+
+def frames_digest(result: RunResult) -> str:
+    """SHA-256 of every output frame and stat (``wall_s`` excluded): equal digests, identical results."""
+    h = hashlib.sha256()
+    for name in FRAMES:
+        h.update(pd.util.hash_pandas_object(getattr(result, name), index=False).values.tobytes())
+    h.update(repr(sorted((k, v) for k, v in result.stats.items() if k != "wall_s")).encode())
+    return h.hexdigest()
+
+
+def assert_same_results(a: RunResult, b: RunResult, what: str) -> None:
+    """Every frame and stat of ``a`` and ``b`` identical, or an AssertionError naming the first frame that differs."""
+    for name in FRAMES:
+        try:
+            pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True, obj=name)
+        except AssertionError as exc:
+            raise AssertionError(f"{what}: the {name} frame differs: {exc}") from None
+    sa = {k: v for k, v in a.stats.items() if k != "wall_s"}
+    sb = {k: v for k, v in b.stats.items() if k != "wall_s"}
+    assert sa == sb, f"{what}: stats differ: {sa} != {sb}"
+
+
+# --------------------------------------------------------------------------------------------------- checks
+
+
+def check_conservation(run: ConformanceRun) -> None:
+    """Every arrival has exactly one outcome; the intervals count the contacts that reached the human queue."""
+    center, res = run.center, run.result
+    df = res.contacts
+    assert df is not None, "the conformance run keeps the contact log"
+    outcomes = df.outcome.astype(str)
+    assert center.n_arrivals > 1000, f"only {center.n_arrivals} arrivals: the run is too small to check anything"
+    assert len(df) == center.n_arrivals == res.stats["n_arrivals"] == res.stats["n_recorded"], (
+        f"{center.n_arrivals} arrivals but {len(df)} contacts recorded"
+    )
+    assert df.outcome.notna().all(), "a contact has no outcome"
+    # First contacts keep their arrival-order ids; a repeat's id is its predecessor's plus 2**40.
+    assert df.contact_id.is_unique, "a contact was recorded twice"
+    assert df[~df.repeat].contact_id.tolist() == list(range(int((~df.repeat).sum()))), "first contacts lost ids"
+    assert df[df.repeat].contact_id.sub(_REPEAT_ID_STEP).isin(df.contact_id).all(), "a repeat has no predecessor"
+    iv = res.intervals
+    assert iv.offered.sum() == outcomes.isin(_HUMAN_QUEUE).sum(), "intervals' offered != contacts that queued"
+    assert iv.answered.sum() == outcomes.isin(_ANSWERED).sum(), "intervals' answered != answered contacts"
+    assert iv.abandoned.sum() == (outcomes == "abandoned").sum(), "intervals' abandoned != abandoned contacts"
+    assert iv.censored.sum() == (outcomes == "censored").sum(), "intervals' censored != censored contacts"
+    for outcome, ending in _BOT_ENDINGS.items():
+        rows = df[outcomes == outcome]
+        assert (rows.bot_outcome.astype(str) == ending).all(), f"{outcome} contacts without bot ending {ending!r}"
+        assert (rows.agent_id == -1).all(), f"{outcome} contacts met an agent"
+    answered = df[outcomes.isin(_ANSWERED)]
+    assert (answered.agent_id >= 0).all(), "an answered contact has no agent"
+    assert (answered.service_start_s >= answered.queued_s - _EPS).all(), "served before joining the queue"
+    assert (answered.queued_s >= answered.arrival_s).all(), "joined the queue before arriving"
+    late = answered[answered.service_start_s - answered.arrival_s >= answered.patience_s]
+    assert late.empty, f"answered after their patience ran out: {late.contact_id.tolist()[:5]}"
+    np.testing.assert_allclose(answered.first_response_s, answered.service_start_s - answered.arrival_s)
+    assert (df[outcomes == "escalated_async"].approval.astype(str) == "back_office").all()
+    ab = df[outcomes == "abandoned"]
+    assert (ab.agent_id == -1).all(), "an abandoned contact met an agent"
+    np.testing.assert_allclose(ab.wait_s, ab.patience_s, err_msg="abandoned contacts must wait their patience")
+    # Agents also count the second services of transfers: every answered transfer, less those still in hand at
+    # the horizon (at most one per slot).
+    sc = run.scenario
+    extra = res.agents.handled.sum() - answered.service_end_s.notna().sum()
+    transfers = (df.transfer.astype(str) == "answered").sum()
+    slots = sum(
+        max(sc.concurrency(center.groups[a.group], ch) for ch in sc.groups[center.groups[a.group]].channels)
+        for a in center.agents
+    )
+    assert transfers - slots <= extra <= transfers, "agents' handled counts do not match services"
+    # Every repeat contact has a cause: a silent bot failure or an async escalation of the same customer.
+    by_id = df.set_index("contact_id")
+    repeats = df[df.repeat]
+    assert len(repeats) == res.stats["n_repeats"], "repeat contacts and the repeat count differ"
+    for row in repeats.itertuples(index=False):
+        cause = by_id.loc[row.contact_id - _REPEAT_ID_STEP]
+        assert str(cause.outcome) in ("silent_failure", "escalated_async"), f"repeat without a cause: {row}"
+        assert cause.customer_id == row.customer_id, f"a repeat of another customer: {row}"
+        assert cause.arrival_s < row.arrival_s, f"a repeat before its cause: {row}"
+
+
+def check_eligibility(run: ConformanceRun) -> None:
+    """Agents serve only their channels, skills and languages, only on duty, never on a break."""
+    sc, center, res = run.scenario, run.center, run.result
+    policy = run.policy
+    fallback = isinstance(policy, RoutingPolicy) and policy.language_fallback
+    after = getattr(getattr(policy, "params", None), "after", None) if fallback else None
+    agents = res.agents.set_index("agent_id")
+    df = res.contacts
+    assert df is not None
+    answered = df[df.outcome.astype(str).isin(_ANSWERED)]
+    assert len(answered) > 500, f"only {len(answered)} contacts answered: nothing to check"
+    for row in answered.itertuples(index=False):
+        group = sc.groups[str(row.group)]
+        agent = center.agents[int(row.agent_id)]
+        assert center.groups[agent.group] == str(row.group), row
+        assert str(row.channel) in group.channels, f"served on a channel the group lacks: {row}"
+        assert str(row.intent) in group.skills, f"served without the skill: {row}"
+        if str(row.language) not in group.languages:
+            assert fallback, f"served in a language the agent lacks: {row}"
+            if after is not None:
+                assert row.service_start_s - row.queued_s >= after - _EPS, f"language fallback too early: {row}"
+        start = row.service_start_s
+        blocks = run.logins[agent.id]
+        assert any(s <= start < e for s, e in blocks), f"served off duty: {row} (blocks {sorted(blocks)})"
+        for at, length in run.breaks[agent.id]:
+            assert not at <= start < at + length, f"service started during a break at {at}: {row}"
+    assert any(run.breaks.values()), "the scenario has breaks: the break check must not be vacuous"
+    for agent_id, blocks in run.logins.items():
+        if agents.loc[agent_id, "shift"] == "reserve":
+            called = sum(min(e, sc.horizon) - s for s, e in blocks)
+            assert math.isclose(called, agents.loc[agent_id, "callin_s"], rel_tol=1e-9), "call-in time mismatch"
+
+
+def check_concurrency(run: ConformanceRun) -> None:
+    """No agent holds more contacts than its channel's concurrency, and never contacts of two channels at once."""
+    sc, res = run.scenario, run.result
+    df = res.contacts
+    assert df is not None
+    served = df[df.outcome.astype(str).isin(_ANSWERED)].copy()
+    served["end"] = served.service_end_s.fillna(sc.horizon)
+    for agent_id, rows in served.groupby("agent_id"):
+        group = str(rows.group.iloc[0])
+        for channel, part in rows.groupby("channel", observed=True):
+            starts = np.sort(part.service_start_s.to_numpy())
+            ends = np.sort(part.end.to_numpy())
+            # In hand just after each start = starts so far - ends so far (an end at the same time frees first).
+            in_hand = np.arange(1, len(starts) + 1) - np.searchsorted(ends, starts, side="right")
+            limit = sc.concurrency(group, str(channel))
+            assert in_hand.max() <= limit, f"agent {agent_id} held {in_hand.max()} {channel} contacts (max {limit})"
+        busy_until, busy_channel = -math.inf, None
+        for r in rows.sort_values(["service_start_s", "end"]).itertuples(index=False):
+            if r.service_start_s < busy_until:
+                assert r.channel == busy_channel, f"agent {agent_id} mixed {busy_channel} and {r.channel}"
+                busy_until = max(busy_until, r.end)
+            else:
+                busy_until, busy_channel = r.end, r.channel
+
+
+def check_reproducible(run: ConformanceRun, factory: Factory) -> None:
+    """Same seed, same frames (fresh or reused policy object); another replication, other frames."""
+    fresh = run_policy(run.slot, factory(), scenario=run.scenario, seed=run.seed)
+    assert_same_results(fresh.result, run.result, "a fresh policy object on the same seed")
+    reused = run_policy(run.slot, run.policy, scenario=run.scenario, seed=run.seed)
+    assert_same_results(reused.result, run.result, "the same policy object run again (state left from a run?)")
+    other = run_policy(run.slot, factory(), scenario=run.scenario, seed=run.seed, replication=1)
+    assert frames_digest(other.result) != frames_digest(run.result), "replication 1 gave replication 0's frames"
+
+
+def check_equivalent_paths(run: ConformanceRun, factory: Factory) -> None:
+    """One SimPy event per arrival (``eager_arrivals=False``) and no fast paths give the same frames."""
+    for flag in ("eager_arrivals", "fast_paths"):
+        other = run_policy(run.slot, factory(), scenario=run.scenario, seed=run.seed, **{flag: False})
+        assert_same_results(other.result, run.result, f"{flag}=False")
+
+
+def check_policy(slot: str, factory: Factory, *, scenario: Scenario | None = None, seed: int = SEED) -> None:
+    """Run every conformance check on a policy; raise ``AssertionError`` saying what broke.
+
+    Args:
+        slot: ``"routing"``, ``"deflection"``, ``"staffing"`` or ``"empowerment"``.
+        factory: Makes a fresh policy object (a class with default parameters, or e.g.
+            ``lambda: MyRouting(MyRouting.Params(after=60))``); it is called several times.
+        scenario: Another scenario to run on (default :func:`conformance_scenario`).
+        seed: Base seed.
+    """
+    run = run_policy(slot, factory(), scenario=scenario, seed=seed)
+    check_conservation(run)
+    check_eligibility(run)
+    check_concurrency(run)
+    check_reproducible(run, factory)
+    check_equivalent_paths(run, factory)
+
+
+# -------------------------------------------------------------------------------------------- static view
+
+
+@dataclass
+class StaticContact:
+    """A waiting contact for :class:`StaticView` (codes as in the scenario; seconds)."""
+
+    id: int
+    queue: int = 0
+    channel: int = 0
+    intent: int = 0
+    priority: int = 0
+    tier: int = 0
+    language: int = 0
+    customer_id: int = 0
+    arrival_s: float = 0.0
+    queued_s: float = math.nan
+    """Defaults to ``arrival_s``."""
+    deadline_s: float = math.inf
+    amount: float = 0.0
+    repeat: int = 0
+    parent: ContactInfo | None = None
+
+    def __post_init__(self) -> None:
+        if math.isnan(self.queued_s):
+            self.queued_s = self.arrival_s
+
+
+@dataclass(eq=False)
+class StaticAgent:
+    """An agent for :class:`StaticView`."""
+
+    id: int
+    group: int = 0
+    index: int = 0
+    n_active: int = 0
+    active_channel: int = -1
+    on_duty: bool = True
+    available_since_s: float = 0.0
+
+
+class StaticView(SystemView):
+    """A fixed situation for unit tests of a routing policy: queues, who waits where, who is available.
+
+    Args:
+        queues: The queues (``sim.entities.Queue``: index, channel, intent, language, deferrable, groups, ...).
+        waiting: Contacts waiting, in queue-join order, by queue index.
+        agents: Every agent; those ``on_duty`` with room for a channel (``n_active`` 0, or of that channel below
+            ``concurrency``) are available, longest available (smallest ``available_since_s``) first.
+        now: The time of the decision (seconds).
+        concurrency: Per channel code, contacts an agent may hold (default 1).
+        last_agents: Per customer id, the agent who served them last.
+        group_sizes: Agents on each group's roster (default: count of ``agents`` per group).
+
+    Example:
+        >>> from sim.defaults import LongestIdleRouting
+        >>> from sim.entities import Queue
+        >>> q = Queue(0, channel=0, intent=0, language=0, deferrable=False, groups=(0,))
+        >>> a, b = StaticAgent(0, available_since_s=30.0), StaticAgent(1, available_since_s=10.0)
+        >>> view = StaticView([q], {0: [StaticContact(7, arrival_s=5.0)]}, [a, b], now=60.0)
+        >>> LongestIdleRouting().select_agent(StaticContact(8), view).id  # b has waited longer
+        1
+        >>> LongestIdleRouting().select_contact(a, view).id
+        7
+    """
+
+    def __init__(
+        self,
+        queues: Sequence[Queue],
+        waiting: Mapping[int, Sequence[StaticContact]],
+        agents: Sequence[StaticAgent],
+        *,
+        now: float = 0.0,
+        concurrency: Mapping[int, int] | None = None,
+        last_agents: Mapping[int, StaticAgent] | None = None,
+        group_sizes: Mapping[int, int] | None = None,
+        occupancy_cap: float = 1.0,
+    ) -> None:
+        self._queues = list(queues)
+        self._waiting = {q: list(cs) for q, cs in waiting.items()}
+        self._agents = list(agents)
+        self._now = now
+        self._concurrency = dict(concurrency or {})
+        self._last = dict(last_agents or {})
+        self._sizes = dict(group_sizes) if group_sizes is not None else None
+        self._occupancy_cap = occupancy_cap
+        self.reviews: list[float] = []
+        """Times the policy asked to be consulted again (:meth:`request_review`)."""
+
+    @property
+    def now(self) -> float:
+        """The time of the decision (seconds)."""
+        return self._now
+
+    def queue(self, index: int) -> Queue:
+        """Queue by index."""
+        return self._queues[index]
+
+    @property
+    def queues(self) -> Sequence[Queue]:
+        """Every queue, by index."""
+        return self._queues
+
+    def logged_in(self, group: int) -> int:
+        """Agents of ``group`` on duty."""
+        return sum(1 for a in self._agents if a.group == group and a.on_duty)
+
+    def busy(self, group: int) -> int:
+        """Agents of ``group`` with a contact in hand."""
+        return sum(1 for a in self._agents if a.group == group and a.n_active > 0)
+
+    def group_size(self, group: int) -> int:
+        """Agents on the roster of ``group``."""
+        if self._sizes is not None:
+            return self._sizes.get(group, 0)
+        return sum(1 for a in self._agents if a.group == group)
+
+    def is_available(self, agent: AgentInfo, channel: int) -> bool:
+        """Whether ``agent`` is on duty with room for a contact of ``channel``."""
+        a = self._static(agent)
+        if not a.on_duty:
+            return False
+        return a.n_active == 0 or (a.active_channel == channel and a.n_active < self._concurrency.get(channel, 1))
+
+    def is_logged_in(self, agent: AgentInfo) -> bool:
+        """Whether ``agent`` is on duty."""
+        return self._static(agent).on_duty
+
+    def last_agent(self, customer_id: int) -> AgentInfo | None:
+        """Agent who last served this customer, or ``None``."""
+        return self._last.get(customer_id)
+
+    def available(self, group: int, channel: int) -> Iterator[AgentInfo]:
+        """Agents of ``group`` available for ``channel``, longest available first."""
+        found = [a for a in self._agents if a.group == group and self.is_available(a, channel)]
+        return iter(sorted(found, key=lambda a: a.available_since_s))
+
+    def first_available(self, group: int, channel: int) -> AgentInfo | None:
+        """The agent of ``group`` available for ``channel`` the longest, or ``None``."""
+        return next(self.available(group, channel), None)
+
+    def available_since(self, agent: AgentInfo, channel: int) -> float:
+        """Time since which ``agent`` has been available (seconds)."""
+        return self._static(agent).available_since_s
+
+    def _live(self, queue: int) -> list[StaticContact]:
+        return [c for c in self._waiting.get(queue, []) if c.deadline_s > self._now]
+
+    def head(self, queue: int) -> ContactInfo | None:
+        """Oldest contact still waiting in ``queue`` (patience not run out), or ``None``."""
+        live = self._live(queue)
+        return live[0] if live else None
+
+    def heads(self, queues: Iterable[int]) -> Sequence[ContactInfo]:
+        """The head of each of ``queues`` that has one, in that order."""
+        return [h for q in queues if (h := self.head(q)) is not None]
+
+    def waiting(self, queue: int) -> Iterator[ContactInfo]:
+        """Contacts still waiting in ``queue``, in queue-join order."""
+        return iter(self._live(queue))
+
+    def queue_length(self, queue: int, limit: int | None = None) -> int:
+        """Contacts still waiting in ``queue`` (up to ``limit``)."""
+        n = len(self._live(queue))
+        return n if limit is None else min(n, limit)
+
+    def live_queues(self, agent: AgentInfo) -> Sequence[int]:
+        """Live queues of the agent's group (of its active channel when it holds contacts)."""
+        return [
+            q.index
+            for q in self._queues
+            if agent.group in q.groups
+            and not q.deferrable
+            and (agent.n_active == 0 or q.channel == agent.active_channel)
+        ]
+
+    def deferrable_queues(self, agent: AgentInfo) -> Sequence[int]:
+        """Deferrable queues of the agent's group, when it is idle and may blend."""
+        if agent.n_active or not self.can_blend(agent):
+            return []
+        return [q.index for q in self._queues if agent.group in q.groups and q.deferrable]
+
+    def fallback_queues(self, agent: AgentInfo) -> Sequence[int]:
+        """Live queues whose fallback groups include the agent's group."""
+        return [
+            q.index
+            for q in self._queues
+            if agent.group in q.fallback_groups
+            and not q.deferrable
+            and (agent.n_active == 0 or q.channel == agent.active_channel)
+        ]
+
+    def can_blend(self, agent: AgentInfo) -> bool:
+        """Whether one more busy agent keeps the group within ``occupancy_cap``."""
+        return self.busy(agent.group) + 1 <= self._occupancy_cap * self.logged_in(agent.group) + 1e-9
+
+    def request_review(self, at_s: float) -> None:
+        """Note the review time in :attr:`reviews`."""
+        self.reviews.append(at_s)
+
+    def _static(self, agent: AgentInfo) -> StaticAgent:
+        if not isinstance(agent, StaticAgent):
+            raise TypeError(f"StaticView only knows StaticAgent objects, got {type(agent).__name__}")
+        return agent
