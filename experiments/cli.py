@@ -275,7 +275,7 @@ Scope kinds printed on the console are channel and group; the others (priority, 
 
 def _print_result(console: Console, result: ExperimentResult) -> None:
     n = len(result.replications)
-    # Metrics and scopes in the order the metrics module emits them (channels as in the scenario), not sorted.
+    # Metrics and scopes in the order experiments.measure emits them (channels as in the scenario), not sorted.
     order = {name: i for i, name in enumerate(dict.fromkeys([*result.metrics["metric"], *result.metrics["scope"]]))}
     summary = result.summary.sort_values(["metric", "scope"], key=lambda s: s.map(order), kind="stable")
     console.print(

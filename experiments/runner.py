@@ -65,7 +65,8 @@ Simulate = Callable[..., RunResult]
 
 ``replay`` is the replayed scenario's checked log (read once per run), or ``None``."""
 Measure = Callable[[RunResult, Scenario], pd.DataFrame]
-"""``measure(result, scenario) -> DataFrame[metric, scope, value]`` (default ``sim.metrics.replication_metrics``)."""
+"""``measure(result, scenario) -> DataFrame[metric, scope, value]`` (default
+:func:`experiments.measure.replication_metrics`)."""
 Summarize = Callable[[pd.DataFrame], pd.DataFrame]
 """``summarize(long) -> DataFrame[metric, scope, mean, std, ci_half, ci_low, ci_high, n]``."""
 
@@ -119,7 +120,7 @@ def _default_simulate() -> Simulate:
 
 
 def _default_measure() -> Measure:
-    from sim.metrics import replication_metrics
+    from experiments.measure import replication_metrics
 
     return replication_metrics
 
@@ -223,8 +224,9 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    # Workers fork from a server that has already imported the heavy modules (numpy, pandas, pydantic, simpy).
-    context.set_forkserver_preload(["experiments.runner", "sim.engine", "sim.metrics"])  # missing ones are skipped
+    # Workers fork from a server that has already imported the heavy modules (numpy, pandas, pydantic, simpy);
+    # modules of the list that are missing are skipped.
+    context.set_forkserver_preload(["experiments.runner", "experiments.measure", "sim.engine"])
     return context
 
 
@@ -611,7 +613,7 @@ def run_experiment(
         variant: Label of the ``variant`` column of the long table.
         argv: Command line recorded in the manifest (default ``sys.argv``).
         simulate: Engine entry point (default :func:`sim.engine.run`).
-        measure: Per-replication metrics (default ``sim.metrics.replication_metrics``).
+        measure: Per-replication metrics (default :func:`experiments.measure.replication_metrics`).
         summarize: Summary over replications (default ``experiments.stats.summarize``).
 
     Returns:

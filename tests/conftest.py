@@ -1,8 +1,8 @@
 """Shared fixtures: a tiny scenario, and fake engine / metrics / stats backends for testing the experiments layer.
 
 The fakes are module-level functions so that worker processes can unpickle them. They follow the contracts of
-``sim.engine.run``, ``sim.metrics.replication_metrics`` and ``experiments.stats.summarize`` closely enough for the
-runner and the CLI (column names per ``sim.schema``) and are deterministic in ``(seed, replication)``.
+``sim.engine.run``, ``experiments.measure.replication_metrics`` and ``experiments.stats.summarize`` closely enough
+for the runner and the CLI (column names per ``sim.schema``) and are deterministic in ``(seed, replication)``.
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def fake_simulate(
 
 
 def fake_measure(result: RunResult, scenario: Scenario) -> pd.DataFrame:
-    """Stand-in for ``sim.metrics.replication_metrics``: a few metrics per scope, and target attainment."""
+    """Stand-in for ``experiments.measure.replication_metrics``: a few metrics per scope, and target attainment."""
     iv = result.intervals
     rows = []
     for scope, part in [("all", iv), *((f"channel={ch}", g) for ch, g in iv.groupby("channel", sort=False))]:

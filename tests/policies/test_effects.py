@@ -23,9 +23,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from experiments.measure import replication_metrics
 from policies.registry import make
 from sim import Scenario, run
-from sim.metrics import replication_metrics, service_level, service_level_from_contacts
+from sim.metrics import service_level, service_level_from_contacts
 from sim.result import RunResult
 
 pytestmark = pytest.mark.slow
@@ -112,7 +113,7 @@ def compare(
 
 
 def kpis(result: RunResult, sc: Scenario, wanted: list[tuple[str, str]]) -> dict[str, float]:
-    """``{"metric@scope": value}`` of :func:`sim.metrics.replication_metrics` for the wanted pairs."""
+    """``{"metric@scope": value}`` of :func:`experiments.measure.replication_metrics` for the wanted pairs."""
     table = replication_metrics(result, sc).set_index(["metric", "scope"])["value"]
     return {f"{m}@{s}": float(table[(m, s)]) for m, s in wanted}
 

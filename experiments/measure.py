@@ -1,0 +1,200 @@
+"""One replication's metrics as the runner's long table (``metric, scope, value``), from :mod:`sim.metrics`.
+
+:func:`replication_metrics` is the runner's default ``measure``: it picks the measurement window and the scopes
+(``all``, ``channel=``, ``priority=``, ``tier=``, ``group=``, ``target=``) and calls the KPI functions of
+:mod:`sim.metrics` on each; the KPI definitions themselves live there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+import pandas as pd
+
+from sim.metrics import (
+    cost_kpis,
+    cost_per_contact,
+    filter_agents,
+    filter_contacts,
+    filter_intervals,
+    frt_quantiles,
+    frt_quantiles_from_hist,
+    handled,
+    labor_cost,
+    measurement_window,
+    occupancy_from_staffing,
+    overtime_h,
+    paid_h,
+    queue_kpis,
+    resolution_kpis,
+    service_level,
+    service_level_from_contacts,
+    slot_occupancy_from_staffing,
+    utilization,
+)
+from sim.metrics.frames import is_empty, select_rows
+from sim.schema import PRIORITIES, TIERS
+
+if TYPE_CHECKING:
+    from sim.config import Scenario
+
+__all__ = ["RunFrames", "replication_metrics"]
+
+
+class RunFrames(Protocol):
+    """What :func:`replication_metrics` reads from a replication's result (frames of :mod:`sim.schema`)."""
+
+    intervals: pd.DataFrame
+    staffing: pd.DataFrame | None
+    agents: pd.DataFrame | None
+    frt_hist: pd.DataFrame | None
+    contacts: pd.DataFrame | None
+    resolution: pd.DataFrame | None
+    stats: dict[str, float]
+
+
+def _queue_rows(
+    scope: str,
+    intervals: pd.DataFrame,
+    frt_source: tuple[str, pd.DataFrame | None],
+    thresholds_s: Sequence[float],
+    convention: str,
+) -> list[tuple[str, str, float]]:
+    derived = queue_kpis(intervals, thresholds_s, convention)
+    kind, frt_frame = frt_source
+    if kind == "hist":
+        p50, p90 = frt_quantiles_from_hist(frt_frame, (0.5, 0.9))
+    else:
+        p50, p90 = frt_quantiles(frt_frame, (0.5, 0.9))
+    rows = [(name, scope, float(derived[name])) for name in derived.index if name != "frt_max_s"]
+    rows += [("frt_p50_s", scope, float(p50)), ("frt_p90_s", scope, float(p90))]
+    rows.append(("frt_max_s", scope, float(derived["frt_max_s"])))
+    return rows
+
+
+def _agent_rows(
+    scope: str, agents: pd.DataFrame | None, staffing: pd.DataFrame | None, group: str | None, scenario: Scenario
+) -> list[tuple[str, str, float]]:
+    start_s, end_s = measurement_window(scenario)
+    sub = None if is_empty(agents) else filter_agents(agents, group=group)
+    occ = occupancy_from_staffing(
+        staffing, interval_s=scenario.reporting.interval, horizon_s=end_s, group=group, warmup_s=start_s
+    )
+    slots = {g: max(scenario.concurrency(g, c) for c in spec.channels) for g, spec in scenario.groups.items()}
+    slot_occ = slot_occupancy_from_staffing(
+        staffing, slots=slots, interval_s=scenario.reporting.interval, horizon_s=end_s, group=group, warmup_s=start_s
+    )
+    return [
+        ("occupancy", scope, occ),
+        ("slot_occupancy", scope, slot_occ),
+        ("utilization", scope, utilization(sub)),
+        ("paid_h", scope, paid_h(sub)),
+        ("overtime_h", scope, overtime_h(sub)),
+        ("handled", scope, handled(sub)),
+        ("labor_cost", scope, labor_cost(sub)),
+        ("cost_per_contact", scope, cost_per_contact(sub)),
+    ]
+
+
+def resolution_rows(
+    scope: str, resolution: pd.DataFrame | None, intervals: pd.DataFrame | None
+) -> list[tuple[str, str, float]]:
+    """Bot, approval and repeat-contact KPIs of one scope (:func:`sim.metrics.resolution_kpis`) as rows."""
+    return [(name, scope, value) for name, value in resolution_kpis(resolution, intervals).items()]
+
+
+def cost_rows(stats: Mapping[str, float], agents: pd.DataFrame | None) -> list[tuple[str, str, float]]:
+    """Costs beyond agent pay, team-lead occupancy and the total cost (:func:`sim.metrics.cost_kpis`) as rows."""
+    return [(name, "all", value) for name, value in cost_kpis(stats, agents).items()]
+
+
+def replication_metrics(result: RunFrames, scenario: Scenario) -> pd.DataFrame:
+    """Every KPI of one replication as one long table with columns ``metric, scope, value``.
+
+    Queue metrics cover contacts arriving in :func:`~sim.metrics.measurement_window` (warm-up rounded up to an interval
+    boundary, to the horizon), read from ``result.intervals``; SL uses ``scenario.reporting.sl_convention`` at
+    every threshold of ``scenario.sl_thresholds_s()``. Scopes: ``all``, ``channel=<c>`` (every scenario
+    channel), ``priority=<p>``, ``tier=<t>``.
+
+    FRT p50/p90 come from ``result.frt_hist`` when it is there (linear within a bin), so they do not depend on
+    whether the contact log was kept; otherwise they are exact quantiles from ``result.contacts`` (filtered to the
+    window); NaN when neither is available. The histogram has no time dimension; the engine counts only
+    arrivals from ``Scenario.measure_start_s`` on, the start of :func:`~sim.metrics.measurement_window`.
+
+    Agent metrics have scopes ``all`` and ``group=<g>``: occupancy from the time-weighted ``staffing`` frame
+    after warm-up; utilization, paid and overtime hours, contacts handled, labor cost and cost per handled
+    contact from the ``agents`` frame, which has no time dimension and so covers the whole run, warm-up
+    included (cost per contact is consistent: cost and contacts over the same period).
+
+    Each scenario target gives ``target_attainment`` (its SL at its threshold under the scenario's convention)
+    and ``target_met`` (1.0 / 0.0; NaN when the attainment is NaN) with scope ``target=<name>``. A target with
+    an ``intent`` filter needs the contact log (intervals have no intent); without one its rows are NaN.
+
+    Args:
+        result: One replication's frames (``intervals``, ``staffing``, ``agents``, ``frt_hist``, ``contacts``;
+            any but ``intervals`` may be ``None``).
+        scenario: The scenario that was run.
+
+    Returns:
+        A frame with columns ``metric`` (a :data:`sim.metrics.METRICS` family; ``sl_<label>`` for service levels),
+        ``scope`` and ``value`` (float).
+
+    Raises:
+        ValueError: If the frames hold more than one replication.
+    """
+    intervals = result.intervals
+    if not is_empty(intervals) and "replication" in intervals.columns and intervals["replication"].nunique() > 1:
+        raise ValueError("replication_metrics takes the frames of one replication; filter by replication first")
+    start_s, end_s = measurement_window(scenario)
+    thresholds = scenario.sl_thresholds_s()
+    convention = scenario.reporting.sl_convention
+    short = {name: ch.short_abandon for name, ch in scenario.channels.items()}
+    iv = intervals if is_empty(intervals) else filter_intervals(intervals, warmup_s=start_s, horizon_s=end_s)
+    contacts = result.contacts
+    if not is_empty(contacts):
+        contacts = filter_contacts(contacts, warmup_s=start_s, horizon_s=end_s)
+    hist = result.frt_hist
+
+    scopes: list[tuple[str, dict[str, str]]] = [("all", {})]
+    scopes += [(f"channel={c}", {"channel": c}) for c in scenario.channels]
+    scopes += [(f"priority={p}", {"priority": p}) for p in PRIORITIES]
+    scopes += [(f"tier={t}", {"tier": t}) for t in TIERS]
+    rows: list[tuple[str, str, float]] = []
+    for scope, flt in scopes:
+        sub = iv if is_empty(iv) else select_rows(iv, **flt)
+        if hist is not None:
+            frt_source = ("hist", None if is_empty(hist) else select_rows(hist, **flt))
+        else:
+            frt_source = ("contacts", None if is_empty(contacts) else select_rows(contacts, **flt))
+        rows += _queue_rows(scope, sub, frt_source, thresholds, convention)
+
+    resolution = getattr(result, "resolution", None)
+    if not is_empty(resolution):
+        for scope, flt in scopes:
+            rows += resolution_rows(scope, select_rows(resolution, **flt), select_rows(iv, **flt))
+    rows += _agent_rows("all", result.agents, result.staffing, None, scenario)
+    for group in scenario.groups:
+        rows += _agent_rows(f"group={group}", result.agents, result.staffing, group, scenario)
+    rows += cost_rows(getattr(result, "stats", None) or {}, result.agents)
+
+    for target in scenario.targets:
+        flt = {"channel": target.channel, "priority": target.priority, "tier": target.tier}
+        if target.intent is not None:
+            value = (
+                math.nan
+                if contacts is None
+                else service_level_from_contacts(
+                    contacts, target.threshold, convention, short, intent=target.intent, **flt
+                )
+            )
+        else:
+            value = service_level(None if is_empty(iv) else select_rows(iv, **flt), target.threshold, convention)
+        met = math.nan if math.isnan(value) else float(value >= target.level)
+        scope = f"target={target.name}"
+        rows += [("target_attainment", scope, value), ("target_met", scope, met)]
+
+    out = pd.DataFrame(rows, columns=["metric", "scope", "value"])
+    out["value"] = out["value"].astype(float)
+    return out

@@ -1,0 +1,142 @@
+"""The fixed KPI vocabulary: SL conventions, outcome groups, column names of the ``intervals`` frame, metric names.
+
+Everything here is a name or a tuple of names (DESIGN §4); the formulas live in :mod:`sim.metrics.kpis`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal
+
+from sim.schema import threshold_label
+
+__all__ = [
+    "ABANDONED_OUTCOMES",
+    "ANSWERED_OUTCOMES",
+    "CENSORED_OUTCOMES",
+    "COST_METRICS",
+    "COUNT_COLUMNS",
+    "INTERVAL_KEYS",
+    "LEVEL_COLUMNS",
+    "METRICS",
+    "QUEUE_OUTCOMES",
+    "RESOLUTION_METRICS",
+    "SL_CONVENTIONS",
+    "SUM_COLUMNS",
+    "SLConvention",
+    "check_convention",
+    "interval_columns",
+    "sl_metric",
+    "threshold_columns",
+]
+
+SLConvention = Literal["ignore_abandons", "abandons_bad", "short_abandons_excluded", "abandons_good"]
+SL_CONVENTIONS: tuple[str, ...] = ("ignore_abandons", "abandons_bad", "short_abandons_excluded", "abandons_good")
+"""Abandonment conventions of service level (DESIGN §4); ``short_abandons_excluded`` is the scenario default."""
+
+ANSWERED_OUTCOMES: tuple[str, ...] = ("served", "escalated_async")
+"""Outcomes counted as answered by a human (they have a ``first_response_s``; an async escalation was answered,
+then handed to the back office)."""
+ABANDONED_OUTCOMES: tuple[str, ...] = ("abandoned",)
+"""Outcomes counted as abandoned from the human queue."""
+CENSORED_OUTCOMES: tuple[str, ...] = ("censored",)
+"""Outcomes of contacts still waiting in the human queue at the horizon."""
+QUEUE_OUTCOMES: tuple[str, ...] = ANSWERED_OUTCOMES + ABANDONED_OUTCOMES + CENSORED_OUTCOMES
+"""Outcomes of contacts offered to the human queue. Bot outcomes (``bot_resolved``, ``bot_abandoned``,
+``silent_failure``) never reached it; a bot-escalated contact that reached it ends as one of these."""
+
+INTERVAL_KEYS: tuple[str, ...] = ("replication", "interval", "interval_start_s", "channel", "priority", "tier")
+"""Key columns of the ``intervals`` frame, in order."""
+COUNT_COLUMNS: tuple[str, ...] = ("offered", "answered", "abandoned", "abandoned_short", "censored", "delayed")
+"""Count columns of the ``intervals`` frame that do not depend on an SL threshold, in order."""
+SUM_COLUMNS: tuple[str, ...] = ("wait_answered_s", "wait_abandoned_s", "handle_s")
+"""Summed-seconds columns of the ``intervals`` frame, in order."""
+LEVEL_COLUMNS: tuple[str, ...] = ("queue_len", "in_service")
+"""Time-weighted level columns of the ``intervals`` frame (the engine's level records; NaN from contacts alone)."""
+
+RESOLUTION_METRICS: tuple[str, ...] = (
+    "bot_offered",
+    "bot_containment",
+    "bot_deflection",
+    "bot_escalation_rate",
+    "bot_abandon_rate",
+    "bot_silent_failure_rate",
+    "bot_frt_mean_s",
+    "bot_session_mean_s",
+    "handoff_mean_s",
+    "approvals",
+    "escalation_rate",
+    "approval_wait_mean_s",
+    "fcr",
+    "repeat_contacts",
+    "same_agent_share",
+    "transfers",
+    "transfer_abandon_rate",
+    "transfer_wait_mean_s",
+)
+"""Bot, approval and repeat-contact families (scopes as contacts), present when the run has a ``resolution`` frame."""
+COST_METRICS: tuple[str, ...] = (
+    "bot_cost",
+    "training_cost",
+    "leakage_cost",
+    "team_lead_cost",
+    "team_lead_occupancy",
+    "total_cost",
+)
+"""Costs beyond agent pay, team-lead occupancy and total cost (scope ``all``), when the engine reports them."""
+
+METRICS: tuple[str, ...] = (
+    # contacts (scopes "all", "channel=<c>", "priority=<p>", "tier=<t>")
+    "offered",
+    "answered",
+    "abandoned",
+    "abandoned_short",
+    "censored",
+    "abandon_rate",
+    "sl",  # one row per threshold, named sl_<label> (see sl_metric), e.g. "sl_20s"
+    "asa_s",
+    "mean_wait_all_s",
+    "p_wait",
+    "frt_p50_s",
+    "frt_p90_s",
+    "frt_max_s",
+    # agents (scopes "all", "group=<g>")
+    "occupancy",
+    "slot_occupancy",
+    "utilization",
+    "paid_h",
+    "overtime_h",
+    "handled",
+    "labor_cost",
+    "cost_per_contact",
+    *RESOLUTION_METRICS,
+    *COST_METRICS,
+    # targets (scope "target=<name>")
+    "target_attainment",
+    "target_met",
+)
+"""Metric families of :func:`experiments.measure.replication_metrics`. Service level is a family: its rows are
+``sl_<label>``."""
+
+
+def sl_metric(threshold_s: float) -> str:
+    """Metric name of the service level at ``threshold_s`` seconds, e.g. ``20.0 -> "sl_20s"``."""
+    return f"sl_{threshold_label(threshold_s)}"
+
+
+def threshold_columns(threshold_s: float) -> tuple[str, str, str]:
+    """``(answered_within_T, abandoned_within_T, censored_over_T)`` column names for threshold ``T`` seconds."""
+    label = threshold_label(threshold_s)
+    return f"answered_within_{label}", f"abandoned_within_{label}", f"censored_over_{label}"
+
+
+def interval_columns(thresholds_s: Iterable[float]) -> list[str]:
+    """All columns of the ``intervals`` frame, in schema order, for the given SL thresholds (seconds)."""
+    per_threshold = [c for t in thresholds_s for c in threshold_columns(t)]
+    return [*INTERVAL_KEYS, *COUNT_COLUMNS, *per_threshold, *SUM_COLUMNS, "max_wait_answered_s", *LEVEL_COLUMNS]
+
+
+def check_convention(convention: str) -> None:
+    """Raise ``ValueError`` unless ``convention`` is one of :data:`SL_CONVENTIONS`."""
+    if convention not in SL_CONVENTIONS:
+        raise ValueError(f"convention must be one of {list(SL_CONVENTIONS)}, got {convention!r}")
