@@ -463,7 +463,7 @@ def test_erlang_bad_params_name_the_field(params, message):
         make("staffing", {"name": "erlang_a", "params": params})
 
 
-R_ERLANG = 30
+R_ERLANG = 50  # SL(20 s) varies by about 1.2 points between 3-day replications: R = 50 detects a 1-point bias
 TARGET = 0.85  # Erlang A needs 13 agents, whose analytic SL (0.858) is just above it; 12 give 0.772
 
 
