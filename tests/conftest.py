@@ -20,6 +20,7 @@ import yaml
 from sim.config import Scenario
 from sim.result import RunResult
 from sim.streams import Streams
+from tests import stats_family
 
 TINY_SCENARIO: dict[str, Any] = {
     "name": "tiny",
@@ -181,3 +182,38 @@ def fake_backends(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     monkeypatch.setattr(runner, "_default_measure", lambda: fake_measure)
     monkeypatch.setattr(runner, "_default_summarize", lambda: fake_summarize)
     return dict(FAKES)
+
+
+# ------------------------------------------------------------------------------------- statistical checks audit
+
+_passed: set[str] = set()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" and report.passed:
+        _passed.add(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the session if a listed test that passed made another number of checks than ``stats_family.CHECKS``.
+
+    A test is audited only when all its parameter sets ran and passed (a failed check stops a test early).
+    """
+    items: dict[str, list[str]] = {}
+    for item in session.items:
+        items.setdefault(stats_family.function_of(item.nodeid), []).append(item.nodeid)
+    problems = []
+    for function, listed in stats_family.CHECKS.items():
+        nodeids = items.get(function, [])
+        if nodeids and all(n in _passed for n in nodeids):
+            made = sum(stats_family.made[n] for n in nodeids)
+            if made != listed:
+                problems.append(
+                    f"{function}: {made} statistical checks made, {listed} listed in tests/stats_family.CHECKS"
+                )
+    if problems:
+        writer = session.config.get_terminal_writer()
+        writer.line()
+        for problem in problems:
+            writer.line(f"statistical checks audit: {problem}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -71,14 +71,37 @@ def test_run_prints_summary_and_targets(
     assert "±" in text
     assert "asa (s)" in text
     assert "abandon_rate (%)" in text
-    assert "voice 80/20" in text
-    assert "urgent 5 min" in text
-    assert "MET" in text or "UNCERTAIN" in text
+    rows = target_rows(text)
+    assert list(rows) == ["voice 80/20", "urgent 5 min"]
+    # The fakes are deterministic: voice 80/20 attains 90.7%, CI 84.3-97.2% (all of it above 80%); urgent 5 min
+    # attains 85.7%, CI 79.3-92.2% (it straddles 90%).
+    assert rows["voice 80/20"][-1] == "MET"
+    assert rows["urgent 5 min"][-1] == "UNCERTAIN"
+    for target, cells in rows.items():
+        assert cells[-1] == status_from_printed_ci(cells), (target, cells)
     assert "3 replications" in captured.err
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == 4
     assert manifest["replications"] == [0, 1, 2]
     assert manifest["command"][:2] == ["ccsim", "run"]
+
+
+def target_rows(text: str) -> dict[str, list[str]]:
+    """The printed FRT targets table: target name -> its cells (filter, threshold, level, attained, CI, status)."""
+    table = text[text.index("FRT targets") :]
+    rows = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("│").split("│")]
+        if len(cells) == 7 and cells[0] != "target":
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+def status_from_printed_ci(cells: list[str]) -> str:
+    """MET if the printed CI lies at or above the level, NOT MET if below it, else UNCERTAIN."""
+    level = float(cells[2].rstrip("%"))
+    low, high = (float(x) for x in cells[4].split("–"))
+    return "MET" if low >= level else "NOT MET" if high < level else "UNCERTAIN"
 
 
 def test_run_resumes_and_reports_reuse(

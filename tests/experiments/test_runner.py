@@ -7,6 +7,7 @@ test the runner alone; the ``test_engine_*`` tests use the real engine, metrics 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -257,6 +258,13 @@ def test_target_status(mean, low, high, level, expected):
     assert status(mean, low, high, level) == expected
 
 
+def status_from_ci(ci_low: float, ci_high: float, level: float) -> str:
+    """The status a target's CI gives, written independently of ``target_status`` (both bounds known)."""
+    assert not math.isnan(ci_low)
+    assert not math.isnan(ci_high)
+    return "MET" if ci_low >= level else "NOT MET" if ci_high < level else "UNCERTAIN"
+
+
 def test_target_table_covers_every_target(tiny_scenario: Scenario):
     summary = pd.DataFrame(
         [
@@ -315,7 +323,11 @@ def test_engine_experiment_end_to_end(tiny_scenario: Scenario, tmp_path: Path):
         tiny_scenario, seed=1, n_replications=2, out_dir=tmp_path / "run", workers=1, progress=False
     )
     assert list(result.metrics.columns) == list(LONG_COLUMNS)
-    assert set(result.targets()["status"]) <= {"MET", "NOT MET", "UNCERTAIN", "NO DATA"}
+    targets = result.targets()
+    assert list(targets["target"]) == ["voice 80/20", "urgent 5 min"]
+    # Each target's status is the one its own 95% CI gives (both targets have contacts, so neither is NO DATA).
+    for row in targets.itertuples():
+        assert row.status == status_from_ci(row.ci_low, row.ci_high, row.level), row
     assert (tmp_path / "run" / "summary.csv").is_file()
 
 
@@ -340,9 +352,11 @@ def test_intent_target_without_the_contact_log_says_it_needs_the_log():
     assert streamed.set_index("target").status["general only"] == "NEEDS --log"
     logged = run_experiment(scenario, seed=1, n_replications=2, workers=1, progress=False, log=True).targets()
     row = logged.set_index("target").loc["general only"]
-    assert row.status in {"MET", "NOT MET", "UNCERTAIN"}
-    # With one intent, the intent target equals the channel target.
-    assert row["mean"] == pytest.approx(logged.set_index("target").loc["voice 80/20", "mean"])
+    channel = logged.set_index("target").loc["voice 80/20"]
+    # With one intent, the intent target equals the channel target: same attainment, CI and status.
+    assert row["mean"] == pytest.approx(channel["mean"])
+    assert (row.ci_low, row.ci_high) == pytest.approx((channel.ci_low, channel.ci_high))
+    assert row.status == channel.status == status_from_ci(row.ci_low, row.ci_high, row.level)
 
 
 def test_run_directory_has_a_per_interval_table(tmp_path):

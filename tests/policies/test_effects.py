@@ -2,12 +2,14 @@
 
 For every effect, replication ``r`` of policy A and of policy B run on the same ``(seed, r)``, so they see the
 same customers (arrivals, handle times, patience, bot and approval draws). The statistic is computed per
-replication for both, and the 99.9% Student-t interval of the ``R`` paired differences ``A - B`` must exclude 0
-on the predicted side. No tolerance is hand-picked: the only threshold is 0 and the width comes from the data.
-Seeds are fixed, so a pass is reproducible; for a fresh seed, a policy without the effect would pass a given
-one-sided check with probability 1 in 2000.
+replication for both, and the Student-t interval of the ``R`` paired differences ``A - B`` must exclude 0 on the
+predicted side. No tolerance is hand-picked: the only threshold is 0 and the width comes from the data. Each
+check is one of the suite's family (``tests.stats_family``): its two-sided interval has confidence
+``1 - ALPHA`` with ``ALPHA = FAMILY_ALPHA / N_CHECKS`` (Bonferroni), so for a fresh seed the chance that a policy
+without its effect passes any of these checks is below 1%. Seeds are fixed, so a pass is reproducible.
 
-Each test prints the means of A and B and ``mean difference [99.9% CI]`` (run ``pytest -s`` to see the figures).
+Each test prints the means of A and B, ``mean difference [CI]`` and the smallest effect the check detects with 80%
+power (run ``pytest -s`` to see the figures).
 Scenarios are small 24/7 centres simulated for one day (one hour of warm-up) with ``log=False`` unless a figure
 needs the contact log (per-intent service level, bot-escalated contacts).
 """
@@ -21,18 +23,17 @@ from typing import Any
 
 import numpy as np
 import pytest
-from scipy import stats
 
 from experiments.measure import replication_metrics
 from policies.registry import make
 from sim import Scenario, run
 from sim.metrics import service_level, service_level_from_contacts
 from sim.result import RunResult
+from tests.stats_family import ALPHA, check_alpha, detectable, t_interval
 
 pytestmark = pytest.mark.slow
 
 R = 30
-CONFIDENCE = 0.999
 SEED = 20261109
 
 Spec = Mapping[str, Any]
@@ -42,13 +43,9 @@ Measure = Callable[[RunResult, Scenario], dict[str, float]]
 # ------------------------------------------------------------------------------------------------------ helpers
 
 
-def paired_ci(diff: np.ndarray) -> tuple[float, float, float]:
-    """Mean of the paired differences and its two-sided 99.9% Student-t interval."""
-    diff = np.asarray(diff, dtype=float)
-    n = len(diff)
-    mean = float(diff.mean())
-    half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * diff.std(ddof=1) / np.sqrt(n))
-    return mean, mean - half, mean + half
+def paired_ci(diff: np.ndarray, alpha: float = ALPHA) -> tuple[float, float, float]:
+    """Mean of the paired differences and its two-sided ``1 - alpha`` Student-t interval."""
+    return t_interval(diff, alpha)
 
 
 @dataclass
@@ -66,16 +63,18 @@ class Paired:
 def assert_effect(p: Paired, key: str, sign: int, what: str) -> tuple[float, float, float]:
     """Print the paired difference of ``key`` and require its CI to exclude 0 on the side of ``sign`` (+1, -1)."""
     diff = p.diff[key]
-    mean, lo, hi = paired_ci(diff)
+    mean, lo, hi = paired_ci(diff, check_alpha())
     arrow = "rises" if sign > 0 else "falls"
     print(
         f"  {what} ({arrow}): A {p.a[key].mean():.4g} vs B {p.b[key].mean():.4g}; "
-        f"diff {mean:+.4g}  99.9% CI [{lo:+.4g}, {hi:+.4g}]  R={len(diff)}"
+        f"diff {mean:+.4g}  CI [{lo:+.4g}, {hi:+.4g}]  R={len(diff)}  s={diff.std(ddof=1):.4g}  "
+        f"detectable effect (80% power) {detectable(diff):.4g}"
     )
+    ci = f"the {1 - ALPHA:.4%} CI of the difference is [{lo:.4g}, {hi:.4g}]"
     if sign > 0:
-        assert lo > 0.0, f"{what}: predicted to rise, but the 99.9% CI of the difference is [{lo:.4g}, {hi:.4g}]"
+        assert lo > 0.0, f"{what}: predicted to rise, but {ci}"
     else:
-        assert hi < 0.0, f"{what}: predicted to fall, but the 99.9% CI of the difference is [{lo:.4g}, {hi:.4g}]"
+        assert hi < 0.0, f"{what}: predicted to fall, but {ci}"
     return mean, lo, hi
 
 
@@ -539,4 +538,4 @@ def test_rebalancing_lets_the_other_team_absorb_a_spike_in_one_queue():
     assert_effect(d, f"mean_wait_all_s@{service}", +1, "service line mean wait (s)")
     assert_effect(d, "abandon_rate@all", -1, "overall abandonment rate")
     mean, lo, hi = paired_ci(d.diff[f"sl_20s@{sales}"])
-    print(f"  (sales line SL 20s, not tested: diff {mean:+.4g}  99.9% CI [{lo:+.4g}, {hi:+.4g}])")
+    print(f"  (sales line SL 20s, not tested: diff {mean:+.4g}  CI [{lo:+.4g}, {hi:+.4g}])")

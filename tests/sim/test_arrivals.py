@@ -1,7 +1,8 @@
 """Generated arrivals: NHPP correctness, day factors, events, attributes, reproducibility and CRN.
 
 Every statistical tolerance is derived from the sampling distribution (Poisson / binomial standard errors,
-chi-square quantiles) at a family-wise level ``ALPHA``; seeds are fixed, so each test is deterministic.
+chi-square quantiles) at the level of one check of the suite's family (``tests.stats_family``: each assertion is
+one check; a check over k z-scores splits its level over them); seeds are fixed, so each test is deterministic.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from scipy import stats
 from sim.arrivals import ArrivalBatch, iter_arrivals
 from sim.config import Scenario
 from sim.streams import Streams
+from tests.stats_family import check_alpha, z_crit
 
-ALPHA = 1e-3
 FIELDS = ("time_s", "channel", "intent", "priority", "tier", "language", "customer_id", "handle_s", "patience_s")
 DTYPES = {
     "time_s": np.float64,
@@ -94,11 +95,6 @@ def run(scenario: Scenario, seed: int = 1, replication: int = 0) -> list[Arrival
     return list(iter_arrivals(scenario, Streams(seed, replication)))
 
 
-def z_crit(n_tests: int = 1) -> float:
-    """Two-sided normal critical value at family-wise level ALPHA (Bonferroni over ``n_tests``)."""
-    return float(stats.norm.ppf(1.0 - ALPHA / (2 * n_tests)))
-
-
 def poisson_z(observed: np.ndarray | float, expected: np.ndarray | float) -> np.ndarray:
     return (np.asarray(observed, dtype=float) - expected) / np.sqrt(expected)
 
@@ -157,7 +153,7 @@ def test_nhpp_counts_per_interval_match_integrated_rate_across_a_sharp_change() 
     k = len(expected)
     # Daily counts per bin are independent Poisson: per-bin z and a chi-square with k degrees of freedom.
     assert np.all(np.abs(poisson_z(observed, expected)) < z_crit(k)), (observed, expected)
-    assert chi_square(observed, expected) < stats.chi2.ppf(1 - ALPHA, k)
+    assert chi_square(observed, expected) < stats.chi2.ppf(1 - check_alpha(), k)
 
 
 def test_naive_previous_rate_gaps_fail_the_same_check() -> None:
@@ -170,7 +166,7 @@ def test_naive_previous_rate_gaps_fail_the_same_check() -> None:
     # The naive method keeps the low-rate gap running across the jump: far too few arrivals right after it.
     assert z[right_after] < -z_crit(k), z
     assert z[right_after] < -10
-    assert chi_square(observed, expected) > stats.chi2.ppf(1 - ALPHA, k)
+    assert chi_square(observed, expected) > stats.chi2.ppf(1 - check_alpha(), k)
 
 
 def test_zero_weight_slices_get_no_arrivals_and_rate_is_exact_per_slice() -> None:
@@ -196,10 +192,11 @@ def test_daily_totals_are_poisson_without_busyness() -> None:
     n_days, mu = 500, 400.0
     sc = make_scenario({"voice": {"daily_volume": mu, "intent_mix": {"billing": 1, "tech": 1}}}, horizon=f"{n_days}d")
     counts = daily_counts(run(sc, seed=3))
-    assert abs((counts.mean() - mu) / np.sqrt(mu / n_days)) < z_crit(2)
+    assert abs((counts.mean() - mu) / np.sqrt(mu / n_days)) < z_crit()
     # (D - 1) s^2 / mu ~ chi2(D - 1) for Poisson counts: the dispersion index is 1 within its CI.
     dispersion = (n_days - 1) * counts.var(ddof=1) / mu
-    lo, hi = stats.chi2.ppf([ALPHA / 4, 1 - ALPHA / 4], n_days - 1)
+    alpha = check_alpha()
+    lo, hi = stats.chi2.ppf([alpha / 2, 1 - alpha / 2], n_days - 1)
     assert lo < dispersion < hi
 
 
@@ -222,11 +219,11 @@ def test_busyness_over_disperses_daily_totals_and_is_shared_by_channels() -> Non
     assert var == pytest.approx(mu + mu**2 * cv**2)
     mu4 = (float(nb.stats(moments="k")) + 3.0) * var**2
     se_var = np.sqrt(mu4 / n_days - var**2 * (n_days - 3) / (n_days * (n_days - 1)))
-    assert abs((voice.var(ddof=1) - var) / se_var) < z_crit(3)
-    assert abs((voice.mean() - mu) / np.sqrt(var / n_days)) < z_crit(3)
+    assert abs((voice.var(ddof=1) - var) / se_var) < z_crit()
+    assert abs((voice.mean() - mu) / np.sqrt(var / n_days)) < z_crit()
     # One factor per day for all channels: daily totals of the two channels are strongly correlated.
     fisher = np.arctanh(np.corrcoef(voice, chat)[0, 1]) * np.sqrt(n_days - 3)
-    assert fisher > z_crit(3)
+    assert fisher > z_crit()
 
 
 def test_zero_busyness_cv_consumes_no_draws() -> None:
@@ -370,9 +367,9 @@ def test_attribute_shares_codes_and_customer_ids() -> None:
     # lognormal mean 5 min cv 0.8, exponential mean 2 min).
     voice_billing = (data["channel"] == 0) & billing
     h = data["handle_s"][voice_billing]
-    assert abs((h.mean() - 300.0) / (300.0 * 0.8 / np.sqrt(h.size))) < z_crit(2)
+    assert abs((h.mean() - 300.0) / (300.0 * 0.8 / np.sqrt(h.size))) < z_crit()
     p = data["patience_s"][data["channel"] == 1]
-    assert abs((p.mean() - 120.0) / (120.0 / np.sqrt(p.size))) < z_crit(2)
+    assert abs((p.mean() - 120.0) / (120.0 / np.sqrt(p.size))) < z_crit()
 
 
 def test_population_draws_ids_in_range() -> None:

@@ -7,14 +7,13 @@ import math
 import numpy as np
 import pytest
 from pydantic import TypeAdapter, ValidationError
-from scipy import stats
 
 from sim.distributions import Distribution
 from sim.streams import Streams
 from sim.units import format_duration, parse_duration, parse_time_of_day
+from tests.stats_family import z_crit
 
 N = 200_000
-Z = stats.norm.ppf(1 - 1e-4 / 2)  # two-sided 99.99%: a correct sampler fails a given check 1 time in 10,000
 ADAPTER = TypeAdapter(Distribution)
 
 
@@ -34,14 +33,14 @@ def draw(spec: dict, n: int = N) -> tuple[object, np.ndarray]:
 def test_mean_and_cv_match_parameters(spec, cv):
     dist, x = draw(spec)
     se = dist.mean_s * cv / math.sqrt(N)
-    assert abs(x.mean() - dist.mean_s) < Z * se
+    assert abs(x.mean() - dist.mean_s) < z_crit() * se
     assert (x > 0).all()
     # Sample CV within a generous bound derived from the delta method is awkward for heavy tails; compare the
     # log-variance for the lognormal exactly instead and the CV loosely for the others.
     if spec["dist"] == "lognormal":
         sigma2 = math.log1p(cv**2)
         se_var = sigma2 * math.sqrt(2 / (N - 1))
-        assert abs(np.log(x).var(ddof=1) - sigma2) < Z * se_var
+        assert abs(np.log(x).var(ddof=1) - sigma2) < z_crit() * se_var
     else:
         assert x.std() / x.mean() == pytest.approx(cv, rel=0.05)
 
@@ -50,17 +49,17 @@ def test_hyperexponential_mixes_its_phases():
     dist, x = draw({"dist": "hyperexponential", "means": ["30s", "10min"], "probs": [0.4, 0.6]})
     assert dist.mean_s == pytest.approx(0.4 * 30 + 0.6 * 600)
     var = 2 * (0.4 * 30**2 + 0.6 * 600**2) - dist.mean_s**2
-    assert abs(x.mean() - dist.mean_s) < Z * math.sqrt(var / N)
+    assert abs(x.mean() - dist.mean_s) < z_crit() * math.sqrt(var / N)
     # Share of draws below 1 minute: 0.4 (1 - e^-2) + 0.6 (1 - e^-0.1).
     p = 0.4 * (1 - math.exp(-2)) + 0.6 * (1 - math.exp(-0.1))
-    assert abs((x < 60).mean() - p) < Z * math.sqrt(p * (1 - p) / N)
+    assert abs((x < 60).mean() - p) < z_crit() * math.sqrt(p * (1 - p) / N)
 
 
 def test_empirical_resamples_the_values_uniformly():
     _, x = draw({"dist": "empirical", "values": ["1min", "2min", "7min"]})
     assert set(np.unique(x)) == {60.0, 120.0, 420.0}
     for v in (60.0, 120.0, 420.0):
-        assert abs((x == v).mean() - 1 / 3) < Z * math.sqrt(2 / 9 / N)
+        assert abs((x == v).mean() - 1 / 3) < z_crit() * math.sqrt(2 / 9 / N)
 
 
 def test_fixed_and_none_consume_no_randomness():

@@ -1,7 +1,7 @@
 """Oracle test: ccsim and the textbook process-per-customer SimPy model agree contact by contact.
 
 This is the honest answer to "a SimPy model": ccsim's engine has no process per contact (one scheduled event per
-contact, abandonment decided lazily from a deadline drawn at arrival; see :mod:`sim.center`), so here it is run
+contact, abandonment decided lazily from a deadline drawn at arrival; see :mod:`sim.engine`), so here it is run
 side by side with the formulation every SimPy tutorial writes: one ``simpy.Environment``, the agents as one
 ``simpy.Resource(env, capacity=c)`` (``simpy.PriorityResource`` for priorities), a source process that waits each
 inter-arrival gap and starts a customer process, and a customer that does ``yield req | env.timeout(patience)``:

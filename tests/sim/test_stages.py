@@ -2,7 +2,8 @@
 
 The policies here are minimal stand-ins (offer every contact, escalate every approval) so that each test checks
 one mechanism of ``sim.engine`` against the scenario's parameters; binomial proportions are checked with a
-99.9% normal-approximation interval computed from the sample size.
+normal-approximation interval computed from the sample size, at the level of one check of the suite's family
+(``tests.stats_family``).
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ from sim.interfaces import DeflectionPolicy, EmpowermentPolicy, ServiceAdjustmen
 from sim.roster import template_roster
 from sim.streams import Streams
 from tests.sim.conftest import batch, scenario, simulate
-
-Z = 3.29  # two-sided 99.9%
+from tests.stats_family import z_crit
 
 
 class OfferAll(DeflectionPolicy):
@@ -45,7 +45,7 @@ class SelfApprove(EmpowermentPolicy):
 
 def _within(count: float, n: float, p: float) -> bool:
     se = math.sqrt(p * (1 - p) / n)
-    return abs(count / n - p) <= Z * se + 1e-12
+    return abs(count / n - p) <= z_crit() * se + 1e-12
 
 
 def bot_scenario(**bot):
@@ -307,7 +307,7 @@ def test_amounts_follow_the_approval_share_and_mean():
     need = amounts > 0
     assert _within(need.sum(), len(amounts), 0.4)
     mean, se = amounts[need].mean(), amounts[need].std() / math.sqrt(need.sum())
-    assert abs(mean - 50.0) <= Z * se
+    assert abs(mean - 50.0) <= z_crit() * se
 
 
 class CallIn(StaffingPolicy):
