@@ -69,7 +69,10 @@ def queue_kpis(
     sum_cols = [*COUNT_COLUMNS, *(c for t in thresholds_s for c in threshold_columns(t)), *SUM_COLUMNS]
     totals = column_sums(intervals, sum_cols)
     frame = pd.DataFrame({k: [v] for k, v in totals.items()})
-    frame["max_wait_answered_s"] = 0.0 if is_empty(intervals) else intervals["max_wait_answered_s"].max()
+    if intervals is None or is_empty(intervals):
+        frame["max_wait_answered_s"] = 0.0
+    else:
+        frame["max_wait_answered_s"] = intervals["max_wait_answered_s"].max()
     return _derive(frame, thresholds_s, convention).iloc[0]
 
 

@@ -129,26 +129,27 @@ def intervals_from_contacts(
         raise ValueError(f"interval_s must be > 0, got {interval_s!r}")
     thresholds = [float(t) for t in thresholds_s]
     n_int = math.ceil(horizon_s / interval_s - 1e-9) if n_intervals is None else int(n_intervals)
-    empty = is_empty(contacts)
+    log = None if is_empty(contacts) else contacts  # None: no contacts, whether given as None or as no rows
     if channels is None:
-        channels = [] if empty else sorted(contacts["channel"].astype(str).unique())
+        channels = [] if log is None else sorted(log["channel"].astype(str).unique())
     chans = list(channels)
-    if replication is None:
-        has_reps = not empty and "replication" in contacts.columns
-        reps = sorted(int(r) for r in contacts["replication"].unique()) if has_reps else [0]
+    if replication is not None:
+        reps = [int(r) for r in np.atleast_1d(replication)]
+    elif log is not None and "replication" in log.columns:
+        reps = sorted(int(r) for r in log["replication"].unique())
     else:
-        reps = [int(replication)] if np.ndim(replication) == 0 else [int(r) for r in replication]
+        reps = [0]
     shape = (len(reps), n_int, len(chans), len(PRIORITIES), len(TIERS))
     size = math.prod(shape)
     columns = interval_columns(thresholds)
 
     flags: dict[str, np.ndarray] = {}
     codes = np.zeros(0, dtype=np.int64)
-    if not empty:
-        flags = classify_contacts(contacts, thresholds, short_abandon_s)
+    if log is not None:
+        flags = classify_contacts(log, thresholds, short_abandon_s)
         offered = flags["offered"]
         flags = {name: values[offered] for name, values in flags.items()}
-        arrival = contacts["arrival_s"].to_numpy(dtype=float)[offered]
+        arrival = log["arrival_s"].to_numpy(dtype=float)[offered]
         outside = ~((arrival >= 0) & (arrival < horizon_s))
         if outside.any():
             raise ValueError(
@@ -158,14 +159,14 @@ def intervals_from_contacts(
         interval = np.floor(arrival / interval_s).astype(np.int64)
         if (interval >= n_int).any():
             raise ValueError(f"contacts arrive after the last of {n_int} intervals of {interval_s:g} s")
-        rep_values = contacts["replication"] if "replication" in contacts.columns else np.zeros(len(contacts), int)
+        rep_values = log["replication"] if "replication" in log.columns else np.zeros(len(log), dtype=np.int64)
         codes = np.ravel_multi_index(
             (
                 _codes(rep_values, reps, "replication", offered),
                 interval,
-                _codes(contacts["channel"], chans, "channel", offered),
-                _codes(contacts["priority"], PRIORITIES, "priority", offered),
-                _codes(contacts["tier"], TIERS, "tier", offered),
+                _codes(log["channel"], chans, "channel", offered),
+                _codes(log["priority"], PRIORITIES, "priority", offered),
+                _codes(log["tier"], TIERS, "tier", offered),
             ),
             shape,
         )

@@ -6,6 +6,7 @@ Counts and sums of nothing are 0, ratios of nothing are NaN, and a missing colum
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import overload
 
 import numpy as np
 import pandas as pd
@@ -29,13 +30,24 @@ def column_sums(frame: pd.DataFrame | None, columns: Sequence[str], what: str = 
     """Column totals; zeros for an empty (or ``None``) frame."""
     if is_empty(frame):
         return dict.fromkeys(columns, 0.0)
+    assert frame is not None  # is_empty(None) is True
     require_columns(frame, columns, what)
     totals = frame[list(columns)].to_numpy(dtype=float).sum(axis=0)
     return dict(zip(columns, totals.tolist(), strict=True))
 
 
+@overload
+def ratio(num: float, den: float) -> float: ...
+@overload
+def ratio(num: np.ndarray, den: np.ndarray | float) -> np.ndarray: ...
+@overload
+def ratio(num: float, den: np.ndarray) -> np.ndarray: ...
 def ratio(num: np.ndarray | float, den: np.ndarray | float) -> np.ndarray | float:
-    """``num / den`` with NaN where ``den <= 0``; a float for scalar inputs."""
+    """``num / den`` with NaN where ``den <= 0``, element by element.
+
+    A float for scalar inputs, an array (of the broadcast shape) when either input is an array. Zero-dimensional
+    arrays count as scalars at run time, so the array overloads assume arrays of at least one dimension.
+    """
     num_a, den_a = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
     out = np.full(np.broadcast_shapes(num_a.shape, den_a.shape), np.nan)
     np.divide(num_a, den_a, out=out, where=den_a > 0)

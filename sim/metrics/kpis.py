@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -45,16 +46,19 @@ __all__ = [
 ]
 
 
+_Counts = TypeVar("_Counts", float, np.ndarray)
+
+
 def sl_from_counts(
-    answered_within: np.ndarray | float,
-    abandoned_within: np.ndarray | float,
-    censored_over: np.ndarray | float,
-    answered: np.ndarray | float,
-    abandoned: np.ndarray | float,
-    abandoned_short: np.ndarray | float,
+    answered_within: _Counts,
+    abandoned_within: _Counts,
+    censored_over: _Counts,
+    answered: _Counts,
+    abandoned: _Counts,
+    abandoned_short: _Counts,
     convention: str,
-) -> np.ndarray | float:
-    """Service level from its counts (scalars or arrays, element by element) under ``convention``.
+) -> _Counts:
+    """Service level from its counts (all scalars, or all arrays element by element) under ``convention``.
 
     The formulas are the table in the :mod:`sim.metrics` docstring; NaN where the denominator is 0.
     """
@@ -176,6 +180,7 @@ def frt_max_s(intervals: pd.DataFrame | None) -> float:
     """Longest first-response time of an answered contact (seconds; NaN if none was answered)."""
     if is_empty(intervals):
         return math.nan
+    assert intervals is not None  # is_empty(None) is True
     require_columns(intervals, ("answered", "max_wait_answered_s"), "intervals")
     answered = intervals["answered"].to_numpy(dtype=float) > 0
     if not answered.any():
@@ -202,6 +207,7 @@ def frt_quantiles_from_hist(frt_hist: pd.DataFrame | None, quantiles: Sequence[f
         raise ValueError(f"quantiles must be in [0, 1], got {list(quantiles)}")
     if is_empty(frt_hist):
         return np.full(q.shape, np.nan)
+    assert frt_hist is not None  # is_empty(None) is True
     require_columns(frt_hist, ("bin_lo_s", "bin_hi_s", "count"), "frt_hist")
     bins = frt_hist.groupby(["bin_lo_s", "bin_hi_s"], sort=True)["count"].sum()
     bins = bins[bins > 0]
@@ -230,6 +236,7 @@ def frt_quantiles(contacts: pd.DataFrame | None, quantiles: Sequence[float] = (0
     q = np.asarray(quantiles, dtype=float)
     if is_empty(contacts):
         return np.full(q.shape, np.nan)
+    assert contacts is not None  # is_empty(None) is True
     answered = contacts["outcome"].isin(ANSWERED_OUTCOMES).to_numpy(dtype=bool)
     frt = contacts["first_response_s"].to_numpy(dtype=float)[answered]
     if len(frt) == 0:
@@ -376,8 +383,9 @@ def resolution_kpis(resolution: pd.DataFrame | None, intervals: pd.DataFrame | N
     """
     if is_empty(resolution):
         return {}
+    assert resolution is not None  # is_empty(None) is True
     r = {name: float(resolution[name].sum()) for name in resolution.columns if name not in _RES_KEYS}
-    offered_queue = 0.0 if is_empty(intervals) else float(intervals["offered"].sum())
+    offered_queue = 0.0 if intervals is None or is_empty(intervals) else float(intervals["offered"].sum())
     ended_in_bot = r["bot_resolved"] + r["bot_abandoned"] + r["bot_silent_failure"]
     bot = r["bot_offered"]
     return {
