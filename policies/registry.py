@@ -129,10 +129,7 @@ def check_scenario(scenario: Scenario) -> list[Problem]:
     for slot in SLOTS:
         spec = getattr(scenario.policies, slot)
         try:
-            policy = make(slot, spec)
-            bind = getattr(policy, "bind", None)
-            if bind is not None:
-                bind(scenario)
+            make(slot, spec).bind(scenario)
         except (PolicyError, ValueError) as exc:
             problems.append(Problem(("policies", slot), str(exc), value=spec))
     return problems

@@ -196,6 +196,7 @@ def run_policy(
         raise TypeError(f"{type(policy).__name__} is a {_slot_of(policy)} policy, not a {slot} policy")
     sc = scenario if scenario is not None else conformance_scenario()
     streams = Streams(seed, replication)
+    in_slot: dict[str, Any] = {slot: policy}
     center = ContactCenter(
         sc,
         streams,
@@ -203,7 +204,7 @@ def run_policy(
         log=True,
         eager_arrivals=eager_arrivals,
         fast_paths=fast_paths,
-        **{slot: policy},  # type: ignore[arg-type]  # the slot names one of the four keyword arguments
+        **in_slot,
     )
     center.run()
     logins, breaks = center.shifts.blocks()

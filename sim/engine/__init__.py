@@ -18,7 +18,8 @@ import time
 
 from sim.arrivals import ReplayLog, iter_arrivals
 from sim.config import Scenario
-from sim.engine.center import ContactCenter, RoutingError
+from sim.engine.center import ContactCenter
+from sim.engine.guards import RoutingError
 from sim.engine.output import result
 from sim.engine.resolution import RESOLUTION_FIELDS
 from sim.interfaces import DeflectionPolicy, EmpowermentPolicy, RoutingPolicy, StaffingPolicy

@@ -15,13 +15,13 @@ Semantics (DESIGN §3):
 * Handle time = base draw x group proficiency for the intent x (1 + inflation x other contacts in hand).
 * Deferrable work is taken only by idle agents while the group's busy share stays within its occupancy cap.
 * Routing guard: every agent or contact a policy other than the default returns is checked (eligibility,
-  availability, occupancy cap); a violation raises :class:`RoutingError`.
+  availability, occupancy cap; :mod:`sim.engine.guards`); a violation raises ``RoutingError``.
 * Fast paths: with the default routing, where its choice is trivial (one group for a queue, one queue for a
   group), the engine takes it itself; ``fast_paths=False`` always asks the policy (same results, tested).
 
-Shifts are in :mod:`sim.engine.shifts`, the bot, team leads, transfers and repeats in :mod:`sim.engine.stages`,
-the per-contact stage draws in :mod:`sim.engine.draws`, the policies' view in :mod:`sim.engine.view`, and the
-output frames and costs in :mod:`sim.engine.output`.
+Shifts are in :mod:`sim.engine.shifts`; the bot, team leads, transfers, repeats and what they add to a service's
+start and end in :mod:`sim.engine.stages`; the per-contact stage draws in :mod:`sim.engine.draws`; the policies'
+view in :mod:`sim.engine.view`; closing at the horizon, the output frames and costs in :mod:`sim.engine.output`.
 """
 
 from __future__ import annotations
@@ -40,38 +40,33 @@ from sim.defaults import LongestIdleRouting, NoDeflection, NoEmpowerment
 from sim.engine import resolution as r
 from sim.engine.dispatch import Dispatcher
 from sim.engine.draws import StageDraws
+from sim.engine.guards import check_agent, check_contact
+from sim.engine.output import close_at_horizon, result
 from sim.engine.queues import QueueLayout, queue_key
 from sim.engine.shifts import Shifts
-from sim.engine.stages import BotStage, Repeats, TeamLeads, Transfers
+from sim.engine.stages import BotStage, Repeats, ServiceStages, TeamLeads, Transfers
 from sim.engine.view import CenterView
 from sim.entities import (
-    APPROVAL_BACK_OFFICE,
-    APPROVAL_SELF,
     APPROVAL_TEAM_LEAD,
     DONE,
     DRAINING,
     ON,
     SERVING,
-    TRANSFER_ANSWERED,
     WAITING,
     Agent,
     Contact,
     StageContact,
 )
-from sim.interfaces import AgentInfo, ContactInfo, DeflectionPolicy, EmpowermentPolicy, RoutingPolicy, StaffingPolicy
+from sim.interfaces import ContactInfo, DeflectionPolicy, EmpowermentPolicy, RoutingPolicy, StaffingPolicy
 from sim.log import BUSY, Recorder
 from sim.result import RunResult
 from sim.schema import OUTCOMES, PRIORITIES, TIERS
 from sim.streams import Streams
 
-__all__ = ["ContactCenter", "RoutingError"]
+__all__ = ["ContactCenter"]
 
 _SERVED, _ABANDONED, _CENSORED = OUTCOMES.index("served"), OUTCOMES.index("abandoned"), OUTCOMES.index("censored")
 _ESC_ASYNC = OUTCOMES.index("escalated_async")
-
-
-class RoutingError(RuntimeError):
-    """A routing policy returned an agent or contact the view did not offer."""
 
 
 class ContactCenter(Dispatcher):
@@ -142,7 +137,7 @@ class ContactCenter(Dispatcher):
         ]
         self._prof = [[sc.groups[g].skills.get(i, math.nan) for i in self.intents] for g in self.groups]
         self._occ_cap = [sc.groups[g].occupancy_cap for g in self.groups]
-        self._g_multi = [max(caps) > 1 for caps in self._cap]
+        self.multi_slot = [max(caps) > 1 for caps in self._cap]
         self.avail: list[list[dict[Agent, None]]] = [[{} for _ in self.channels] for _ in self.groups]
         """Per group and channel: the available agents, longest available first (a dict as an ordered set)."""
         self.g_busy = [0] * len(self.groups)
@@ -164,7 +159,7 @@ class ContactCenter(Dispatcher):
             thresholds_s=sc.sl_thresholds_s(),
             short_abandon_s=[sc.channels[c].short_abandon for c in self.channels],
             keep_log=log,
-            single_slot_groups=[g for g, multi in enumerate(self._g_multi) if not multi],
+            single_slot_groups=[g for g, multi in enumerate(self.multi_slot) if not multi],
             measure_start_s=sc.measure_start_s,
         )
         self.finish = self.recorder.record_log if log else self.recorder.record_stream
@@ -196,13 +191,10 @@ class ContactCenter(Dispatcher):
         self.transfers = Transfers(self)
         self.repeats = Repeats(self)
         self.draws = StageDraws(sc, streams, self.transfers.to)
-        self._approvals = bool(sc.approvals)
-        self._empower = self._approvals and not isinstance(self.empowerment, NoEmpowerment)
-        self._adjust = self.empowerment.adjust
-        self._extras = self.bot.active or self._approvals or bool(sc.transfers)
-        self._track_last = sc.customers.population is not None or self.routing.uses_last_agent
-        self.leakage = 0.0
-        """Expected cost of self-approvals a supervisor would have refused (currency)."""
+        self.service_stages = ServiceStages(self)
+        self._service_stages = self.service_stages  # the hot path reads it once per service
+        self._extras = self.bot.active or bool(sc.approvals) or bool(sc.transfers)
+        self._track_last = self.service_stages.track_last
         self.last: dict[int, Agent] = {}
         """Each customer's last agent (kept when the population is finite or the routing uses it)."""
         self.shifts.start()
@@ -231,12 +223,10 @@ class ContactCenter(Dispatcher):
     def run(self) -> None:
         """Run until the horizon, then close every open record."""
         self.run_until(self.horizon_s)
-        self._finalize()
+        close_at_horizon(self)
 
     def result(self, replication: int, seed: int, wall_s: float) -> RunResult:
         """The output frames of this replication (after :meth:`run`)."""
-        from sim.engine.output import result
-
         return result(self, replication, seed, wall_s)
 
     def _rows(self, batch: ArrivalBatch) -> list[tuple]:
@@ -337,7 +327,7 @@ class ContactCenter(Dispatcher):
             self.waiting[qi].append(contact)
         else:
             # The default routing returns the engine's own agents; any other policy's answer is checked.
-            agent = self._check_agent(picked, contact) if self._guard else cast(Agent, picked)
+            agent = check_agent(self, picked, contact) if self._guard else cast(Agent, picked)
             self._start(agent, contact)
             self.refresh(agent)
 
@@ -354,42 +344,12 @@ class ContactCenter(Dispatcher):
         if k:
             handle *= 1.0 + self._inflation[contact.channel] * k
         if contact.x is not None or self._track_last:
-            handle = self._start_extra(agent, contact, handle)
+            handle = self._service_stages.start(agent, contact, handle)
         contact.state = SERVING
         contact.agent = agent
         contact.start_s = now
         contact.handle_s = handle
         self.at(now + handle, self._on_end, contact)
-
-    def _start_extra(self, agent: Agent, contact: Contact, handle: float) -> float:
-        """Service start of a contact with a bot hand-off, an approval, or a customer history; returns the handle."""
-        now = self.now
-        res = self.res[contact.seg] if contact.arrival_s >= self.measure_s else None
-        if contact.bot and res is not None:
-            res[r.HANDOFF_N] += 1
-            res[r.HANDOFF_S] += now - contact.bot_end_s
-        if self._track_last and contact.parent is None:  # a transfer's second service is not a return
-            last = self.last.get(contact.customer_id)
-            if last is not None and res is not None:
-                res[r.RETURNING] += 1
-                res[r.SAME_AGENT] += last is agent
-        if contact.amount > 0.0 and self._empower and not contact.approval:
-            contact = cast(StageContact, contact)  # only stage contacts need approvals
-            adj = self._adjust(agent, contact)
-            handle += adj.extra_handle_s
-            if not adj.escalate:
-                contact.approval, route = APPROVAL_SELF, r.SELF
-                self.leakage += adj.leakage
-            elif adj.synchronous:
-                contact.approval, route = APPROVAL_TEAM_LEAD, r.SYNC
-            else:
-                contact.approval, route = APPROVAL_BACK_OFFICE, r.ASYNC
-            if res is not None:
-                res[r.APPROVALS] += 1
-                res[route] += 1
-                if route == r.SELF:
-                    res[r.LEAKAGE] += adj.leakage
-        return handle
 
     def _on_end(self, contact: Contact) -> None:
         if contact.approval == APPROVAL_TEAM_LEAD:  # the agent holds the customer until a team lead approves
@@ -406,7 +366,7 @@ class ContactCenter(Dispatcher):
         contact.outcome = _SERVED
         to = -1
         if contact.x is not None or self._track_last:
-            to = self._release_extra(contact, agent)
+            to = self._service_stages.end(contact, agent)
             if to == -1:
                 self.finish(contact)
         else:
@@ -419,7 +379,7 @@ class ContactCenter(Dispatcher):
             g = agent.group
             agent.busy_s += now - agent.busy_since_s
             self.g_busy[g] -= 1
-            if self._g_multi[g]:  # otherwise busy agents = contacts in service, known from the contacts
+            if self.multi_slot[g]:  # otherwise busy agents = contacts in service, known from the contacts
                 self.recorder.add_period(BUSY, g, agent.busy_since_s, now)
             if agent.state == DRAINING:
                 self.shifts.drained(agent)
@@ -439,39 +399,6 @@ class ContactCenter(Dispatcher):
             self.pull(agent)
         if to >= 0:  # the customer now holds for the other skill (the agent's slot is free again)
             self.transfers.start(cast(StageContact, contact), to)
-
-    def _release_extra(self, contact: Contact, agent: Agent) -> int:
-        """Service end of a contact with draws or a history.
-
-        Returns:
-            -1 to record the contact now; -2 when it is recorded later (the second service of a transfer ended,
-            which records the contact it continues); an intent code to transfer the contact to once the agent's
-            slot is free (recorded when that second service ends).
-        """
-        if self._track_last:
-            self.last[contact.customer_id] = agent
-        x = contact.x
-        if x is None:
-            return -1
-        contact = cast(StageContact, contact)  # a contact with draws
-        if contact.parent is not None:
-            self.transfers.done(contact, TRANSFER_ANSWERED)
-            return -2
-        if contact.approval == APPROVAL_BACK_OFFICE:
-            contact.outcome = _ESC_ASYNC
-            bo = self.scenario.back_office
-            # The customer chases only if the back office has not answered by then.
-            if x.recontact_u < bo.recontact_share and x.recontact_delay_s < x.back_office_delay_s:
-                channel = self.channels.index(bo.recontact_channel) if bo.recontact_channel else contact.channel
-                self.repeats.schedule(contact, self.now + x.recontact_delay_s, channel, 0.0)
-        transfer = self.transfers.to[contact.intent]
-        if transfer is not None and x.transfer_u < transfer[0]:
-            return transfer[1]
-        if contact.arrival_s >= self.measure_s and not contact.repeat:
-            res = self.res[contact.seg]
-            res[r.FIRST] += 1
-            res[r.FCR] += contact.approval != APPROVAL_BACK_OFFICE
-        return -1
 
     def head(self, queue: int) -> Contact | None:
         """Oldest contact still waiting in ``queue``; contacts whose patience ran out are recorded as abandoned."""
@@ -511,7 +438,7 @@ class ContactCenter(Dispatcher):
                     self.compact()
             if picked is None:
                 break
-            contact = self._check_contact(agent, picked) if self._guard else cast(Contact, picked)
+            contact = check_contact(self, agent, picked) if self._guard else cast(Contact, picked)
             dq = self.waiting[contact.queue]
             if dq and dq[0] is contact:
                 dq.popleft()
@@ -561,69 +488,7 @@ class ContactCenter(Dispatcher):
             if agent.state == ON and (agent.n_active == 0 or agent.n_active < cap[agent.active_channel]):
                 self.pull(agent)
 
-    # ------------------------------------------------------------------------------------- policy guards
-
-    def _check_agent(self, agent: AgentInfo, contact: Contact) -> Agent:
-        a = agent
-        if (
-            not isinstance(a, Agent)
-            or a.group not in self.layout.q_groups[contact.queue]
-            or a not in self.avail[a.group][contact.channel]
-        ):
-            raise RoutingError(
-                f"{type(self.routing).__name__}.select_agent returned agent {a.id} (group {self.groups[a.group]!r}), "
-                f"which is not available for contact {contact.id} (channel {self.channels[contact.channel]!r}, "
-                f"intent {self.intents[contact.intent]!r}, language {self.languages[contact.language]!r})"
-            )
-        if self.queues[contact.queue].deferrable and not self.can_blend(a.group):
-            raise RoutingError(f"agent {a.id} was given deferrable work above its group's occupancy cap")
-        return a
-
-    def _check_contact(self, agent: Agent, contact: ContactInfo) -> Contact:
-        c = contact
-        ok = (
-            isinstance(c, Contact)
-            and c.state == WAITING
-            and c.deadline_s > self.now
-            and agent.group in self.layout.q_groups[c.queue]
-        )
-        if ok:
-            if self.queues[c.queue].deferrable:
-                ok = agent.n_active == 0 and self.can_blend(agent.group)
-            else:
-                ok = agent.n_active == 0 or (c.channel == agent.active_channel)
-        if not ok:
-            raise RoutingError(
-                f"{type(self.routing).__name__}.select_contact returned contact {c.id}, which agent {agent.id} "
-                f"(group {self.groups[agent.group]!r}) may not take now"
-            )
-        return cast(Contact, c)
-
     # ------------------------------------------------------------------------------------------------ horizon
-
-    def _finalize(self) -> None:
-        horizon = self.horizon_s
-        self.bot.close(horizon)
-        self.team_leads.close(horizon)
-        for dq in self.waiting:
-            for c in dq:
-                if c.state == WAITING:
-                    self.unserved(c, _ABANDONED if c.deadline_s < horizon else _CENSORED)
-            dq.clear()
-        for agent in self.agents:
-            for c in agent.hand:
-                c.outcome = _SERVED
-                c.end_s = math.nan
-                if c.parent is not None:
-                    self.transfers.done(cast(StageContact, c), TRANSFER_ANSWERED, in_service=True)
-                else:
-                    self.finish(c)
-            if agent.n_active:
-                agent.busy_s += horizon - agent.busy_since_s
-                if self._g_multi[agent.group]:
-                    self.recorder.add_period(BUSY, agent.group, agent.busy_since_s, horizon)
-            self.shifts.close(agent, horizon)
-        self.recorder.flush()
 
     def abandon(self, contact: Contact) -> None:
         """Record a waiting contact whose patience ran out (at its deadline)."""

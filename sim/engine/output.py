@@ -1,23 +1,65 @@
-"""A finished replication's output: its frames (see :mod:`sim.schema`) and the costs beyond agent pay."""
+"""A replication's output: open records closed at the horizon, the frames, and the costs beyond agent pay.
+
+The frames are those of :mod:`sim.schema`.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import math
+from typing import TYPE_CHECKING, cast
 
 import pandas as pd
 
 from sim.engine.resolution import resolution_frame
+from sim.entities import TRANSFER_ANSWERED, WAITING, StageContact
+from sim.log import BUSY
 from sim.result import RunResult
+from sim.schema import OUTCOMES
 
 if TYPE_CHECKING:
     from sim.engine.center import ContactCenter
 
-__all__ = ["result"]
+__all__ = ["close_at_horizon", "result"]
 
 _AGENT_COLUMNS = [
     "replication", "agent_id", "group", "shift", "paid_s", "logged_in_s", "busy_s", "break_s", "idle_s",
     "overtime_s", "callin_s", "night_s", "handled", "absent_shifts", "cost",
 ]  # fmt: skip
+
+
+_SERVED, _ABANDONED, _CENSORED = OUTCOMES.index("served"), OUTCOMES.index("abandoned"), OUTCOMES.index("censored")
+
+
+def close_at_horizon(center: ContactCenter) -> None:
+    """Record what is still open at the horizon.
+
+    Contacts in a bot session or hand-off end ``in_bot``; team-lead holds get their wait so far; waiting contacts
+    end abandoned (deadline before the horizon) or censored; contacts in service are served with no end time;
+    agents' busy, break and login periods close at the horizon.
+    """
+    horizon = center.horizon_s
+    center.bot.close(horizon)
+    center.team_leads.close(horizon)
+    for dq in center.waiting:
+        for c in dq:
+            if c.state == WAITING:
+                center.unserved(c, _ABANDONED if c.deadline_s < horizon else _CENSORED)
+        dq.clear()
+    rec = center.recorder
+    for agent in center.agents:
+        for c in agent.hand:
+            c.outcome = _SERVED
+            c.end_s = math.nan
+            if c.parent is not None:
+                center.transfers.done(cast(StageContact, c), TRANSFER_ANSWERED, in_service=True)
+            else:
+                center.finish(c)
+        if agent.n_active:
+            agent.busy_s += horizon - agent.busy_since_s
+            if center.multi_slot[agent.group]:
+                rec.add_period(BUSY, agent.group, agent.busy_since_s, horizon)
+        center.shifts.close(agent, horizon)
+    rec.flush()
 
 
 def result(center: ContactCenter, replication: int, seed: int, wall_s: float) -> RunResult:
@@ -50,7 +92,7 @@ def costs(center: ContactCenter) -> dict[str, float]:
         "n_repeats": float(center.repeats.n),
         "bot_cost": center.bot.cost(center.horizon_s / 86400.0),
         "training_cost": float(training_cost),
-        "leakage_cost": center.leakage,
+        "leakage_cost": center.service_stages.leakage,
         "team_lead_cost": team_leads * center.horizon_s / 3600.0 * sc.team_leads.hourly_cost,
         "team_lead_busy_s": center.team_leads.busy_s,
         "team_lead_paid_s": team_leads * (center.horizon_s - center.measure_s),

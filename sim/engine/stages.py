@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from sim.defaults import NoDeflection
+from sim.defaults import NoDeflection, NoEmpowerment
 from sim.engine import resolution as r
 from sim.entities import (
     APPROVAL_BACK_OFFICE,
+    APPROVAL_SELF,
+    APPROVAL_TEAM_LEAD,
     BOT_ABANDONED,
     BOT_ESCALATED,
     BOT_RESOLVED,
@@ -37,6 +39,8 @@ from sim.entities import (
     TRANSFER_ANSWERED,
     TRANSFER_CENSORED,
     WAITING,
+    Agent,
+    Contact,
     StageContact,
 )
 from sim.schema import OUTCOMES
@@ -44,10 +48,11 @@ from sim.schema import OUTCOMES
 if TYPE_CHECKING:
     from sim.engine.center import ContactCenter
 
-__all__ = ["REPEAT_ID_STEP", "BotStage", "Repeats", "TeamLeads", "Transfers"]
+__all__ = ["REPEAT_ID_STEP", "BotStage", "Repeats", "ServiceStages", "TeamLeads", "Transfers"]
 
 _BOT_RESOLVED, _BOT_ABANDONED = OUTCOMES.index("bot_resolved"), OUTCOMES.index("bot_abandoned")
 _SILENT, _IN_BOT, _ABANDONED = OUTCOMES.index("silent_failure"), OUTCOMES.index("in_bot"), OUTCOMES.index("abandoned")
+_ESC_ASYNC = OUTCOMES.index("escalated_async")
 REPEAT_ID_STEP = 1 << 40
 """A repeat contact's id is its predecessor's id plus this."""
 
@@ -340,3 +345,86 @@ class Repeats:
         if now >= c.measure_s:
             c.res[contact.seg][r.REPEATS] += 1
         c.route_new(contact)
+
+
+class ServiceStages:
+    """What the stages add to a service's start and end.
+
+    Hand-off and returning-customer counts, approvals (empowerment), back-office chasers, transfers and
+    first-contact resolution.
+    """
+
+    def __init__(self, center: ContactCenter) -> None:
+        self.c = center
+        sc = center.scenario
+        self.track_last = sc.customers.population is not None or center.routing.uses_last_agent
+        """Keep each customer's last agent (:attr:`ContactCenter.last`)."""
+        self._empower = bool(sc.approvals) and not isinstance(center.empowerment, NoEmpowerment)
+        self._adjust = center.empowerment.adjust
+        self.leakage = 0.0
+        """Expected cost of self-approvals a supervisor would have refused (currency)."""
+
+    def start(self, agent: Agent, contact: Contact, handle: float) -> float:
+        """Service start of a contact with draws or a customer history; returns the handle time (seconds)."""
+        c = self.c
+        now = c.now
+        res = c.res[contact.seg] if contact.arrival_s >= c.measure_s else None
+        if contact.bot and res is not None:
+            res[r.HANDOFF_N] += 1
+            res[r.HANDOFF_S] += now - contact.bot_end_s
+        if self.track_last and contact.parent is None:  # a transfer's second service is not a return
+            last = c.last.get(contact.customer_id)
+            if last is not None and res is not None:
+                res[r.RETURNING] += 1
+                res[r.SAME_AGENT] += last is agent
+        if contact.amount > 0.0 and self._empower and not contact.approval:
+            contact = cast(StageContact, contact)  # only stage contacts need approvals
+            adj = self._adjust(agent, contact)
+            handle += adj.extra_handle_s
+            if not adj.escalate:
+                contact.approval, route = APPROVAL_SELF, r.SELF
+                self.leakage += adj.leakage
+            elif adj.synchronous:
+                contact.approval, route = APPROVAL_TEAM_LEAD, r.SYNC
+            else:
+                contact.approval, route = APPROVAL_BACK_OFFICE, r.ASYNC
+            if res is not None:
+                res[r.APPROVALS] += 1
+                res[route] += 1
+                if route == r.SELF:
+                    res[r.LEAKAGE] += adj.leakage
+        return handle
+
+    def end(self, contact: Contact, agent: Agent) -> int:
+        """Service end of a contact with draws or a customer history.
+
+        Returns:
+            -1 to record the contact now; -2 when it is recorded later (the second service of a transfer ended,
+            which records the contact it continues); an intent code to transfer the contact to once the agent's
+            slot is free (recorded when that second service ends).
+        """
+        c = self.c
+        if self.track_last:
+            c.last[contact.customer_id] = agent
+        x = contact.x
+        if x is None:
+            return -1
+        contact = cast(StageContact, contact)  # a contact with draws
+        if contact.parent is not None:
+            c.transfers.done(contact, TRANSFER_ANSWERED)
+            return -2
+        if contact.approval == APPROVAL_BACK_OFFICE:
+            contact.outcome = _ESC_ASYNC
+            bo = c.scenario.back_office
+            # The customer chases only if the back office has not answered by then.
+            if x.recontact_u < bo.recontact_share and x.recontact_delay_s < x.back_office_delay_s:
+                channel = c.channels.index(bo.recontact_channel) if bo.recontact_channel else contact.channel
+                c.repeats.schedule(contact, c.now + x.recontact_delay_s, channel, 0.0)
+        transfer = c.transfers.to[contact.intent]
+        if transfer is not None and x.transfer_u < transfer[0]:
+            return transfer[1]
+        if contact.arrival_s >= c.measure_s and not contact.repeat:
+            res = c.res[contact.seg]
+            res[r.FIRST] += 1
+            res[r.FCR] += contact.approval != APPROVAL_BACK_OFFICE
+        return -1
