@@ -34,6 +34,7 @@ from policies.routing import (
 from policies.staffing import ErlangStaffing, FixedStaffing, ReactiveOvertime, ScheduleCsvStaffing
 from sim.config import PolicySpec, Scenario
 from sim.defaults import LongestIdleRouting, NoDeflection, NoEmpowerment
+from sim.interfaces import DeflectionPolicy, EmpowermentPolicy, RoutingPolicy, StaffingPolicy
 from sim.problems import Problem
 
 __all__ = [
@@ -74,6 +75,15 @@ EMPOWERMENT: dict[str, type[Any]] = {
     "tiered": TieredAuthority,
 }
 
+Policy = RoutingPolicy | DeflectionPolicy | StaffingPolicy | EmpowermentPolicy
+"""A policy of any slot."""
+BASES: dict[str, type[Policy]] = {
+    "routing": RoutingPolicy,
+    "deflection": DeflectionPolicy,
+    "staffing": StaffingPolicy,
+    "empowerment": EmpowermentPolicy,
+}
+"""The base class of each slot's policies (it declares every hook the engine calls)."""
 SLOTS: dict[str, dict[str, type[Any]]] = {
     "routing": ROUTING,
     "deflection": DEFLECTION,
@@ -91,11 +101,12 @@ def available(slot: str) -> list[str]:
     return sorted(_registry(slot))
 
 
-def make(slot: str, spec: str | PolicySpec | Mapping[str, Any] | object) -> object:
+def make(slot: str, spec: str | PolicySpec | Mapping[str, Any] | Policy) -> Policy:
     """Build the policy for ``slot`` from a name, a spec, a mapping ``{name, params}``, or return an instance.
 
     Raises:
-        PolicyError: Unknown slot or name (valid names listed), or parameters the policy's ``Params`` rejects.
+        PolicyError: Unknown slot or name (valid names listed), parameters the policy's ``Params`` rejects, or
+            an object that is not a policy of the slot (it must subclass the slot's base in ``sim.interfaces``).
     """
     registry = _registry(slot)
     if isinstance(spec, str):
@@ -103,6 +114,10 @@ def make(slot: str, spec: str | PolicySpec | Mapping[str, Any] | object) -> obje
     elif isinstance(spec, Mapping):
         spec = PolicySpec.model_validate(dict(spec))
     elif not isinstance(spec, PolicySpec):
+        base = BASES[slot]
+        if not isinstance(spec, base):
+            kind = type(spec).__name__
+            raise PolicyError(f"a {slot} policy must subclass sim.interfaces.{base.__name__}; got {kind}")
         return spec  # already a policy object
     cls = registry.get(spec.name)
     if cls is None:
