@@ -23,7 +23,7 @@ says what broke:
 * :func:`check_reproducible`: the same seed gives the same frames with a fresh or a reused policy object, another
   replication differs.
 * :func:`check_equivalent_paths`: the engine's shortcuts (eager arrivals, default-routing fast paths) change
-  nothing for this policy.
+  nothing for this policy (also on :func:`fast_path_scenario`, where the fast paths engage).
 
 :class:`StaticView` is a :class:`~sim.interfaces.SystemView` over fixed queues and agents: build the situation,
 call ``select_agent`` / ``select_contact``, assert the choice.
@@ -71,6 +71,7 @@ __all__ = [
     "check_policy",
     "check_reproducible",
     "conformance_scenario",
+    "fast_path_scenario",
     "frames_digest",
     "run_policy",
 ]
@@ -148,6 +149,26 @@ def conformance_scenario(**overrides: Any) -> Scenario:
     data = copy.deepcopy(SCENARIO)
     data.update(overrides)
     return Scenario.model_validate(data)
+
+
+def fast_path_scenario(*, stages: bool = True) -> Scenario:
+    """The conformance scenario reshaped so that the engine's fast paths for the default routing engage.
+
+    They never do on :func:`conformance_scenario` (every live queue has two eligible groups, every group serves
+    several live queues), where ``fast_paths=False`` could therefore not differ. Without VIPs there is one tier,
+    and voice_zh keeps only tech: voice_zh then has one live queue on one channel with one slot (both group
+    shortcuts), and the zh voice billing queues have one eligible group, generalists (the queue shortcut; more
+    generalists, so it often has several agents to choose from). ``stages=False`` also drops the bot, approvals
+    and transfers, so arrivals take the engine's inline fast path for plain contacts.
+    """
+    groups = copy.deepcopy(SCENARIO["groups"])
+    groups["voice_zh"]["skills"] = {"tech": 1.2}
+    groups["generalists"]["staffing"] = {"early": 3, "late": 3, "night": 1}
+    extra: dict[str, Any] = {} if stages else {"bots": {}, "approvals": {}, "transfers": {}}
+    name = "fast_paths" if stages else "fast_paths_plain"
+    return conformance_scenario(
+        name=name, groups=groups, customers={**SCENARIO["customers"], "vip_share": 0.0}, **extra
+    )
 
 
 # ----------------------------------------------------------------------------------------------------- runs
@@ -360,10 +381,19 @@ def check_reproducible(run: ConformanceRun, factory: Factory) -> None:
 
 
 def check_equivalent_paths(run: ConformanceRun, factory: Factory) -> None:
-    """One SimPy event per arrival (``eager_arrivals=False``) and no fast paths give the same frames."""
-    for flag in ("eager_arrivals", "fast_paths"):
-        other = run_policy(run.slot, factory(), scenario=run.scenario, seed=run.seed, **{flag: False})
-        assert_same_results(other.result, run.result, f"{flag}=False")
+    """One SimPy event per arrival (``eager_arrivals=False``) and no fast paths give the same frames.
+
+    Also on :func:`fast_path_scenario` (with and without stages) when ``run`` is on the conformance scenario,
+    since the default routing's fast paths engage only there.
+    """
+    runs = [run]
+    if run.scenario == conformance_scenario():
+        for stages in (True, False):
+            runs.append(run_policy(run.slot, factory(), scenario=fast_path_scenario(stages=stages), seed=run.seed))
+    for base in runs:
+        for flag in ("eager_arrivals", "fast_paths"):
+            other = run_policy(base.slot, factory(), scenario=base.scenario, seed=base.seed, **{flag: False})
+            assert_same_results(other.result, base.result, f"{flag}=False on {base.scenario.name}")
 
 
 def check_policy(slot: str, factory: Factory, *, scenario: Scenario | None = None, seed: int = SEED) -> None:

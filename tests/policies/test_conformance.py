@@ -37,6 +37,7 @@ from policies.testing import (
     check_policy,
     check_reproducible,
     conformance_scenario,
+    fast_path_scenario,
     frames_digest,
     run_policy,
 )
@@ -105,6 +106,27 @@ def test_same_seed_same_frames_and_another_replication_differs(case):
 
 def test_eager_arrivals_and_fast_paths_change_nothing(case):
     check_equivalent_paths(case.run, case.factory)
+
+
+@pytest.mark.parametrize("stages", [True, False])
+def test_the_fast_path_scenario_engages_the_fast_paths(stages):
+    """Without fast paths the default routing is asked more often: there, fast_paths=False is a real check."""
+
+    def decisions(fast_paths: bool) -> int:
+        routing = LongestIdleRouting()
+        asked = [0]
+        for name in ("select_agent", "select_contact"):
+            method = getattr(routing, name)
+
+            def counted(*args, _method=method):
+                asked[0] += 1
+                return _method(*args)
+
+            setattr(routing, name, counted)  # on the instance: the engine still sees the default class
+        run_policy("routing", routing, scenario=fast_path_scenario(stages=stages), fast_paths=fast_paths)
+        return asked[0]
+
+    assert decisions(fast_paths=True) < decisions(fast_paths=False)
 
 
 class _AnyIdleAgent(LongestIdleRouting):
