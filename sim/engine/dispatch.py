@@ -2,9 +2,10 @@
 
 Invariants (each held here, by structure, not by the handlers):
 
-* **One entry point.** Every scheduled event is a ``simpy.Timeout`` (public API) whose only callback is
-  :meth:`Dispatcher._dispatch`. It sets the logical clock to the event's time, calls the handler with its
-  argument, then pumps the arrivals. A handler never sets the clock and never pumps.
+* **One entry point.** Every scheduled event is a :class:`Wakeup` (a ``simpy.Timeout`` built with SimPy's public
+  constructor, carrying its handler) whose only callback is :meth:`Dispatcher._dispatch`. It sets the logical
+  clock to the event's time, calls the handler with its argument, then pumps the arrivals. A handler never sets
+  the clock and never pumps.
 * **Arrivals in order.** When an event at time T fires, every arrival before T has been processed. An arrival
   at time t < T (the next scheduled event) cannot be affected by anything else, so it is processed at once with
   the logical clock :attr:`Dispatcher.now` set to t (``env.now`` may still be earlier): an arrival costs no SimPy
@@ -20,15 +21,24 @@ team-lead approvals, repeat contacts, staffing reviews and routing reviews are e
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any, cast
+from typing import Any
 
 import simpy
 
 from sim.arrivals import ArrivalBatch
 
-__all__ = ["Dispatcher"]
+__all__ = ["Dispatcher", "Wakeup"]
 
 Handler = Callable[[Any], None]
+
+
+class Wakeup(simpy.Timeout):
+    """A ``simpy.Timeout`` (built with its public constructor) that carries the handler the dispatcher calls.
+
+    Its value is the handler's argument; its only callback is :meth:`Dispatcher._dispatch`.
+    """
+
+    handler: Handler
 
 
 class Dispatcher:
@@ -51,24 +61,28 @@ class Dispatcher:
         self._bn = 0
         self._eager = eager
         self._arrival_pending = False
+        self._dispatch_ = self._dispatch  # bound once: every event's only callback
 
     # --------------------------------------------------------------------------------------------- scheduling
 
     def at(self, time_s: float, handler: Handler, arg: Any = None) -> None:
         """Call ``handler(arg)`` at ``time_s`` (seconds; not before the logical now)."""
         env = self.env
-        simpy.Timeout(env, time_s - env.now, (handler, arg)).callbacks.append(self._dispatch)
+        event = Wakeup(env, time_s - env.now, arg)
+        event.handler = handler
+        event.callbacks.append(self._dispatch_)
 
     def after(self, delay_s: float, handler: Handler, arg: Any = None) -> None:
         """Call ``handler(arg)`` ``delay_s`` seconds after ``env.now`` (the time of the event being handled)."""
-        simpy.Timeout(self.env, delay_s, (handler, arg)).callbacks.append(self._dispatch)
+        event = Wakeup(self.env, delay_s, arg)
+        event.handler = handler
+        event.callbacks.append(self._dispatch_)
 
-    def _dispatch(self, event: simpy.Event) -> None:
+    def _dispatch(self, event: Wakeup) -> None:
         """The only SimPy callback: set the clock, run the handler, pump the arrivals that are due."""
         env = self.env
         self.now = env.now
-        handler, arg = cast(tuple[Handler, Any], event.value)
-        handler(arg)
+        event.handler(event.value)
         bi = self._bi
         # The pump is a no-op unless an arrival (or a new batch) comes before the next event: skip the call.
         if not self._eager or bi >= self._bn or self._batch[bi][0] < env.peek():
