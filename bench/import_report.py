@@ -9,6 +9,7 @@ and prints:
    ``policies``, ``experiments``, ``bench``) or by the command itself, with its cumulative time: the module that
    would have to import lazily, or not at all, to save that time. Figures are cumulative and nested packages are
    counted under the first importer only (``-X importtime`` lists each module once, where it was first loaded).
+3. **ccsim modules**: the self time of each of ccsim's own modules.
 
 ccsim is imported from the tree this file is in (``PYTHONPATH``). Runs use bytecode caching (the environment's
 ``PYTHONDONTWRITEBYTECODE`` is dropped) after one unmeasured warm-up, so that compiling sources is not counted.
@@ -148,6 +149,12 @@ def report(text: str, min_ms: float) -> str:
     for importer, imported, us in sorted(by_edge(roots), key=lambda e: -e[2]):
         if us / 1000 >= min_ms:
             lines.append(f"  {importer:<38}-> {imported:<62}{us / 1000:>6.0f} ms")
+    lines.append("")
+    lines.append("ccsim modules (self time: module body, class and model definitions):")
+    own = [node for node in _walk(roots) if node.package in OWN_PACKAGES]
+    for node in sorted(own, key=lambda n: -n.self_us):
+        if node.self_us / 1000 >= min_ms:
+            lines.append(f"  {node.name:<38}{node.self_us / 1000:>8.0f} ms")
     return "\n".join(lines)
 
 
