@@ -33,7 +33,9 @@ process CPU of ``ccsim --help`` and of ``ccsim run erlang_c_textbook -r 1 --work
 Children use only API that both trees have: ``experiments.io.load_scenario`` and
 ``experiments.simulate_scenario(scenario, seed=, replication=, log=False)`` (``base_dir`` passed only if the
 signature has it); contacts are ``result.stats["n_arrivals"]``, else the ``offered`` sum of the intervals frame.
-Comparing a commit with itself measures the noise.
+Comparing a commit with itself measures the noise: on a shared 2-core machine at load 3-5, the best-of-7 ratios
+of identical engine code came out 0.97-1.04 and single rounds 0.78-1.30, so judge a 5% criterion on a quiet
+machine, with ``--repeat`` 7 or more, and look at both the best-run ratio and the median of the paired rounds.
 
 Run: ``make bench`` (standard report), ``make bench-compare REV=<commit>``, or
 ``.venv/bin/python bench/bench_engine.py [--quick] [--json out.json] [--process-contacts N] [--compare REV]``.
