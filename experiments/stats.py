@@ -89,8 +89,10 @@ def summarize(long: pd.DataFrame, confidence: float = 0.95, by: Sequence[str] | 
     out = grouped.agg(mean="mean", std="std", n="count")
     n = out["n"].to_numpy(dtype=float)
     std = out["std"].to_numpy(dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        half = np.where(n >= 2, _t_quantile(confidence, np.maximum(n - 1, 1)) * std / np.sqrt(n), np.nan)
+    half = np.full_like(n, np.nan)
+    if (n >= 2).any():  # a single replication needs no t quantile, hence no scipy import
+        with np.errstate(invalid="ignore", divide="ignore"):
+            half = np.where(n >= 2, _t_quantile(confidence, np.maximum(n - 1, 1)) * std / np.sqrt(n), np.nan)
     out["std"] = np.where(n >= 2, std, np.nan)
     out["ci_half"] = half
     out["ci_low"] = out["mean"] - half
