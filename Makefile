@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench clean
+.PHONY: demo test test-fast lint bench bench-compare bench-imports clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,15 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_engine.py
+
+# Engine speed and start-up of this tree against commit REV (default: main), interleaved in the same run.
+REV ?= main
+bench-compare: $(STAMP)
+	$(BIN)/python bench/bench_engine.py --compare $(REV)
+
+# Where the start-up time of a short `ccsim run` goes, by package and by the ccsim module that imports it.
+bench-imports: $(STAMP)
+	$(BIN)/python bench/import_report.py -- ccsim run erlang_c_textbook -r 1 --seed 1 --out '{tmp}/run' --no-progress
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

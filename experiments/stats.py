@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 __all__ = ["PairedDifference", "paired_difference", "replications_needed", "summarize", "t_interval"]
 
@@ -36,7 +35,12 @@ def _finite(values: Sequence[float] | np.ndarray | pd.Series) -> np.ndarray:
 
 
 def _t_quantile(confidence: float, dof: np.ndarray | float) -> np.ndarray | float:
-    return stats.t.ppf(0.5 + confidence / 2.0, dof)
+    # Exactly scipy.stats.t.ppf(0.5 + confidence / 2, dof): for 0 < q < 1 and dof > 0 (always the case here)
+    # t.ppf returns special.stdtrit(dof, q) * 1.0 + 0.0, bit for bit. Importing scipy.special, here and only
+    # when needed, costs a fraction of scipy.stats (about 0.2 s vs 0.6 s on top of numpy and pandas).
+    from scipy import special
+
+    return special.stdtrit(dof, 0.5 + confidence / 2.0)
 
 
 def t_interval(values: Sequence[float] | np.ndarray | pd.Series, confidence: float = 0.95) -> tuple[float, float]:
@@ -85,8 +89,10 @@ def summarize(long: pd.DataFrame, confidence: float = 0.95, by: Sequence[str] | 
     out = grouped.agg(mean="mean", std="std", n="count")
     n = out["n"].to_numpy(dtype=float)
     std = out["std"].to_numpy(dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        half = np.where(n >= 2, _t_quantile(confidence, np.maximum(n - 1, 1)) * std / np.sqrt(n), np.nan)
+    half = np.full_like(n, np.nan)
+    if (n >= 2).any():  # a single replication needs no t quantile, hence no scipy import
+        with np.errstate(invalid="ignore", divide="ignore"):
+            half = np.where(n >= 2, _t_quantile(confidence, np.maximum(n - 1, 1)) * std / np.sqrt(n), np.nan)
     out["std"] = np.where(n >= 2, std, np.nan)
     out["ci_half"] = half
     out["ci_low"] = out["mean"] - half
@@ -210,8 +216,10 @@ def replications_needed(
     s = float(x.std(ddof=1))
     if s == 0:
         return 2
+    from scipy import special
+
     # Normal approximation gives a lower bound (t > z); then walk up through a vectorised window.
-    z = float(stats.norm.ppf(0.5 + confidence / 2.0))
+    z = float(special.ndtri(0.5 + confidence / 2.0))  # = scipy.stats.norm.ppf, bit for bit
     n = max(2, math.ceil((z * s / target_half_width) ** 2))
     while n <= max_replications:
         candidates = np.arange(n, min(n + 1024, max_replications + 1))
