@@ -1,9 +1,8 @@
 """Experiments: scenario files in, replications in parallel, results out (long tables, Parquet run directories).
 
-The public API is re-exported here; see :mod:`experiments.io` and :mod:`experiments.runner`.
+The public API is re-exported here; see :mod:`experiments.scenario_files` and :mod:`experiments.runner`.
 """
 
-from experiments.io import ScenarioError, describe_scenario, list_scenarios, load_scenario
 from experiments.runner import (
     ExperimentResult,
     RunDirError,
@@ -12,6 +11,7 @@ from experiments.runner import (
     simulate_scenario,
     target_table,
 )
+from experiments.scenario_files import ScenarioError, describe_scenario, list_scenarios, load_scenario
 
 __all__ = [
     "ExperimentResult",

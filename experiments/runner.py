@@ -33,7 +33,8 @@ from typing import Any
 
 import pandas as pd
 
-from experiments.io import (
+from experiments.replay import load_replay_log, scenario_replay
+from experiments.scenario_files import (
     load_scenario,
     manifest,
     read_json,
@@ -43,7 +44,6 @@ from experiments.io import (
     write_json,
     write_parquet,
 )
-from experiments.replay import load_replay_log, scenario_replay
 from sim.arrivals import ReplayLog
 from sim.config import Scenario
 from sim.result import RunResult
@@ -601,7 +601,8 @@ def run_experiment(
     """Run replications ``0..n_replications-1`` of a scenario, summarize them and (optionally) save everything.
 
     Args:
-        scenario: A validated scenario, or a path / bundled name passed to :func:`experiments.io.load_scenario`.
+        scenario: A validated scenario, or a path / bundled name passed to
+            :func:`experiments.scenario_files.load_scenario`.
         seed: Base seed (>= 0).
         n_replications: Number of replications (>= 1); in an existing run directory only the missing ones run.
         out_dir: Run directory (see the module docstring), or ``None`` to keep results in memory only.

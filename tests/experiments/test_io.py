@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from experiments.cli import main
-from experiments.io import (
+from experiments.scenario_files import (
     ScenarioError,
     describe_scenario,
     list_scenarios,
@@ -271,6 +271,6 @@ def test_manifest_fields(tiny_scenario: Scenario):
 
 
 def test_git_state_without_repository(tmp_path: Path):
-    from experiments.io import git_state
+    from experiments.scenario_files import git_state
 
     assert git_state(tmp_path) == {}
