@@ -13,16 +13,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments.runner import (
-    LONG_COLUMNS,
-    RunDirError,
-    replication_dir,
-    run_experiment,
-    run_replications,
-    target_table,
-)
-from experiments.runner import target_status as status
-from experiments.scenario_files import scenario_hash
+from experiments.provenance import scenario_hash
+from experiments.results import target_status as status
+from experiments.results import target_table
+from experiments.run_dir import RunDirError, replication_dir
+from experiments.runner import LONG_COLUMNS, run_experiment, run_replications
 from sim.config import Scenario
 from sim.result import RunResult
 from tests.conftest import FAKES, fake_simulate
@@ -308,7 +303,7 @@ def test_public_namespace():
 def test_errors_survive_pickling():
     import pickle
 
-    from experiments.scenario_files import ScenarioError
+    from experiments.scenario_errors import ScenarioError
 
     err = pickle.loads(pickle.dumps(ScenarioError("f.yaml", ["f.yaml:3: a", "f.yaml:4: b"])))
     assert err.problems == ["f.yaml:3: a", "f.yaml:4: b"]

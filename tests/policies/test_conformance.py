@@ -24,7 +24,8 @@ import pytest
 import yaml
 
 from experiments.runner import simulate_scenario
-from experiments.scenario_files import ScenarioError, scenario_from_dict
+from experiments.scenario_errors import ScenarioError
+from experiments.scenario_files import scenario_from_dict
 from policies.registry import SLOTS, available, make
 from policies.testing import (
     SEED,
