@@ -181,8 +181,8 @@ def bench_ecommerce(name: str, seed: int = 1) -> dict:
     authority limits with a team-lead pool; ``ecommerce_fifo`` is the same center on the plain core (every
     policy at its default, no bot, no approvals). The time includes building the policies from the registry.
     """
-    from experiments.io import load_scenario
     from experiments.runner import simulate_scenario
+    from experiments.scenario_files import load_scenario
 
     sc, base_dir = load_scenario(name)
     t, cpu = time.perf_counter(), time.process_time()

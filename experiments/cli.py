@@ -1,4 +1,4 @@
-"""The ``ccsim`` command line: a thin shell over :mod:`experiments.io` and :mod:`experiments.runner`.
+"""The ``ccsim`` command line: a thin shell over :mod:`experiments.scenario_files` and :mod:`experiments.runner`.
 
 Each command is a :class:`_BaseCommand` subclass registered in :data:`_COMMANDS`; its docstring is its help.
 To add a command, write the class and add it to ``_COMMANDS``. Commands only parse, call library functions and
@@ -20,8 +20,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from experiments.io import ScenarioError, check_data, describe_scenario, list_scenarios, load_scenario
-from experiments.runner import ExperimentResult, RunDirError, run_experiment
+from experiments.results import ExperimentResult
+from experiments.run_dir import RunDirError
+from experiments.runner import run_experiment
+from experiments.scenario_errors import ScenarioError
+from experiments.scenario_files import check_data, describe_scenario, list_scenarios, load_scenario
 from sim.arrivals import ReplayError
 from sim.metrics import COST_METRICS, RESOLUTION_METRICS
 from sim.units import format_duration

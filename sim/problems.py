@@ -2,8 +2,9 @@
 
 A check that can find several problems at once (the :class:`~sim.config.Scenario` cross-references, the policies
 section) collects :class:`Problem` objects instead of sentences, and raises them together as
-:class:`ScenarioProblemsError`. The edge that reads a file (``experiments.io``) puts each problem on its own YAML line
-from its ``path`` and formats it once; nothing joins problems into a string that is split again.
+:class:`ScenarioProblemsError`. The edge that reads a file (``experiments.scenario_files``, with the wording in
+``experiments.scenario_errors``) puts each problem on its own YAML line from its ``path`` and formats it once;
+nothing joins problems into a string that is split again.
 
 Inside a pydantic validator a raised :class:`ScenarioProblemsError` reaches the caller as one ``value_error`` of the
 ``ValidationError``, with the exception itself in ``error["ctx"]["error"]``.

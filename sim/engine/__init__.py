@@ -61,7 +61,7 @@ def run(
         The replication's frames.
 
     Example:
-        >>> from experiments.io import load_scenario  # doctest: +SKIP
+        >>> from experiments import load_scenario  # doctest: +SKIP
         >>> result = run(load_scenario("erlang_c_textbook")[0], seed=1)  # doctest: +SKIP
     """
     wall = time.perf_counter()

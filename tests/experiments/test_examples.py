@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from experiments.io import ScenarioError, list_scenarios, load_scenario
 from experiments.runner import simulate_scenario
+from experiments.scenario_errors import ScenarioError
+from experiments.scenario_files import list_scenarios, load_scenario
 from policies.registry import SLOTS, catalogue_markdown
 from sim.config import PolicySpec
 

@@ -10,18 +10,10 @@ import pandas as pd
 import pytest
 
 from experiments.cli import main
-from experiments.io import (
-    ScenarioError,
-    describe_scenario,
-    list_scenarios,
-    load_scenario,
-    manifest,
-    scenario_dict,
-    scenario_hash,
-    write_atomic,
-    write_json,
-    write_parquet,
-)
+from experiments.files import write_atomic, write_json, write_parquet
+from experiments.provenance import manifest, scenario_dict, scenario_hash
+from experiments.scenario_errors import ScenarioError
+from experiments.scenario_files import describe_scenario, list_scenarios, load_scenario
 from sim.config import Scenario
 from tests.conftest import write_scenario
 
@@ -271,6 +263,6 @@ def test_manifest_fields(tiny_scenario: Scenario):
 
 
 def test_git_state_without_repository(tmp_path: Path):
-    from experiments.io import git_state
+    from experiments.provenance import git_state
 
     assert git_state(tmp_path) == {}

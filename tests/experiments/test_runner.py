@@ -13,16 +13,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments.io import scenario_hash
-from experiments.runner import (
-    LONG_COLUMNS,
-    RunDirError,
-    replication_dir,
-    run_experiment,
-    run_replications,
-    target_table,
-)
-from experiments.runner import target_status as status
+from experiments.provenance import scenario_hash
+from experiments.results import target_status as status
+from experiments.results import target_table
+from experiments.run_dir import RunDirError, replication_dir
+from experiments.runner import LONG_COLUMNS, run_experiment, run_replications
 from sim.config import Scenario
 from sim.result import RunResult
 from tests.conftest import FAKES, fake_simulate
@@ -308,7 +303,7 @@ def test_public_namespace():
 def test_errors_survive_pickling():
     import pickle
 
-    from experiments.io import ScenarioError
+    from experiments.scenario_errors import ScenarioError
 
     err = pickle.loads(pickle.dumps(ScenarioError("f.yaml", ["f.yaml:3: a", "f.yaml:4: b"])))
     assert err.problems == ["f.yaml:3: a", "f.yaml:4: b"]
@@ -340,8 +335,8 @@ def test_engine_results_do_not_depend_on_worker_count(tiny_scenario: Scenario):
 
 
 def test_intent_target_without_the_contact_log_says_it_needs_the_log():
-    from experiments.io import load_scenario
     from experiments.runner import run_experiment
+    from experiments.scenario_files import load_scenario
 
     scenario, _ = load_scenario("erlang_c_textbook")
     data = scenario.model_dump(mode="json")

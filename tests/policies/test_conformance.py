@@ -23,8 +23,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from experiments.io import ScenarioError, scenario_from_dict
 from experiments.runner import simulate_scenario
+from experiments.scenario_errors import ScenarioError
+from experiments.scenario_files import scenario_from_dict
 from policies.registry import SLOTS, available, make
 from policies.testing import (
     SEED,

@@ -13,7 +13,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from experiments.io import ScenarioError, scenario_from_dict
+from experiments.scenario_errors import ScenarioError
+from experiments.scenario_files import scenario_from_dict
 from policies.deflection import BotFirst, BotForIntents, BotOffHours, BotOnWait
 from policies.registry import PolicyError, make
 from sim.config import Scenario

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from experiments.io import ScenarioError, load_scenario, scenario_from_dict
+from experiments.scenario_errors import ScenarioError
+from experiments.scenario_files import load_scenario, scenario_from_dict
 from policies.registry import SLOTS, PolicyError, available, check_scenario, make
 from sim.config import PolicySpec, Scenario
 from sim.problems import Problem

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 import yaml
 
-from experiments.io import ScenarioError, load_scenario, scenario_from_dict
+from experiments.scenario_errors import ScenarioError
+from experiments.scenario_files import load_scenario, scenario_from_dict
 from policies.registry import PolicyError, make
 from policies.staffing import ErlangStaffing, FixedStaffing, ReactiveOvertime, ScheduleCsvStaffing
 from sim.config import Scenario, single_queue
