@@ -30,7 +30,7 @@ from its own tree (``PYTHONPATH``): the core M/M/c+M workload (``--contacts``), 
 flagship ``ecommerce_24x7`` week. It reports contacts per CPU-second of the simulation (imports and loading
 excluded) for both, the ratio new/old of the best runs and the median of the per-round ratios, then the
 process CPU of ``ccsim --help`` and of ``ccsim run erlang_c_textbook -r 1 --workers 1`` for both (start-up).
-Children use only API that both trees have: ``experiments.io.load_scenario`` and
+Children use only API that both trees have: ``experiments.load_scenario`` and
 ``experiments.simulate_scenario(scenario, seed=, replication=, log=False)`` (``base_dir`` passed only if the
 signature has it); contacts are ``result.stats["n_arrivals"]``, else the ``offered`` sum of the intervals frame.
 Comparing a commit with itself measures the noise: on a shared 2-core machine at load 3-5, the best-of-7 ratios
@@ -384,7 +384,7 @@ def _child(spec: dict) -> None:
     """In a child process whose ``sys.path`` starts with ``spec["tree"]``: time one simulation, print JSON."""
     cpu = time.process_time()
     import experiments
-    from experiments.io import load_scenario
+    from experiments import load_scenario
 
     import_cpu = time.process_time() - cpu
     scenario, base_dir = load_scenario(spec["scenario"])

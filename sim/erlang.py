@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from scipy import special
 
 __all__ = [
     "ErlangAResult",
@@ -230,6 +229,8 @@ class ErlangAResult:
         # prod_{l=1..k} (b + l) / (b + l + x) = E[U^x] for U ~ Beta(b + 1, k), b = n mu / theta, we have
         # exp(-theta H_i) ~ Beta(b + 1, i + 1): P(H_i <= T) = I_{1 - exp(-theta T)}(i + 1, b + 1), exact for all T
         # (no matrix exponential, no cancellation). Without abandonment H_i ~ Gamma(i + 1, n mu).
+        from scipy import special  # here, not at import: ccsim's start-up does without scipy
+
         stages = np.arange(1, m + 1, dtype=float)
         if theta == 0.0:
             cdf = special.gammainc(stages, n * mu * threshold_s)
@@ -318,6 +319,8 @@ def erlang_a(arrival_rate_per_s: float, mean_handle_s: float, mean_patience_s: f
         >>> round(res.p_wait, 3), round(res.p_abandon, 3), round(res.mean_wait_s, 1)
         (0.226, 0.025, 7.5)
     """
+    from scipy import special  # here, not at import: ccsim's start-up does without scipy
+
     _check_positive(arrival_rate_per_s=arrival_rate_per_s, mean_handle_s=mean_handle_s)
     if not mean_patience_s > 0:
         raise ValueError(f"mean_patience_s must be > 0 (math.inf for no abandonment), got {mean_patience_s!r}")

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from experiments.io import load_scenario
+from experiments import load_scenario
 from sim.arrivals import data_dir, resolve_log_path
 
 pytestmark = pytest.mark.slow
