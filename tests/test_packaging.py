@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 from experiments import load_scenario
-from sim.arrivals import data_dir, resolve_log_path
+from experiments.replay import data_dir, resolve_log_path
 
 pytestmark = pytest.mark.slow
 
