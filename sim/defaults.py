@@ -67,14 +67,8 @@ class LongestIdleRouting(RoutingPolicy):
 
 
 def oldest_head(view: SystemView, queues: Iterable[int]) -> ContactInfo | None:
-    """The head of ``queues`` that is first by :func:`~sim.interfaces.fifo_key`, or ``None`` (first wins ties)."""
-    best = None
-    best_key = float("inf")
-    for head in view.heads(queues):
-        key = fifo_key(head)
-        if key < best_key:
-            best, best_key = head, key
-    return best
+    """The head of ``queues`` that is first by :data:`~sim.interfaces.fifo_key`, or ``None`` (first wins ties)."""
+    return min(view.heads(queues), key=fifo_key, default=None)
 
 
 class NoDeflection(DeflectionPolicy):

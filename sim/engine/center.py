@@ -352,8 +352,9 @@ class ContactCenter(Dispatcher):
         # At the end of the handle time the service ends, or, for a team-lead approval, the agent holds the
         # customer until a team lead approves. (Self.at, inlined: this is the event of nearly every contact.)
         env = self.env
-        event = Wakeup(env, now + handle - env.now, contact)
+        event = Wakeup(env, now + handle - env.now)
         event.handler = self.release if contact.approval != APPROVAL_TEAM_LEAD else self._hold
+        event.arg = contact
         event.callbacks.append(self._dispatch_)
 
     def _hold(self, contact: Contact) -> None:

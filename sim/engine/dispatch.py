@@ -35,10 +35,11 @@ Handler = Callable[[Any], None]
 class Wakeup(simpy.Timeout):
     """A ``simpy.Timeout`` (built with its public constructor) that carries the handler the dispatcher calls.
 
-    Its value is the handler's argument; its only callback is :meth:`Dispatcher._dispatch`.
+    ``handler(arg)`` is what :meth:`Dispatcher._dispatch`, its only callback, runs.
     """
 
     handler: Handler
+    arg: Any
 
 
 class Dispatcher:
@@ -68,21 +69,23 @@ class Dispatcher:
     def at(self, time_s: float, handler: Handler, arg: Any = None) -> None:
         """Call ``handler(arg)`` at ``time_s`` (seconds; not before the logical now)."""
         env = self.env
-        event = Wakeup(env, time_s - env.now, arg)
+        event = Wakeup(env, time_s - env.now)
         event.handler = handler
+        event.arg = arg
         event.callbacks.append(self._dispatch_)
 
     def after(self, delay_s: float, handler: Handler, arg: Any = None) -> None:
         """Call ``handler(arg)`` ``delay_s`` seconds after ``env.now`` (the time of the event being handled)."""
-        event = Wakeup(self.env, delay_s, arg)
+        event = Wakeup(self.env, delay_s)
         event.handler = handler
+        event.arg = arg
         event.callbacks.append(self._dispatch_)
 
     def _dispatch(self, event: Wakeup) -> None:
         """The only SimPy callback: set the clock, run the handler, pump the arrivals that are due."""
         env = self.env
         self.now = env.now
-        event.handler(event.value)
+        event.handler(event.arg)
         bi = self._bi
         # The pump is a no-op unless an arrival (or a new batch) comes before the next event: skip the call.
         if not self._eager or bi >= self._bn or self._batch[bi][0] < env.peek():

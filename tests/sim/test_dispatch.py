@@ -68,9 +68,8 @@ def test_eager_arrivals_cost_no_simpy_event():
 
 def test_a_wakeup_is_a_public_timeout_that_carries_its_handler():
     d = Trace([], True)
-    wakeup = Wakeup(d.env, 3.0, 7)
+    wakeup = Wakeup(d.env, 3.0)
     assert isinstance(wakeup, simpy.Timeout)
-    assert wakeup.value == 7
     d.at(4.0, d._done, 8)
     assert d.env.peek() == 3.0
     d.run_until(5.0)
