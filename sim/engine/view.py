@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from itertools import islice
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from sim.entities import OFF, WAITING, Agent, Contact, Queue
 from sim.interfaces import AgentInfo
@@ -24,10 +24,11 @@ __all__ = ["CenterView"]
 class CenterView:
     """Read-only view of a :class:`~sim.engine.ContactCenter` handed to policies."""
 
-    __slots__ = ("_c",)
+    __slots__ = ("_c", "_layout")
 
     def __init__(self, center: ContactCenter) -> None:
         self._c = center
+        self._layout = center.layout
 
     @property
     def now(self) -> float:
@@ -61,7 +62,9 @@ class CenterView:
 
     def is_logged_in(self, agent: AgentInfo) -> bool:
         """Whether ``agent`` is on duty now (working, on break, or finishing contacts)."""
-        return cast(Agent, agent).state != OFF
+        if TYPE_CHECKING:  # the view hands out the engine's agents (no cast call at run time)
+            assert isinstance(agent, Agent)
+        return agent.state != OFF
 
     def last_agent(self, customer_id: int) -> Agent | None:
         """Agent who last served this customer, or ``None``."""
@@ -69,7 +72,7 @@ class CenterView:
 
     def fallback_queues(self, agent: AgentInfo) -> tuple[int, ...]:
         """Live queues the agent has the channel and skill for but not the language."""
-        layout = self._c.layout
+        layout = self._layout
         if agent.n_active == 0:
             return layout.g_fallback[agent.group]
         return layout.g_fallback_by_ch[agent.group][agent.active_channel]
@@ -85,7 +88,9 @@ class CenterView:
 
     def available_since(self, agent: AgentInfo, channel: int) -> float:
         """Time since which ``agent`` has been available for ``channel`` (seconds)."""
-        return cast(Agent, agent).since[channel]
+        if TYPE_CHECKING:
+            assert isinstance(agent, Agent)
+        return agent.since[channel]
 
     def head(self, queue: int) -> Contact | None:
         """Oldest contact still waiting in ``queue`` (contacts whose patience ran out are skipped), or ``None``."""
@@ -135,15 +140,15 @@ class CenterView:
 
     def live_queues(self, agent: AgentInfo) -> tuple[int, ...]:
         """Live queues the agent may take a contact from now."""
-        layout = self._c.layout
+        layout = self._layout
         if agent.n_active == 0:
             return layout.g_live[agent.group]
         return layout.g_live_by_ch[agent.group][agent.active_channel]
 
     def deferrable_queues(self, agent: AgentInfo) -> tuple[int, ...]:
         """Deferrable queues the agent may take work from now (idle and under the occupancy cap only)."""
-        if agent.n_active == 0 and self.can_blend(agent):
-            return self._c.layout.g_deferrable[agent.group]
+        if agent.n_active == 0 and self._c.can_blend(agent.group):
+            return self._layout.g_deferrable[agent.group]
         return ()
 
     def can_blend(self, agent: AgentInfo) -> bool:
