@@ -89,3 +89,55 @@ def test_static_view_hides_contacts_whose_patience_ran_out():
     assert view.head(0).id == 2
     assert view.queue_length(0) == 1
     assert [c.id for c in view.waiting(0)] == [2]
+
+
+class _Plain(LongestIdleRouting):
+    """The default decisions, but as a policy of its own (no fast paths, every answer guarded)."""
+
+
+class _Nosy(LongestIdleRouting):
+    """The same decisions after reading every queue of the view, every time (heads, lengths, waiting lists)."""
+
+    def select_agent(self, contact, view):
+        self._read_everything(view)
+        return super().select_agent(contact, view)
+
+    def select_contact(self, agent, view):
+        self._read_everything(view)
+        return super().select_contact(agent, view)
+
+    @staticmethod
+    def _read_everything(view):
+        queues = range(len(view.queues))
+        view.heads(queues)
+        for q in queues:
+            view.head(q)
+            view.queue_length(q)
+            list(view.waiting(q))
+
+
+def test_reading_the_view_changes_nothing():
+    """The view is read-only: a policy that reads everything at every decision gets the same run.
+
+    Every contact's row is identical. Reading can change *when* an expired contact is recorded (the engine drops
+    the stale entries a read noted after the decision), so float sums over contacts (waits per interval) may add
+    the same numbers in another order: they agree to rounding, and every count exactly.
+    """
+    import pandas as pd
+
+    from policies.testing import FRAMES, conformance_scenario, run_policy
+
+    for scenario in (conformance_scenario(), conformance_scenario(channels={
+        "voice": {"patience": {"dist": "exponential", "mean": "30s"}},  # many abandonments: many stale entries
+        "chat": {"concurrency": 3, "inflation": 0.3, "patience": {"dist": "exponential", "mean": "40s"}},
+        "email": {"kind": "deferrable"},
+    })):  # fmt: skip
+        plain = run_policy("routing", _Plain(), scenario=scenario)
+        nosy = run_policy("routing", _Nosy(), scenario=scenario)
+        assert (plain.result.contacts.outcome.astype(str) == "abandoned").sum() > 100
+        pd.testing.assert_frame_equal(nosy.result.contacts, plain.result.contacts, check_exact=True)
+        for name in FRAMES:
+            a, b = getattr(nosy.result, name), getattr(plain.result, name)
+            exact = [c for c in a.columns if not pd.api.types.is_float_dtype(a[c]) or c.endswith(("offered", "answered"))]
+            pd.testing.assert_frame_equal(a[exact], b[exact], check_exact=True, obj=name)
+            pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12, atol=1e-9, obj=name)
