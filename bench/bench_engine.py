@@ -77,17 +77,18 @@ CCSIM_MAIN = "import sys; from experiments.cli import main; sys.exit(main())"
 """What the ``ccsim`` console script runs; ``python -c CCSIM_MAIN ARGS`` is ``ccsim ARGS`` from the tree on the path."""
 
 
-def mmcm_scenario(n_contacts: int):
+def mmcm_scenario(n_contacts: int, load: float = LOAD, name: str = "bench_mmcm"):
     """The benchmark workload as a ccsim scenario with about ``n_contacts`` arrivals."""
     from sim.config import single_queue
 
+    rate = load * N_AGENTS / HANDLE_S
     return single_queue(
-        arrival_rate_per_s=RATE,
+        arrival_rate_per_s=rate,
         mean_handle_s=HANDLE_S,
         n_agents=N_AGENTS,
         mean_patience_s=PATIENCE_S,
-        horizon=f"{n_contacts / RATE:.0f}s",
-        name="bench_mmcm",
+        horizon=f"{n_contacts / rate:.0f}s",
+        name=name,
     )
 
 
@@ -219,31 +220,10 @@ def peak_memory_mib(n_contacts: int, log: bool) -> float:
 
 
 def mmcm_data(n_contacts: int, load: float = LOAD, name: str = "bench_mmcm") -> dict:
-    """The M/M/50+M workload as scenario data (what ``sim.config.single_queue`` builds), for a YAML file."""
-    rate = load * N_AGENTS / HANDLE_S
-    return {
-        "name": name,
-        "horizon": f"{n_contacts / rate:.0f}s",
-        "warmup": "0s",
-        "channels": {
-            "voice": {"patience": {"dist": "exponential", "mean": f"{PATIENCE_S:g}s"}, "short_abandon": "0s"}
-        },
-        "intents": {"general": {"handle": {"dist": "exponential", "mean": f"{HANDLE_S:g}s"}}},
-        "arrivals": {
-            "kind": "generated",
-            "channels": {"voice": {"daily_volume": rate * 86400, "intent_mix": {"general": 1}}},
-        },
-        "shifts": {"always": {"start": "00:00", "length": "24h"}},
-        "groups": {
-            "agents": {
-                "channels": ["voice"],
-                "skills": {"general": 1.0},
-                "languages": ["en"],
-                "staffing": {"always": N_AGENTS},
-            }
-        },
-        "reporting": {"interval": "30min", "sl_convention": "short_abandons_excluded"},
-    }
+    """The M/M/50+M workload as scenario data (:func:`mmcm_scenario`, dumped), for a YAML file."""
+    from experiments.provenance import scenario_dict
+
+    return scenario_dict(mmcm_scenario(n_contacts, load, name))
 
 
 def write_scenario(folder: Path, data: dict) -> Path:

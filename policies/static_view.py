@@ -181,13 +181,7 @@ class StaticView(SystemView):
 
     def live_queues(self, agent: AgentInfo) -> Sequence[int]:
         """Live queues of the agent's group (of its active channel when it holds contacts)."""
-        return [
-            q.index
-            for q in self._queues
-            if agent.group in q.groups
-            and not q.deferrable
-            and (agent.n_active == 0 or q.channel == agent.active_channel)
-        ]
+        return self._live_for(agent, fallback=False)
 
     def deferrable_queues(self, agent: AgentInfo) -> Sequence[int]:
         """Deferrable queues of the agent's group, when it is idle and may blend."""
@@ -197,10 +191,14 @@ class StaticView(SystemView):
 
     def fallback_queues(self, agent: AgentInfo) -> Sequence[int]:
         """Live queues whose fallback groups include the agent's group."""
+        return self._live_for(agent, fallback=True)
+
+    def _live_for(self, agent: AgentInfo, *, fallback: bool) -> list[int]:
+        """Live queues the agent may take from now, by its group or (``fallback``) by the queues' fallback groups."""
         return [
             q.index
             for q in self._queues
-            if agent.group in q.fallback_groups
+            if agent.group in (q.fallback_groups if fallback else q.groups)
             and not q.deferrable
             and (agent.n_active == 0 or q.channel == agent.active_channel)
         ]
