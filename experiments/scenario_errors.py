@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from sim.config import Scenario
-from sim.problems import Problem, ScenarioProblemsError, dotted
+from sim.problems import Problem, ScenarioProblemsError, dotted, short_repr
 
 __all__ = ["ScenarioError", "at_line", "format_validation", "line_of"]
 
@@ -175,11 +175,6 @@ def _where(path: Sequence[str | int]) -> str:
     return _dotted(path) if path else "the top level"
 
 
-def _short_repr(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _model_keys(tp: Any) -> list[str]:
     return list(tp.model_fields) if isinstance(tp, type) and issubclass(tp, BaseModel) else []
 
@@ -218,8 +213,8 @@ def _reword(error: Mapping[str, Any]) -> list[_Problem]:
     if "[key]" in path:
         text = f"key {text[0].lower()}{text[1:]}"
     got = None
-    if not isinstance(value, dict | list) and repr(value) not in text and str(value) not in text:
-        got = _short_repr(value)
+    if not isinstance(value, dict | list) and short_repr(value) not in text and str(value) not in text:
+        got = short_repr(value)
     return [dataclasses.replace(marker, text=text, got=got)]
 
 

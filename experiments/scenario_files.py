@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import typing
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -22,6 +21,7 @@ from pydantic import ValidationError
 
 from experiments.scenario_errors import ScenarioError, at_line, format_validation, line_of
 from sim.config import GeneratedArrivals, Scenario
+from sim.problems import short_repr
 from sim.units import format_duration
 
 __all__ = [
@@ -42,60 +42,176 @@ _SUFFIXES = (".yaml", ".yml", ".json")
 
 
 class _DuplicateKeyError(yaml.constructor.ConstructorError):
-    """A key given twice in one mapping."""
+    """A key given twice in one mapping, or a key that is not a plain scalar."""
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML loader with two fixes for hand-written scenarios.
+MAX_FILE_BYTES = 1024 * 1024
+"""Largest scenario file read (bytes, 1 MiB); the bundled ones are under 20 KiB."""
+MAX_DEPTH = 32
+"""Deepest nesting of mappings and lists in a scenario file (the bundled ones reach 6)."""
+MAX_VALUES = 1_000_000
+"""Most values (scalars, lists, mappings) a scenario file may hold once its aliases are expanded."""
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+
+
+class _Checks:
+    """Mixin of the two fixes for hand-written scenarios, shared by the C and the pure-Python loader.
 
     * YAML 1.1 reads ``16:30`` as the base-60 integer 990; here it stays the string ``"16:30"`` (a time of day).
-    * A key repeated in one mapping is an error instead of silently keeping the last value.
+    * A key repeated in one mapping is an error instead of silently keeping the last value; so is a key that is
+      a list or a mapping (``? [a, b]: 1``), which no scenario field can have.
     """
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        """Build a mapping, rejecting duplicate keys (merge keys ``<<`` excepted)."""
+        """Build a mapping, rejecting duplicate and non-scalar keys (merge keys ``<<`` excepted)."""
         seen: dict[Any, yaml.Node] = {}
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
-            key = self.construct_object(key_node, deep=True)
-            if isinstance(key, typing.Hashable) and key in seen:
+            if not isinstance(key_node, yaml.ScalarNode):
+                kind = "list" if isinstance(key_node, yaml.SequenceNode) else "mapping"
+                raise _DuplicateKeyError(None, None, f"a key must be a name, not a {kind}", key_node.start_mark)
+            key = self.construct_object(key_node, deep=True)  # type: ignore[attr-defined]
+            if key in seen:
                 raise _DuplicateKeyError(
                     None,
                     None,
-                    f"duplicate key {key!r} (first given on line {seen[key].start_mark.line + 1})",
+                    f"duplicate key {short_repr(key)} (first given on line {seen[key].start_mark.line + 1})",
                     key_node.start_mark,
                 )
             seen[key] = key_node
-        return super().construct_mapping(node, deep=deep)
+        return super().construct_mapping(node, deep=deep)  # type: ignore[misc]
 
+
+class _Loader(_Checks, yaml.SafeLoader):
+    """Safe pure-Python YAML loader with :class:`_Checks`."""
+
+
+_CLoader: type[Any] = type("_CLoader", (_Checks, yaml.CSafeLoader), {}) if yaml.__with_libyaml__ else _Loader
+"""The same, on libyaml's C parser where PyYAML was built with it (about 10x faster on large files)."""
 
 _INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
-_Loader.yaml_implicit_resolvers = {
+_RESOLVERS = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_INT, _FLOAT)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-# PyYAML's own int/float patterns minus the base-60 alternatives; the float exponent sign is made optional.
-_Loader.add_implicit_resolver(
-    _INT,
-    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
-    list("-+0123456789"),
-)
-_Loader.add_implicit_resolver(
-    _FLOAT,
-    re.compile(
-        r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?|\.[0-9_]+(?:[eE][-+]?[0-9]+)?"
-        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
-    ),
-    list("-+0123456789."),
-)
+for _cls in {_Loader, _CLoader}:
+    _cls.yaml_implicit_resolvers = {first: list(resolvers) for first, resolvers in _RESOLVERS.items()}
+    # PyYAML's own int/float patterns minus the base-60 alternatives; the float exponent sign is made optional.
+    _cls.add_implicit_resolver(
+        _INT,
+        re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
+        list("-+0123456789"),
+    )
+    _cls.add_implicit_resolver(
+        _FLOAT,
+        re.compile(
+            r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?|\.[0-9_]+(?:[eE][-+]?[0-9]+)?"
+            r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+        ),
+        list("-+0123456789."),
+    )
+
+
+def _where(label: str, text: str, index: int) -> str:
+    """``label:line:column`` of a character index in ``text``."""
+    line = text.count("\n", 0, index) + 1
+    return f"{label}:{line}:{index - (text.rfind(chr(10), 0, index) + 1) + 1}"
+
+
+def _check_text(text: str, label: str) -> None:
+    """Refuse control characters (NUL and the like) before the YAML parser sees them."""
+    bad = _CONTROL.search(text)
+    if bad is not None:
+        raise ScenarioError(
+            label,
+            [
+                f"{_where(label, text, bad.start())}: control character U+{ord(bad.group()):04X} is not allowed in a "
+                "scenario file (is it a binary file, or was it saved with another encoding?)"
+            ],
+        )
+
+
+def _check_shape(root: yaml.Node, label: str) -> None:
+    """Refuse nesting deeper than :data:`MAX_DEPTH` and more than :data:`MAX_VALUES` values after alias expansion.
+
+    Walks the composed node graph without recursion. An alias is the same node object as its anchor, so each
+    node's expanded size is computed once and reused (a "billion laughs" file is caught without expanding it).
+    """
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            sizes[id(node)] = 1
+            continue
+        if depth > MAX_DEPTH:
+            mark = node.start_mark
+            raise ScenarioError(
+                label,
+                [
+                    f"{label}:{mark.line + 1}:{mark.column + 1}: nesting deeper than {MAX_DEPTH} levels; "
+                    "a scenario needs at most a handful"
+                ],
+            )
+        children = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else node.value
+        if children_done:
+            size = 1 + sum(sizes[id(c)] for c in children)
+            if size > MAX_VALUES:
+                mark = node.start_mark
+                raise ScenarioError(
+                    label,
+                    [
+                        f"{label}:{mark.line + 1}:{mark.column + 1}: this value expands (through aliases) to more "
+                        f"than {MAX_VALUES:,} values; a scenario needs far fewer"
+                    ],
+                )
+            sizes[id(node)] = size
+            continue
+        stack.append((node, depth, True))
+        stack.extend((c, depth + 1, False) for c in children if id(c) not in sizes)
+
+
+def read_text(path: Path, label: str, limit: int = MAX_FILE_BYTES) -> str:
+    """A scenario file's text: at most ``limit`` bytes, UTF-8; a clear :class:`ScenarioError` otherwise."""
+    try:
+        with path.open("rb") as file:
+            raw = file.read(limit + 1)
+    except OSError as exc:
+        raise ScenarioError(label, [f"{label}: cannot read the file: {exc.strerror or exc}"]) from None
+    if len(raw) > limit:
+        raise ScenarioError(
+            label, [f"{label}: the file is over {limit / 2**20:g} MiB; a scenario file is at most that (see README)"]
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        head = raw[: exc.start].decode("utf-8")
+        raise ScenarioError(
+            label,
+            [
+                f"{_where(label, head, len(head))}: byte 0x{raw[exc.start]:02x} is not UTF-8 text (save the file as "
+                "UTF-8)"
+            ],
+        ) from None
 
 
 def _parse_yaml(text: str, label: str) -> tuple[Any, yaml.Node | None]:
-    """Parse YAML text; return the data and its node tree (for line numbers)."""
-    loader = _Loader(text)
+    """Parse YAML text; return the data and its node tree (for line numbers).
+
+    Refuses, before building anything: control characters, nesting deeper than :data:`MAX_DEPTH`, and aliases
+    that expand past :data:`MAX_VALUES` values.
+    """
+    _check_text(text, label)
+    loader = None
     try:
+        loader = _CLoader(text)
         node = loader.get_single_node()
+        if node is not None:
+            _check_shape(node, label)
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -107,9 +223,12 @@ def _parse_yaml(text: str, label: str) -> tuple[Any, yaml.Node | None]:
         kind = "YAML error" if isinstance(exc, _DuplicateKeyError) else "YAML syntax error"
         raise ScenarioError(label, [f"{where}: {kind}: {what}"]) from None
     except yaml.YAMLError as exc:
-        raise ScenarioError(label, [f"{label}: YAML syntax error: {exc}"]) from None
+        raise ScenarioError(label, [f"{label}: YAML syntax error: {short_repr(str(exc), 300)}"]) from None
+    except RecursionError:  # the pure-Python parser (no libyaml) recurses once per nesting level
+        raise ScenarioError(label, [f"{label}: nesting deeper than {MAX_DEPTH} levels"]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data, node
 
 
@@ -180,10 +299,7 @@ def _read_data(path: Path, label: str, chain: tuple[Path, ...]) -> tuple[Any, ya
     scalars. Relative ``params.path`` of a policy resolve against the
     file that wrote them.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(label, [f"{label}: cannot read the file: {exc}"]) from None
+    text = read_text(path, label)
     data, tree = _parse_yaml(text, label)
     folder = path.resolve().parent
     _resolve_policy_paths(data, folder)

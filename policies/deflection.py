@@ -12,11 +12,11 @@ import math
 from collections.abc import Sequence
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from sim.config import Scenario
 from sim.interfaces import ContactInfo, DeflectionPolicy, SystemView
-from sim.units import PositiveDuration
+from sim.units import MODEL_CONFIG, PositiveDuration
 
 __all__ = ["BotFirst", "BotForIntents", "BotOffHours", "BotOnWait"]
 
@@ -45,7 +45,7 @@ class _ChannelParams(BaseModel):
         channels: Channels whose contacts may go to the bot (empty: every channel with a bot).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = MODEL_CONFIG
     channels: list[str] = Field(default_factory=list)
 
 

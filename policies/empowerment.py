@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from sim.config import Scenario
 from sim.interfaces import AgentInfo, ContactInfo, EmpowermentPolicy, ServiceAdjustment
-from sim.units import Duration
+from sim.units import MODEL_CONFIG, Duration
 
 __all__ = ["AuthorityLimit", "NoAuthority", "TieredAuthority"]
 
@@ -59,7 +59,7 @@ class NoAuthority(EmpowermentPolicy):
             escalation_handle: Extra agent time to raise an escalation.
         """
 
-        model_config = ConfigDict(frozen=True, extra="forbid")
+        model_config = MODEL_CONFIG
         synchronous: bool = True
         escalation_handle: Duration = 60.0
 
@@ -86,7 +86,7 @@ class NoAuthority(EmpowermentPolicy):
 
 
 class _AuthorityParams(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = MODEL_CONFIG
     approve_handle: Duration = 60.0
     escalation_handle: Duration = 60.0
     training_cost: Amount = 0.0

@@ -17,12 +17,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from fractions import Fraction
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from sim.config import Scenario
 from sim.defaults import LongestIdleRouting, oldest_head
 from sim.interfaces import AgentInfo, ContactInfo, RoutingPolicy, SystemView
-from sim.units import Duration, PositiveDuration
+from sim.units import MODEL_CONFIG, Duration, PositiveDuration
 
 __all__ = [
     "ChannelPoolingRouting",
@@ -153,7 +153,7 @@ class SkillBasedRouting(RoutingPolicy):
     class Params(BaseModel):
         """Parameters of :class:`SkillBasedRouting`."""
 
-        model_config = ConfigDict(frozen=True, extra="forbid")
+        model_config = MODEL_CONFIG
 
         group_order: dict[str, list[str]] = Field(
             default_factory=dict,
@@ -223,7 +223,7 @@ class PriorityRouting(RoutingPolicy):
     class Params(BaseModel):
         """Parameters of :class:`PriorityRouting`."""
 
-        model_config = ConfigDict(frozen=True, extra="forbid")
+        model_config = MODEL_CONFIG
 
         urgent_boost: Duration = Field(300.0, description="Head start of an urgent contact (default 5min).")
         vip_boost: Duration = Field(120.0, description="Head start of a VIP contact (default 2min).")
@@ -273,7 +273,7 @@ class OverflowRouting(RoutingPolicy):
     class Params(BaseModel):
         """Parameters of :class:`OverflowRouting`."""
 
-        model_config = ConfigDict(frozen=True, extra="forbid")
+        model_config = MODEL_CONFIG
 
         primary: dict[str, list[str]] = Field(
             default_factory=dict,
@@ -343,7 +343,7 @@ class LastAgentRouting(RoutingPolicy):
     class Params(BaseModel):
         """Parameters of :class:`LastAgentRouting`."""
 
-        model_config = ConfigDict(frozen=True, extra="forbid")
+        model_config = MODEL_CONFIG
 
         timeout: PositiveDuration = Field(
             120.0, description="Longest a returning customer is held for their last agent (default 2min)."
@@ -406,7 +406,7 @@ class LeastLoadedRouting(RoutingPolicy):
     class Params(BaseModel):
         """No parameters."""
 
-        model_config = ConfigDict(frozen=True, extra="forbid")
+        model_config = MODEL_CONFIG
 
     def __init__(self, params: Params | None = None) -> None:
         self.params = params if params is not None else self.Params()
@@ -450,7 +450,7 @@ class LanguageFallbackRouting(RoutingPolicy):
     class Params(BaseModel):
         """Parameters of :class:`LanguageFallbackRouting`."""
 
-        model_config = ConfigDict(frozen=True, extra="forbid")
+        model_config = MODEL_CONFIG
 
         after: PositiveDuration | None = Field(
             None, description="Wait after which agents without the language may serve (null: never)."
@@ -496,7 +496,7 @@ class ChannelPoolingRouting(RoutingPolicy):
     class Params(BaseModel):
         """Parameters of :class:`ChannelPoolingRouting`."""
 
-        model_config = ConfigDict(frozen=True, extra="forbid")
+        model_config = MODEL_CONFIG
 
         mode: Literal["pooled", "silos"] = Field("pooled", description="Pool all channels, or dedicate agents.")
         split: dict[str, dict[str, Annotated[float, Field(ge=0.0)]]] = Field(
@@ -612,7 +612,7 @@ class ThresholdRebalancing(RoutingPolicy):
     class Params(BaseModel):
         """Parameters of :class:`ThresholdRebalancing`."""
 
-        model_config = ConfigDict(frozen=True, extra="forbid")
+        model_config = MODEL_CONFIG
 
         primary: dict[str, list[str]] = Field(
             default_factory=dict,

@@ -18,14 +18,14 @@ from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from sim.arrivals import expected_rates
 from sim.config import WEEKDAYS, GeneratedArrivals, Scenario
 from sim.erlang import staff_for_service_level
 from sim.interfaces import AgentShifts, StaffingPolicy, SystemView
 from sim.roster import day_zero_offset_s, template_roster
-from sim.units import Duration, PositiveDuration, format_time_of_day, parse_duration
+from sim.units import MODEL_CONFIG, DateTime, Duration, PositiveDuration, format_time_of_day, parse_duration
 
 __all__ = ["ErlangStaffing", "FixedStaffing", "ReactiveOvertime", "ScheduleCsvStaffing"]
 
@@ -50,7 +50,7 @@ class FixedStaffing(StaffingPolicy):
     class Params(BaseModel):
         """No parameters."""
 
-        model_config = ConfigDict(frozen=True, extra="forbid")
+        model_config = MODEL_CONFIG
 
     def __init__(self, params: Params | None = None) -> None:
         self.params = params if params is not None else self.Params()
@@ -83,7 +83,7 @@ class ScheduleCsvStaffing(StaffingPolicy):
                 relative to the scenario file).
         """
 
-        model_config = ConfigDict(frozen=True, extra="forbid")
+        model_config = MODEL_CONFIG
         path: str = Field(min_length=1)
 
     _REQUIRED = ("agent", "group", "start", "end")
@@ -205,8 +205,8 @@ class _Row:
     row: int
     agent: str
     group: str
-    start: dt.datetime
-    end: dt.datetime
+    start: DateTime
+    end: DateTime
     breaks: tuple[tuple[float, float], ...]
 
 
@@ -254,7 +254,7 @@ class ErlangStaffing(StaffingPolicy):
             deferrable_occupancy: Target occupancy of the agents working deferrable work.
         """
 
-        model_config = ConfigDict(frozen=True, extra="forbid")
+        model_config = MODEL_CONFIG
         service_level: float = Field(0.8, gt=0.0, lt=1.0)
         threshold: PositiveDuration = 20.0
         shrinkage: float = Field(0.3, ge=0.0, lt=1.0)
@@ -501,7 +501,7 @@ class ReactiveOvertime(StaffingPolicy):
             cooldown: Least time between two calls to the same group (``None``: the call-in ``delay``).
         """
 
-        model_config = ConfigDict(frozen=True, extra="forbid")
+        model_config = MODEL_CONFIG
         reserve: dict[str, Annotated[int, Field(ge=1)]] = Field(min_length=1)
         max_wait: PositiveDuration | None = 120.0
         max_queue: int | None = Field(None, ge=1)

@@ -15,11 +15,11 @@ import math
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from sim.distributions import Distribution, ExponentialDist, LognormalDist, NoAbandonment
-from sim.problems import Problem, ScenarioProblemsError
-from sim.units import Duration, PositiveDuration, TimeOfDay, format_duration
+from sim.problems import Problem, ScenarioProblemsError, short_repr
+from sim.units import MODEL_CONFIG, DateTime, Duration, PositiveDuration, TimeOfDay, format_duration
 
 __all__ = [
     "WEEKDAYS",
@@ -56,7 +56,7 @@ SLConvention = Literal["ignore_abandons", "abandons_bad", "short_abandons_exclud
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = MODEL_CONFIG
 
 
 # --------------------------------------------------------------------------------------------------- channels
@@ -173,8 +173,8 @@ class ChannelArrivals(_Frozen):
 class Promotion(_Frozen):
     """A window in which arrival volume is multiplied (a sale, a campaign)."""
 
-    start: dt.datetime
-    end: dt.datetime
+    start: DateTime
+    end: DateTime
     factor: float = Field(gt=0.0)
     channels: list[str] | None = None
     """Channels affected; ``None`` means all."""
@@ -190,8 +190,8 @@ class Outage(_Frozen):
     """A channel failure: during the window a share of its arrivals move to another channel, the rest are lost."""
 
     channel: str
-    start: dt.datetime
-    end: dt.datetime
+    start: DateTime
+    end: DateTime
     moved_to: str | None = None
     moved_share: Share = 0.0
 
@@ -273,7 +273,7 @@ class ReplayArrivals(_Frozen):
     defaults: dict[str, str] = Field(default_factory=dict)
     arrival_format: Literal["timestamp", "seconds"] = "timestamp"
     timestamp_format: str | None = None
-    window_start: dt.datetime | None = None
+    window_start: DateTime | None = None
     time_offset: Duration = 0.0
 
     @field_validator("columns")
@@ -568,7 +568,9 @@ class PolicySlots(_Frozen):
 def _unknown(path: tuple[str | int, ...], kind: str, value: str, known: Iterable[str]) -> Problem:
     """``unknown <kind> 'value'; known: [...]`` at ``path``."""
     names = sorted(known)
-    return Problem(path, f"unknown {kind} {value!r}; known: {names}", value=value, expected=f"one of {names}")
+    shown = "[" + ", ".join(short_repr(n) for n in names[:20]) + "]"
+    shown += f" and {len(names) - 20} more" if len(names) > 20 else ""
+    return Problem(path, f"unknown {kind} {short_repr(value)}; known: {shown}", value=value, expected=f"one of {shown}")
 
 
 class Scenario(_Frozen):
@@ -590,7 +592,7 @@ class Scenario(_Frozen):
 
     name: str
     description: str = ""
-    start: dt.datetime = dt.datetime(2026, 11, 9)
+    start: DateTime = dt.datetime(2026, 11, 9)
     horizon: PositiveDuration
     warmup: Duration = 0.0
     channels: dict[str, Channel] = Field(min_length=1)

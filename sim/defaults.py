@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from sim.interfaces import (
     AgentInfo,
@@ -20,6 +20,7 @@ from sim.interfaces import (
     SystemView,
     fifo_key,
 )
+from sim.units import MODEL_CONFIG
 
 __all__ = ["LongestIdleRouting", "NoDeflection", "NoEmpowerment", "oldest_head"]
 
@@ -27,7 +28,7 @@ __all__ = ["LongestIdleRouting", "NoDeflection", "NoEmpowerment", "oldest_head"]
 class _NoParams(BaseModel):
     """No parameters."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = MODEL_CONFIG
 
 
 class LongestIdleRouting(RoutingPolicy):

@@ -15,9 +15,9 @@ import math
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from sim.units import Duration, PositiveDuration
+from sim.units import MODEL_CONFIG, Duration, PositiveDuration
 
 __all__ = [
     "Distribution",
@@ -30,7 +30,7 @@ __all__ = [
     "NoAbandonment",
 ]
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
+_FROZEN = MODEL_CONFIG
 
 
 class ExponentialDist(BaseModel):

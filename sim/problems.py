@@ -18,11 +18,12 @@ Example:
 from __future__ import annotations
 
 import enum
+import reprlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MISSING", "Problem", "ScenarioProblemsError", "dotted"]
+__all__ = ["MISSING", "Problem", "ScenarioProblemsError", "dotted", "short_repr"]
 
 
 class _Missing(enum.Enum):
@@ -34,6 +35,20 @@ class _Missing(enum.Enum):
 
 MISSING = _Missing.MISSING
 """The ``value`` of a problem that is not about one bad value (``None`` can be a bad value)."""
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring, _REPR.maxother, _REPR.maxlist, _REPR.maxdict, _REPR.maxlevel = 60, 60, 4, 4, 2
+
+
+def short_repr(value: Any, limit: int = 60) -> str:
+    """``repr`` of a value, bounded: at most ``limit`` characters, whatever the value's size.
+
+    Error messages quote bad values through this, so a file whose aliases expand a list a million-fold cannot
+    turn one message into gigabytes (``reprlib`` never builds the whole ``repr``).
+    """
+    text = _REPR.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def dotted(path: Sequence[str | int]) -> str:

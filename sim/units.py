@@ -6,12 +6,18 @@ A bare number is rejected so that nobody has to guess whether ``300`` meant seco
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import re
 from typing import Annotated
 
-from pydantic import BeforeValidator, PlainSerializer
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+from sim.problems import short_repr
 
 __all__ = [
+    "MODEL_CONFIG",
+    "DateTime",
     "Duration",
     "PositiveDuration",
     "TimeOfDay",
@@ -20,6 +26,17 @@ __all__ = [
     "parse_duration",
     "parse_time_of_day",
 ]
+
+MODEL_CONFIG = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
+"""Settings of every scenario and policy-parameter model: frozen, unknown keys refused, and no silent coercion.
+
+``strict`` refuses a boolean where a number is expected (``concurrency: true`` is not 1) and a float where an
+integer is (``2.5`` agents); an integer is still a valid float. ``allow_inf_nan=False`` refuses ``.inf`` and
+``.nan``. Fields that must accept text from JSON (the ``start`` date) opt out of ``strict`` one by one.
+"""
+
+MAX_DURATION_S = 1e9
+"""Longest duration a scenario may write (seconds, about 31.7 years); beyond is a typo, not a plan."""
 
 _UNITS_S = {
     "ms": 0.001,
@@ -54,17 +71,19 @@ def parse_duration(value: object) -> float:
         ValueError: If the value is not a string with a known unit, or is negative.
     """
     if isinstance(value, bool) or not isinstance(value, str):
-        raise ValueError(f"expected {_EXPECTED}, got {value!r}")
+        raise ValueError(f"expected {_EXPECTED}, got {short_repr(value)}")
     match = _DURATION_RE.match(value)
     if not match:
-        raise ValueError(f"expected {_EXPECTED}, got {value!r}")
+        raise ValueError(f"expected {_EXPECTED}, got {short_repr(value)}")
     number, unit = match.groups()
     factor = _UNITS_S.get(unit.lower())
     if factor is None:
-        raise ValueError(f"unknown time unit {unit!r} in {value!r}; expected {_EXPECTED}")
+        raise ValueError(f"unknown time unit {short_repr(unit)} in {short_repr(value)}; expected {_EXPECTED}")
     seconds = float(number) * factor
+    if not math.isfinite(seconds) or seconds > MAX_DURATION_S:
+        raise ValueError(f"duration must be at most {MAX_DURATION_S:g}s (about 31 years), got {short_repr(value)}")
     if seconds < 0:
-        raise ValueError(f"duration must not be negative, got {value!r}")
+        raise ValueError(f"duration must not be negative, got {short_repr(value)}")
     return seconds
 
 
@@ -88,20 +107,20 @@ def format_time_of_day(seconds: float) -> str:
 def parse_time_of_day(value: object) -> float:
     """Parse ``"HH:MM"`` or ``"HH:MM:SS"`` into seconds after midnight (0 <= s < 86400)."""
     if not isinstance(value, str):
-        raise ValueError(f'expected a time of day "HH:MM", got {value!r}')
+        raise ValueError(f'expected a time of day "HH:MM", got {short_repr(value)}')
     match = _TIME_RE.match(value)
     if not match:
-        raise ValueError(f'expected a time of day "HH:MM", got {value!r}')
+        raise ValueError(f'expected a time of day "HH:MM", got {short_repr(value)}')
     hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
     if hours > 23 or minutes > 59 or seconds > 59:
-        raise ValueError(f"time of day out of range: {value!r}")
+        raise ValueError(f"time of day out of range: {short_repr(value)}")
     return hours * 3600.0 + minutes * 60.0 + seconds
 
 
 def _positive(value: object) -> float:
     seconds = parse_duration(value)
     if seconds <= 0:
-        raise ValueError(f"duration must be greater than zero, got {value!r}")
+        raise ValueError(f"duration must be greater than zero, got {short_repr(value)}")
     return seconds
 
 
@@ -115,3 +134,22 @@ PositiveDuration = Annotated[float, BeforeValidator(_positive), PlainSerializer(
 
 TimeOfDay = Annotated[float, BeforeValidator(parse_time_of_day), PlainSerializer(format_time_of_day, return_type=str)]
 """Seconds after midnight, written in config as ``"HH:MM"``."""
+
+
+YEARS = (1900, 2200)
+"""Calendar years a scenario's dates may fall in (inclusive); outside them date arithmetic is a typo's problem."""
+
+
+def _calendar(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is not None:
+        raise ValueError(
+            f"a time zone offset is not supported, got {value.isoformat()}; write the center's local wall-clock "
+            "time without an offset, e.g. 2026-11-09T08:00"
+        )
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise ValueError(f"year must be between {YEARS[0]} and {YEARS[1]}, got {value.year}")
+    return value
+
+
+DateTime = Annotated[dt.datetime, Field(strict=False), AfterValidator(_calendar)]
+"""A local calendar date and time (``2026-11-11T20:00``), without a time zone, in the years :data:`YEARS`."""

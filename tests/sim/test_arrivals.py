@@ -447,7 +447,7 @@ def test_batches_sorted_non_overlapping_in_horizon_one_per_calendar_day_mid_day_
 
 
 def test_generation_is_lazy_and_fast() -> None:
-    sc = make_scenario({"voice": {"daily_volume": 200_000, "intent_mix": {"billing": 1, "tech": 1}}}, horizon="36500d")
+    sc = make_scenario({"voice": {"daily_volume": 200_000, "intent_mix": {"billing": 1, "tech": 1}}}, horizon="3650d")
     it = iter_arrivals(sc, Streams(1))
     assert isinstance(it, types.GeneratorType)
     t0 = time.perf_counter()
