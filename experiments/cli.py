@@ -20,12 +20,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from experiments.results import ExperimentResult
+from experiments.results import ExperimentResult, overload_warnings
 from experiments.run_dir import RunDirError
 from experiments.runner import run_experiment
 from experiments.scenario_errors import ScenarioError
 from experiments.scenario_files import check_data, describe_scenario, list_scenarios, load_scenario
 from sim.arrivals import ReplayError
+from sim.budget import estimate, scenario_warnings
 from sim.metrics import COST_METRICS, RESOLUTION_METRICS
 from sim.units import format_duration
 
@@ -41,6 +42,10 @@ _USER_ERRORS: tuple[type[Exception], ...] = (ScenarioError, RunDirError, ReplayE
 def _stdout() -> Console:
     # Wide enough for the summary tables when output goes to a file or a pipe.
     return Console(width=None if sys.stdout.isatty() else 160)
+
+
+def _error_console() -> Console:
+    return Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 def _error(message: str) -> None:
@@ -109,6 +114,9 @@ class _Run(_BaseCommand):
             progress=not args.no_progress,
             argv=["ccsim", *sys.argv[1:]] if args.argv is None else ["ccsim", *args.argv],
         )
+        overload = overload_warnings(result.summary)  # printed with the summary, on stdout
+        for warning in (w for w in result.warnings if w not in overload):
+            _error_console().print(f"[bold yellow]warning:[/] {escape(warning)}")
         _print_result(_stdout(), result)
         reused = f" ({len(result.reused)} reused)" if result.reused else ""
         print(f"{len(result.replications)} replications{reused} in {out}", file=sys.stderr)
@@ -116,7 +124,11 @@ class _Run(_BaseCommand):
 
 
 class _Validate(_BaseCommand):
-    """Check a scenario file and describe it; exit 1 with the problems if it is invalid."""
+    """Check a scenario file and describe it; exit 1 with the problems if it is invalid.
+
+    Also prints the estimated work and memory of one replication, and warnings for what is valid but probably
+    not meant (a channel no group serves, nobody on the roster, load above the rostered capacity).
+    """
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         """Declare the command's arguments."""
@@ -133,6 +145,9 @@ class _Validate(_BaseCommand):
             print(str(exc), file=sys.stderr)
             return EXIT_INVALID
         print(f"OK {describe_scenario(scenario)}")
+        print(f"Estimated work: {estimate(scenario).describe()} (limits: README, Input limits).")
+        for warning in scenario_warnings(scenario):
+            print(f"warning: {warning}")
         if report is not None:
             skipped = ", ".join(f"{n:,} {why}" for why, n in report["skipped"].items()) or "none"
             rows = f"{report['rows_read']:,} rows read, {report['replayed']:,} replayed"
@@ -285,6 +300,8 @@ def _print_result(console: Console, result: ExperimentResult) -> None:
         f"[bold]{escape(result.scenario.name)}[/]: {n} replications, seed {result.seed}; "
         f"cells are mean ± 95% CI half-width (Student t, n = {n})"
     )
+    for warning in overload_warnings(result.summary):
+        console.print(f"[bold red]{escape(warning)}[/]")
     kinds = summary["scope"].map(_scope_kind)
     stages = summary["metric"].isin(RESOLUTION_METRICS)
     costs = summary["metric"].isin(COST_METRICS) & (kinds == "channel")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 import pandas as pd
 
 from sim.metrics import (
+    backlog_h,
     cost_kpis,
     cost_per_contact,
     filter_agents,
@@ -61,6 +62,7 @@ def _queue_rows(
     frt_source: tuple[str, pd.DataFrame | None],
     thresholds_s: Sequence[float],
     convention: str,
+    window_s: float,
 ) -> list[tuple[str, str, float]]:
     derived = queue_kpis(intervals, thresholds_s, convention)
     kind, frt_frame = frt_source
@@ -71,6 +73,7 @@ def _queue_rows(
     rows = [(name, scope, float(derived[name])) for name in derived.index if name != "frt_max_s"]
     rows += [("frt_p50_s", scope, float(p50)), ("frt_p90_s", scope, float(p90))]
     rows.append(("frt_max_s", scope, float(derived["frt_max_s"])))
+    rows.append(("backlog_h", scope, backlog_h(intervals, window_s)))
     return rows
 
 
@@ -168,7 +171,7 @@ def replication_metrics(result: RunFrames, scenario: Scenario) -> pd.DataFrame:
             frt_source = ("hist", None if is_empty(hist) else select_rows(hist, **flt))
         else:
             frt_source = ("contacts", None if is_empty(contacts) else select_rows(contacts, **flt))
-        rows += _queue_rows(scope, sub, frt_source, thresholds, convention)
+        rows += _queue_rows(scope, sub, frt_source, thresholds, convention, end_s - start_s)
 
     resolution = getattr(result, "resolution", None)
     if not is_empty(resolution):

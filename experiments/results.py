@@ -15,7 +15,11 @@ import pandas as pd
 
 from sim.config import Scenario
 
-__all__ = ["ExperimentResult", "interval_summary", "target_status", "target_table"]
+__all__ = ["ExperimentResult", "interval_summary", "overload_warnings", "target_status", "target_table"]
+
+OVERLOAD_H = 24.0
+"""A run is called overloaded when, in some channel, the contacts still waiting at the end are more than this many
+hours of work at the rate the channel answered (mean over replications of ``backlog_h``)."""
 
 TARGET_METRIC = "target_attainment"
 """Metric holding ``P(FRT <= threshold | filter)`` for the scope ``target=<name>``."""
@@ -35,6 +39,8 @@ class ExperimentResult:
             ``frt_hist`` and ``contacts`` when the log was kept).
         out_dir: Run directory, or ``None`` when nothing was written.
         reused: Replications found complete in ``out_dir`` and not re-run.
+        warnings: What the scenario check (:func:`sim.budget.scenario_warnings`) and the results
+            (:func:`overload_warnings`) say an analyst should know before reading the numbers.
     """
 
     scenario: Scenario
@@ -45,6 +51,12 @@ class ExperimentResult:
     frames: dict[str, pd.DataFrame]
     out_dir: Path | None = None
     reused: tuple[int, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def overloaded(self) -> bool:
+        """Whether some channel's queue grew without bound (see :func:`overload_warnings`)."""
+        return bool(overload_warnings(self.summary))
 
     @property
     def intervals(self) -> pd.DataFrame:
@@ -151,3 +163,29 @@ def interval_summary(intervals: pd.DataFrame, scenario: Scenario) -> pd.DataFram
     start = pd.Timestamp(scenario.start)
     table.insert(2, "interval_start", start + pd.to_timedelta(table["interval_start_s"], unit="s"))
     return table
+
+
+def overload_warnings(summary: pd.DataFrame, threshold_h: float = OVERLOAD_H) -> list[str]:
+    """One line per channel whose queue did not clear: its end backlog is over ``threshold_h`` hours of work.
+
+    Such a run has no steady state: its waits, ASA and service levels grow with the horizon, so they describe the
+    length of the run rather than the center (add agents, or let customers abandon).
+
+    Args:
+        summary: The summary over replications (``metric, scope, mean, ...``) with ``backlog_h`` and ``censored``.
+        threshold_h: Hours of work beyond which the backlog counts as unbounded.
+    """
+    rows = summary[(summary["metric"] == "backlog_h") & summary["scope"].str.startswith("channel=")]
+    censored = summary[summary["metric"] == "censored"].set_index("scope")["mean"]
+    out = []
+    for row in rows.itertuples(index=False):
+        if row.mean > threshold_h:
+            channel = str(row.scope).split("=", 1)[1]
+            hours = "no answer at all" if row.mean == float("inf") else f"{row.mean / 24:,.1f} days of work"
+            waiting = censored.get(row.scope, float("nan"))
+            out.append(
+                f"OVERLOADED: channel {channel}: about {waiting:,.0f} contacts still waiting at the end ({hours} at "
+                "the rate answered); the queue grows without bound, so its waits and service levels describe the "
+                "run's length, not a steady state"
+            )
+    return out

@@ -23,7 +23,7 @@ import pandas as pd
 from experiments.files import write_json
 from experiments.provenance import scenario_dict, scenario_hash
 from experiments.replay import load_replay_log, scenario_replay
-from experiments.results import ExperimentResult
+from experiments.results import ExperimentResult, overload_warnings
 from experiments.run_dir import (
     MANIFEST_JSON,
     SCENARIO_JSON,
@@ -35,8 +35,9 @@ from experiments.run_dir import (
     save_results,
     write_replication,
 )
-from experiments.scenario_files import load_scenario
+from experiments.scenario_files import check_budget, load_scenario
 from sim.arrivals import ReplayLog
+from sim.budget import scenario_warnings
 from sim.config import Scenario
 from sim.result import RunResult
 
@@ -357,6 +358,7 @@ def run_experiment(
     out = Path(out_dir) if out_dir is not None else None
     started = dt.datetime.now(dt.UTC)
     # Everything that can fail on the arguments fails before the run directory is created or touched.
+    check_budget(scenario, log=log)
     replay = scenario_replay(scenario, base_dir)  # read and checked once for every replication
     previous = check_run_dir(out, scenario_hash(scenario), seed) if out is not None else None
     done = done_replications(out, log) if out is not None and previous is not None else set()
@@ -374,6 +376,7 @@ def run_experiment(
     )
     summarize = summarize or _default_summarize()
     record = RunRecord(scenario, seed, started, argv, {"variant": variant, "log": log, "n_requested": len(reps)})
+    record.extra["warnings"] = scenario_warnings(scenario)
     record.extra["created"] = (previous or {}).get("created", started.isoformat(timespec="seconds"))
     if out is not None:
         write_json(out / SCENARIO_JSON, scenario_dict(scenario))
@@ -389,8 +392,11 @@ def run_experiment(
     metrics, frames = collect_from_disk(out, reps, names) if out is not None else _collect(outputs, reps, names)
     summary = summarize(metrics[["replication", "metric", "scope", "value"]])
     reused = tuple(r for r in reps if r in done)
+    warnings = (*record.extra["warnings"], *overload_warnings(summary))
+    record.extra["warnings"] = list(warnings)
+    record.extra["overloaded"] = bool(overload_warnings(summary))
     if out is not None:
         save_results(out, scenario, metrics, summary, frames)
         record.extra["reused"] = list(reused)
         write_json(out / MANIFEST_JSON, record.manifest(reps, "complete", finished=dt.datetime.now(dt.UTC)))
-    return ExperimentResult(scenario, seed, tuple(reps), metrics, summary, frames, out, reused)
+    return ExperimentResult(scenario, seed, tuple(reps), metrics, summary, frames, out, reused, warnings)

@@ -20,11 +20,13 @@ import yaml
 from pydantic import ValidationError
 
 from experiments.scenario_errors import ScenarioError, at_line, format_validation, line_of
+from sim.budget import check_limits
 from sim.config import GeneratedArrivals, Scenario
 from sim.problems import short_repr
 from sim.units import format_duration
 
 __all__ = [
+    "check_budget",
     "check_data",
     "describe_scenario",
     "list_scenarios",
@@ -372,7 +374,22 @@ def scenario_from_dict(data: Any, *, label: str = "<scenario>", tree: yaml.Node 
     if problems:
         # A policy slot gets a line only if this file writes it (not when inherited from a base file).
         raise ScenarioError(label, [at_line(label, line_of(tree, p.path, exact=True), p) for p in problems])
+    check_budget(scenario, label=label, tree=tree)
     return scenario
+
+
+def check_budget(
+    scenario: Scenario, *, log: bool = False, label: str | None = None, tree: yaml.Node | None = None
+) -> None:
+    """Refuse a scenario whose estimated work or memory exceeds :data:`sim.budget.LIMITS` (see README).
+
+    Raises:
+        ScenarioError: One line per limit exceeded, with the estimate.
+    """
+    problems = check_limits(scenario, log=log)
+    if problems:
+        label = label or scenario.name
+        raise ScenarioError(label, [at_line(label, line_of(tree, p.path), p) for p in problems])
 
 
 def check_data(scenario: Scenario, base_dir: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:

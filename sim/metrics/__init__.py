@@ -70,6 +70,7 @@ from sim.metrics.filters import (
 from sim.metrics.kpis import (
     abandon_rate,
     asa_s,
+    backlog_h,
     cost_kpis,
     cost_per_contact,
     frt_max_s,
@@ -118,6 +119,7 @@ __all__ = [
     "abandon_rate",
     "agent_table",
     "asa_s",
+    "backlog_h",
     "cost_kpis",
     "cost_per_contact",
     "filter_agents",

@@ -23,6 +23,7 @@ from sim.metrics.names import ANSWERED_OUTCOMES, SLConvention, check_convention,
 __all__ = [
     "abandon_rate",
     "asa_s",
+    "backlog_h",
     "cost_kpis",
     "cost_per_contact",
     "frt_max_s",
@@ -169,6 +170,26 @@ def abandon_rate(intervals: pd.DataFrame | None) -> float:
     """Abandonment rate = abandoned / offered to the queue (NaN if nothing offered)."""
     s = column_sums(intervals, ("abandoned", "offered"))
     return float(ratio(s["abandoned"], s["offered"]))
+
+
+def backlog_h(intervals: pd.DataFrame | None, window_s: float) -> float:
+    """Hours of work the backlog at the end represents: contacts still waiting / contacts answered per hour.
+
+    The answer rate is that of the window (``window_s`` seconds, usually the measured period). A stable center
+    ends with a backlog of minutes; one whose queue grows without bound ends with days' worth, and then its waits
+    describe a growing queue, not a steady state. 0 without a backlog, ``inf`` with a backlog and no answer, NaN
+    with neither.
+
+    Example:
+        >>> import pandas as pd
+        >>> backlog_h(pd.DataFrame({"censored": [500], "answered": [2400]}), 86400.0)  # 100 answered an hour
+        5.0
+    """
+    s = column_sums(intervals, ("censored", "answered"))
+    if s["censored"] == 0:
+        return 0.0 if s["answered"] > 0 else math.nan
+    rate_h = s["answered"] / (window_s / 3600.0) if window_s > 0 else 0.0
+    return float(s["censored"] / rate_h) if rate_h > 0 else math.inf
 
 
 def short_abandons(intervals: pd.DataFrame | None) -> int:
