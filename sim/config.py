@@ -573,6 +573,26 @@ def _unknown(path: tuple[str | int, ...], kind: str, value: str, known: Iterable
     return Problem(path, f"unknown {kind} {short_repr(value)}; known: {shown}", value=value, expected=f"one of {shown}")
 
 
+_CONTROL_CHARS = frozenset(map(chr, [*range(0x20), *range(0x7F, 0xA0)]))
+
+
+def _check_names(scenario: Scenario) -> list[Problem]:
+    """Names holding control characters (they end up in folder names, tables and terminals).
+
+    Checked: the scenario's name and the keys of channels, intents, groups, shifts, languages and targets.
+    """
+    names: list[tuple[tuple[str | int, ...], str]] = [(("name",), scenario.name)]
+    for section in ("channels", "intents", "groups", "shifts", "bots", "approvals", "transfers"):
+        names += [((section, key), key) for key in getattr(scenario, section)]
+    names += [(("customers", "languages", key), key) for key in scenario.customers.languages]
+    names += [(("targets", i, "name"), t.name) for i, t in enumerate(scenario.targets)]
+    return [
+        Problem(path, f"{short_repr(name)} holds a control character; names must be printable text", value=name)
+        for path, name in names
+        if not _CONTROL_CHARS.isdisjoint(name)
+    ]
+
+
 class Scenario(_Frozen):
     """A whole contact-center scenario.
 
@@ -645,7 +665,19 @@ class Scenario(_Frozen):
             for lang in group.languages:
                 if lang not in languages:
                     problems.append(_unknown((*where, "languages"), "language", lang, languages))
+        seen_targets: dict[str, int] = {}
         for i, target in enumerate(self.targets):
+            if target.name in seen_targets:
+                problems.append(
+                    Problem(
+                        ("targets", i, "name"),
+                        f"duplicate target name {short_repr(target.name)} (also targets[{seen_targets[target.name]}]); "
+                        "each target needs its own name",
+                        value=target.name,
+                        expected="a name no other target has",
+                    )
+                )
+            seen_targets.setdefault(target.name, i)
             if target.channel is not None and target.channel not in channels:
                 problems.append(_unknown(("targets", i, "channel"), "channel", target.channel, channels))
             if target.intent is not None and target.intent not in intents:
@@ -674,6 +706,7 @@ class Scenario(_Frozen):
         bo = self.back_office.recontact_channel
         if bo is not None and bo not in channels:
             problems.append(_unknown(("back_office", "recontact_channel"), "channel", bo, channels))
+        problems.extend(_check_names(self))
         if problems:
             raise ScenarioProblemsError(problems)
         return self

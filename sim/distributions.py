@@ -56,7 +56,7 @@ class LognormalDist(BaseModel):
     model_config = _FROZEN
     dist: Literal["lognormal"] = "lognormal"
     mean: PositiveDuration
-    cv: float = Field(1.0, gt=0, description="coefficient of variation, std / mean")
+    cv: float = Field(1.0, ge=0.001, le=100.0, description="coefficient of variation, std / mean (0.001 to 100)")
 
     @property
     def mean_s(self) -> float:
@@ -76,7 +76,7 @@ class GammaDist(BaseModel):
     model_config = _FROZEN
     dist: Literal["gamma"] = "gamma"
     mean: PositiveDuration
-    cv: float = Field(1.0, gt=0, description="coefficient of variation, std / mean")
+    cv: float = Field(1.0, ge=0.001, le=100.0, description="coefficient of variation, std / mean (0.001 to 100)")
 
     @property
     def mean_s(self) -> float:

@@ -143,11 +143,11 @@ YEARS = (1900, 2200)
 def _calendar(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is not None:
         raise ValueError(
-            f"a time zone offset is not supported, got {value.isoformat()}; write the center's local wall-clock "
-            "time without an offset, e.g. 2026-11-09T08:00"
+            "a time zone offset is not supported; write the center's local wall-clock time without an offset, "
+            "e.g. 2026-11-09T08:00"
         )
     if not YEARS[0] <= value.year <= YEARS[1]:
-        raise ValueError(f"year must be between {YEARS[0]} and {YEARS[1]}, got {value.year}")
+        raise ValueError(f"the year must be between {YEARS[0]} and {YEARS[1]}")
     return value
 
 
