@@ -87,7 +87,7 @@ def mutated(draw: st.DrawFn) -> dict[str, Any]:
     return data
 
 
-@settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated())
 def test_a_scenario_is_refused_cleanly_or_runs_to_the_end(data: dict[str, Any]) -> None:
     try:
