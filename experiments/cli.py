@@ -145,7 +145,7 @@ class _Validate(_BaseCommand):
             print(str(exc), file=sys.stderr)
             return EXIT_INVALID
         print(f"OK {describe_scenario(scenario)}")
-        print(f"Estimated work: {estimate(scenario).describe()} (limits: README, "What validate checks").")
+        print(f"Estimated work: {estimate(scenario).describe()} (limits: README, 'What validate checks').")
         for warning in scenario_warnings(scenario):
             print(f"warning: {warning}")
         if report is not None:

@@ -154,6 +154,16 @@ CASES: dict[str, tuple[str, Build, list[str]]] = {
         ),
         ["2,000 agent groups; at most 1,000"],
     ),
+    "twenty_thousand_groups_by_alias": (
+        "absurd volumes or populations",
+        _text(
+            BASE.split("groups:")[0]
+            + "groups:\n  g0: &x {channels: [voice], skills: {general: 1}, languages: [en], staffing: {always: 0}}\n"
+            + "".join(f"  g{i}: *x\n" for i in range(1, 20_000))
+            + "targets: []\n"
+        ),
+        ["groups: 20,000 agent groups; at most 1,000"],
+    ),
     "horizon_100_years": (
         "bounded resources",
         _text(_yaml(_tiny(horizon="36500d"))),
@@ -251,7 +261,7 @@ def _capped() -> None:
 @pytest.mark.parametrize(
     "case",
     ["alias_bomb_as_duration", "alias_bomb_under_unknown_key", "volume_1e12", "interval_1s_over_a_week",
-     "a_billion_agents", "twenty_thousand_groups_compact", "two_thousand_groups", "nested_flow_lists"],
+     "a_billion_agents", "twenty_thousand_groups_compact", "twenty_thousand_groups_by_alias", "two_thousand_groups", "nested_flow_lists"],
 )
 def test_resource_cases_stay_within_memory_and_time(case: str, tmp_path: Path):
     """In a process capped at 1.5 GB of address space, validation refuses quickly instead of allocating."""
