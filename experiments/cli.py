@@ -152,6 +152,8 @@ class _Validate(_BaseCommand):
             skipped = ", ".join(f"{n:,} {why}" for why, n in report["skipped"].items()) or "none"
             rows = f"{report['rows_read']:,} rows read, {report['replayed']:,} replayed"
             print(f"Replay log {report['path']}: {rows}; skipped: {skipped}")
+            for warning in report.get("warnings", []):
+                print(f"Warning: {warning['message']}")
         return EXIT_OK
 
 

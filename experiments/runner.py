@@ -378,6 +378,8 @@ def run_experiment(
     record = RunRecord(scenario, seed, started, argv, {"variant": variant, "log": log, "n_requested": len(reps)})
     record.extra["warnings"] = scenario_warnings(scenario)
     record.extra["created"] = (previous or {}).get("created", started.isoformat(timespec="seconds"))
+    if replay is not None:  # rows read, skipped by reason, drawn fields and warnings (duplicates, long durations)
+        record.extra["replay"] = replay.report
     if out is not None:
         write_json(out / SCENARIO_JSON, scenario_dict(scenario))
         write_json(out / MANIFEST_JSON, record.manifest(sorted(done_replications(out, log=False)), "running"))

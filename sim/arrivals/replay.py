@@ -31,14 +31,34 @@ from sim.streams import Streams
 from sim.units import parse_duration
 
 __all__ = [
-    "LOG_COLUMNS", "ReplayError", "ReplayLog", "arrival_frame", "needed_columns", "prepare_replay", "replay_batches",
-    "replay_config_for_log",
+    "EXAMPLE_ROWS", "LOG_COLUMNS", "PLAUSIBLE_DURATION_S", "QUOTE_CHARS", "ReplayError", "ReplayLog", "arrival_frame",
+    "needed_columns", "prepare_replay", "quote", "replay_batches", "replay_config_for_log",
 ]  # fmt: skip
+
+QUOTE_CHARS = 80
+"""A value quoted in a message is cut to this many characters (with an ellipsis): a cell can be huge."""
+EXAMPLE_ROWS = 5
+"""A message lists at most this many example rows of one problem (it always gives the full count)."""
+PLAUSIBLE_DURATION_S = 24 * 3600.0
+"""A replayed handle time or patience above this (and finite) is reported as a warning: 24 h."""
 
 
 class ReplayError(ValueError):
     """A replay log cannot be used as configured (missing file or column, bad rows, unmapped values)."""
 
+
+def quote(value: object, limit: int = QUOTE_CHARS) -> str:
+    """``repr(value)`` for a message, cut to ``limit`` characters with an ellipsis (a cell can be megabytes).
+
+    Example:
+        >>> quote("x" * 200, limit=10)
+        "'xxxxxxxx…"
+    """
+    if isinstance(value, str | bytes) and len(value) > limit:
+        value = value[:limit]  # never build the repr of a huge cell
+        return repr(value)[: limit - 1] + "…"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass
@@ -48,15 +68,40 @@ class _Problems:
     source: str
     """The log's name in messages (its path)."""
     row_label: str  # "line" (CSV: header is line 1) or "row" (Parquet: first data row is row 1)
+    row_numbers: np.ndarray
+    """The file line (CSV) or 1-based row (Parquet) of each row of the frame."""
     items: list[str] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    """Suspicious but usable rows: ``{"check", "column", "count", "examples", "message"}`` each."""
+
+    def examples(self, rows: np.ndarray, values: pd.Series | None = None) -> str:
+        """The first :data:`EXAMPLE_ROWS` of ``rows`` (frame positions) by file line/row, with their values."""
+        shown = rows[:EXAMPLE_ROWS]
+        if values is None:
+            return ", ".join(f"{self.row_label} {self.row_numbers[r]}" for r in shown)
+        return ", ".join(f"{self.row_label} {self.row_numbers[r]}: {quote(values.iloc[r])}" for r in shown)
 
     def add(self, column: str, what: str, rows: np.ndarray, values: pd.Series) -> None:
-        """Record ``rows`` (positions in the file) of ``column`` that are bad, with their ``values``."""
+        """Record ``rows`` (positions in the frame) of ``column`` that are bad, with their ``values``."""
         if rows.size == 0:
             return
-        offset = 2 if self.row_label == "line" else 1
-        first = ", ".join(f"{self.row_label} {r + offset}: {values.iloc[r]!r}" for r in rows[:5])
-        self.items.append(f"column {column!r}: {rows.size} row(s) with {what}; first: {first}")
+        self.items.append(f"column {column!r}: {rows.size} row(s) with {what}; first: {self.examples(rows, values)}")
+
+    def warn(self, check: str, column: str | None, what: str, rows: np.ndarray, values: pd.Series | None) -> None:
+        """Record a warning about ``rows`` (positions in the frame); it goes to the report, the run goes on."""
+        if rows.size == 0:
+            return
+        where = f"column {column!r}: " if column is not None else ""
+        examples = self.examples(rows, values)
+        self.warnings.append(
+            {
+                "check": check,
+                "column": column,
+                "count": int(rows.size),
+                "examples": examples.split(", "),
+                "message": f"{self.source}: {where}{rows.size} row(s) with {what}; first: {examples}",
+            }
+        )
 
     def raise_if_any(self) -> None:
         """Raise one :class:`ReplayError` listing every problem."""
@@ -93,7 +138,6 @@ def _text(series: pd.Series) -> pd.Series:
     return series.astype("string").fillna("").astype(str).str.strip()
 
 
-
 def needed_columns(cfg: ReplayArrivals) -> list[str]:
     """The log columns a replay config reads (mapped fields, ``drop`` keys, ``require`` and ``require_any``)."""
     names = list(cfg.columns.values())
@@ -126,6 +170,10 @@ def _skip_rows(frame: pd.DataFrame, cfg: ReplayArrivals) -> tuple[np.ndarray, di
     return keep, skipped
 
 
+_UTC_OFFSET = r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
+"""A time of day followed by a UTC offset (``Z``, ``+02``, ``+02:00``, ``-0130``) at the end of a timestamp."""
+
+
 def _arrival_seconds(
     frame: pd.DataFrame, keep: np.ndarray, cfg: ReplayArrivals, scenario: Scenario, problems: _Problems
 ) -> np.ndarray:
@@ -136,27 +184,70 @@ def _arrival_seconds(
     if cfg.arrival_format == "seconds":
         values = pd.to_numeric(raw.where(_text(raw) != "", None), errors="coerce").to_numpy(dtype=float)
         bad = keep & ~np.isfinite(values)
-        problems.add(column, "an empty or non-numeric arrival time (seconds)", np.flatnonzero(bad), raw)
+        problems.add(column, "an empty, non-numeric or infinite arrival time (seconds)", np.flatnonzero(bad), raw)
         out[keep & ~bad] = values[keep & ~bad] + cfg.time_offset
         return out
+    window_start = pd.Timestamp(cfg.window_start if cfg.window_start is not None else scenario.start)
     if pd.api.types.is_datetime64_any_dtype(raw):
         stamps = raw
     else:
-        text = _text(raw)
-        stamps = pd.to_datetime(text.where(text != "", None), format=cfg.timestamp_format or "ISO8601", errors="coerce")
+        stamps = _parse_timestamps(_text(raw), keep, column, cfg, window_start, problems)
     bad = keep & stamps.isna().to_numpy()
-    what = f"an empty or unparseable timestamp (expected {cfg.timestamp_format or 'ISO 8601'})"
+    what = f"an empty or unparseable timestamp (expected {quote(cfg.timestamp_format or 'ISO 8601')})"
     problems.add(column, what, np.flatnonzero(bad), raw)
-    window_start = cfg.window_start if cfg.window_start is not None else scenario.start
     try:
-        seconds = (stamps - pd.Timestamp(window_start)).dt.total_seconds().to_numpy(dtype=float)
+        seconds = (stamps - window_start).dt.total_seconds().to_numpy(dtype=float)
     except TypeError as exc:
         raise ReplayError(
             f"{problems.source}: column {column!r}: timestamps and window_start ({window_start}) must both be "
-            f"timezone-aware or both naive: {exc}"
+            f"timezone-aware or both naive: {quote(str(exc), 200)}"
         ) from exc
     out[keep & ~bad] = seconds[keep & ~bad] + cfg.time_offset
     return out
+
+
+def _parse_timestamps(
+    text: pd.Series,
+    keep: np.ndarray,
+    column: str,
+    cfg: ReplayArrivals,
+    window_start: pd.Timestamp,
+    problems: _Problems,
+) -> pd.Series:
+    """Timestamps of a text column (NaT where unparseable).
+
+    Several UTC offsets in one column are accepted when every timestamp has one (e.g. summer and winter time) and
+    ``window_start`` has one too: the times are instants, compared in UTC. Timestamps with and without an offset in
+    one column are an error: the naive ones have no instant.
+    """
+    fmt = cfg.timestamp_format or "ISO8601"
+    values = text.where(text != "", None)
+    try:
+        return pd.to_datetime(values, format=fmt, errors="coerce")
+    except ValueError as exc:
+        if "mixed time" not in str(exc).lower():
+            raise ReplayError(
+                f"{problems.source}: column {column!r}: cannot parse timestamps with format {quote(fmt)}: "
+                f"{quote(str(exc), 200)}"
+            ) from exc
+    present = keep & (text != "").to_numpy()
+    with_offset = present & text.str.contains(_UTC_OFFSET, regex=True).to_numpy()
+    without = present & ~with_offset
+    if without.any():
+        raise ReplayError(
+            f"{problems.source}: column {column!r}: timestamps with and without a UTC offset in one log "
+            f"({int(with_offset.sum())} with, first: {problems.examples(np.flatnonzero(with_offset), text)}; "
+            f"{int(without.sum())} without, first: {problems.examples(np.flatnonzero(without), text)}); "
+            "a timestamp without an offset is no instant: give every timestamp an offset, or none"
+        )
+    if window_start.tzinfo is None:
+        raise ReplayError(
+            f"{problems.source}: column {column!r}: timestamps with different UTC offsets (first: "
+            f"{problems.examples(np.flatnonzero(with_offset), text)}) but window_start ({window_start}, the scenario "
+            "start by default) has none; set window_start with an offset (e.g. 1999-06-06T00:00+03:00) to place "
+            "these instants on the clock"
+        )
+    return pd.to_datetime(values, format=fmt, errors="coerce", utc=True)
 
 
 def _allowed_names(field_name: str, scenario: Scenario) -> list[str]:
@@ -183,7 +274,7 @@ def _categorical_codes(
     code_of = {name: k for k, name in enumerate(allowed)}
     default = cfg.defaults.get(field_name)
     if default is not None and default not in code_of:
-        raise ReplayError(f"defaults.{field_name}: unknown {field_name} {default!r}; known: {allowed}")
+        raise ReplayError(f"defaults.{field_name}: unknown {field_name} {quote(default)}; known: {allowed}")
     default_code = code_of[default] if default is not None else -1
     column = cfg.columns.get(field_name)
     if column is None:
@@ -194,7 +285,8 @@ def _categorical_codes(
     for log_value, name in mapping.items():
         if name not in code_of:
             raise ReplayError(
-                f"values.{field_name}: log value {log_value!r} maps to unknown {field_name} {name!r}; known: {allowed}"
+                f"values.{field_name}: log value {quote(log_value)} maps to unknown {field_name} {quote(name)}; "
+                f"known: {allowed}"
             )
     text = _text(frame[column]).iloc[rows]
     empty = text.isin(["", *cfg.missing.get(field_name, [])]).to_numpy()
@@ -215,7 +307,10 @@ def _duration_values(
     field_name: str, frame: pd.DataFrame, rows: np.ndarray, cfg: ReplayArrivals, problems: _Problems
 ) -> np.ndarray:
     """Durations in seconds for ``rows`` (NaN: drawn from the scenario)."""
-    default = parse_duration(cfg.defaults[field_name]) if field_name in cfg.defaults else np.nan
+    try:
+        default = parse_duration(cfg.defaults[field_name]) if field_name in cfg.defaults else np.nan
+    except ValueError as exc:
+        raise ReplayError(f"defaults.{field_name}: {quote(str(exc), 200)}") from exc
     column = cfg.columns.get(field_name)
     if column is None:
         return np.full(rows.size, default)
@@ -224,16 +319,33 @@ def _duration_values(
     empty = text.str.lower().isin(["", "nan"]).to_numpy()
     numbers = pd.to_numeric(text.mask(text.str.lower().isin(["", "nan"])), errors="coerce")
     values = numbers.to_numpy(dtype=float, na_value=np.nan, copy=True)
-    nonnumeric = ~empty & np.isnan(values)
+    markers = cfg.missing.get(field_name, [])
+    marked = text.isin(markers).to_numpy() | np.isin(values, _marker_seconds(markers))
+    nonnumeric = ~empty & ~marked & np.isnan(values)
     problems.add(column, f"a non-numeric {field_name} (seconds)", rows[nonnumeric], frame[column])
-    negative = values < 0
+    negative = ~marked & (values < 0)
     problems.add(column, f"a negative {field_name}", rows[negative], frame[column])
     if field_name == "handle":
-        problems.add(column, "an infinite handle time", rows[np.isposinf(values)], frame[column])
-    missing = [parse_duration(v) if re.search(r"[a-zA-Z]$", v) else float(v) for v in cfg.missing.get(field_name, [])]
-    values[np.isin(values, missing) | empty | nonnumeric | negative] = np.nan
+        problems.add(column, "an infinite handle time", rows[~marked & np.isposinf(values)], frame[column])
+    # An infinite patience is deliberate ("never abandons"); a finite one beyond a day is likely a unit mix-up.
+    implausible = ~marked & np.isfinite(values) & (values > PLAUSIBLE_DURATION_S)
+    hours = f"{PLAUSIBLE_DURATION_S / 3600:g} h"
+    what = f"a {field_name} over {hours} (implausible; the column should hold seconds)"
+    problems.warn(f"{field_name} over {hours}", column, what, rows[implausible], frame[column])
+    values[marked | empty | nonnumeric | negative] = np.nan
     values[np.isnan(values)] = default
     return values
+
+
+def _marker_seconds(markers: list[str]) -> list[float]:
+    """The ``missing`` markers of a duration that are numbers or durations, in seconds (others match as text)."""
+    out = []
+    for marker in markers:
+        try:
+            out.append(parse_duration(marker) if re.search(r"[a-zA-Z]$", marker) else float(marker))
+        except ValueError:
+            continue
+    return out
 
 
 def _customer_ids(frame: pd.DataFrame, rows: np.ndarray, cfg: ReplayArrivals) -> tuple[np.ndarray, np.ndarray]:
@@ -257,7 +369,15 @@ def _customer_ids(frame: pd.DataFrame, rows: np.ndarray, cfg: ReplayArrivals) ->
     return ids, known
 
 
-def prepare_replay(frame: pd.DataFrame, scenario: Scenario, *, source: str, row_label: str = "line") -> ReplayLog:
+def prepare_replay(
+    frame: pd.DataFrame,
+    scenario: Scenario,
+    *,
+    source: str,
+    row_label: str = "line",
+    row_numbers: np.ndarray | None = None,
+    row_keys: np.ndarray | None = None,
+) -> ReplayLog:
     """Filter, check and map the rows of a replay log (see :class:`sim.config.ReplayArrivals`).
 
     Args:
@@ -265,16 +385,26 @@ def prepare_replay(frame: pd.DataFrame, scenario: Scenario, *, source: str, row_
         scenario: A scenario with ``arrivals.kind == "replay"``.
         source: The log's name in messages (its path).
         row_label: ``"line"`` (CSV: the header is line 1) or ``"row"`` (Parquet: the first data row is row 1).
+        row_numbers: The file line (or row) of each frame row, for messages (default: consecutive from 2 for
+            ``"line"``, from 1 for ``"row"``; give them when the file has blank or multi-line records).
+        row_keys: One hash per row of the *whole* record (every column of the file), to find duplicated rows
+            (default: a hash of ``frame``'s columns).
 
     Returns:
-        The checked rows in time order, with the report of what happened to every row.
+        The checked rows in time order, with the report of what happened to every row. ``report["warnings"]``
+        lists suspicious rows that are still replayed (duplicated rows or a log repeated twice, durations over
+        :data:`PLAUSIBLE_DURATION_S`).
 
     Raises:
         ReplayError: Bad rows (every problem listed: column, count, first rows and values), or no row replayed.
     """
     cfg = scenario.arrivals
     assert isinstance(cfg, ReplayArrivals)
-    problems = _Problems(source, row_label)
+    if row_numbers is None:
+        row_numbers = np.arange(len(frame)) + (2 if row_label == "line" else 1)
+    problems = _Problems(source, row_label, row_numbers)
+    _check_nul(frame, problems)
+    problems.raise_if_any()
     keep, skipped = _skip_rows(frame, cfg)
     arrival_s = _arrival_seconds(frame, keep, cfg, scenario, problems)
     problems.raise_if_any()
@@ -292,8 +422,10 @@ def prepare_replay(frame: pd.DataFrame, scenario: Scenario, *, source: str, row_
     codes |= {f: _categorical_codes(f, frame, rows, cfg, scenario, problems) for f in ("priority", "tier", "language")}
     durations = {f: _duration_values(f, frame, rows, cfg, problems) for f in ("handle", "patience")}
     problems.raise_if_any()
+    _check_duplicates(frame, row_keys, keep, problems)
     customer_id, customer_known = _customer_ids(frame, rows, cfg)
     report = _report(source, len(frame), skipped, codes, durations, customer_known, scenario)
+    report["warnings"] = problems.warnings
     if rows.size == 0:
         raise ReplayError(
             f"{source}: no row is replayed ({report['skipped']}); check window_start/time_offset against the "
@@ -311,6 +443,52 @@ def prepare_replay(frame: pd.DataFrame, scenario: Scenario, *, source: str, row_
         handle_s=durations["handle"],
         patience_s=durations["patience"],
         report=report,
+    )
+
+
+def _check_nul(frame: pd.DataFrame, problems: _Problems) -> None:
+    """NUL characters in text cells are errors: no log writer puts them there on purpose (a binary or broken file)."""
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_string_dtype(series) or series.dtype == object:
+            nul = series.astype("string").str.contains("\x00", regex=False).fillna(False).to_numpy(dtype=bool)
+            problems.add(str(column), "a NUL character", np.flatnonzero(nul), series)
+
+
+def _check_duplicates(frame: pd.DataFrame, row_keys: np.ndarray | None, keep: np.ndarray, problems: _Problems) -> None:
+    """Warn about rows identical to an earlier row, and about a log that is the same rows twice in a row."""
+    keys = row_keys if row_keys is not None else pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    codes, _ = pd.factorize(keys)
+    _, first_of_code = np.unique(codes, return_index=True)
+    first = first_of_code[codes]
+    dup = first != np.arange(len(keys))
+    if not dup.any():
+        return
+    rows = np.flatnonzero(dup)
+    n_replayed = int((dup & keep).sum())
+    start = int(rows[0])
+    pairs = ", ".join(
+        f"{problems.row_label} {problems.row_numbers[r]} = {problems.row_numbers[first[r]]}"
+        for r in rows[:EXAMPLE_ROWS]
+    )
+    copied = len(keys) - start
+    if copied == start and np.array_equal(keys[start:], keys[:copied]):  # every row, then every row again
+        first_row, last_row = problems.row_numbers[0], problems.row_numbers[copied - 1]
+        message = (
+            f"{problems.source}: the log holds the same rows twice: {problems.row_label}s "
+            f"{problems.row_numbers[start]}-{problems.row_numbers[-1]} repeat {problems.row_label}s "
+            f"{first_row}-{last_row} ({copied} rows, {n_replayed} of the copies in the window and replayed); "
+            "was the log concatenated with itself?"
+        )
+        check = "duplicated log"
+    else:
+        message = (
+            f"{problems.source}: {rows.size} of {len(keys)} rows identical in every column to an earlier row "
+            f"({n_replayed} of them in the window and replayed); first: {pairs}"
+        )
+        check = "duplicated rows"
+    problems.warnings.append(
+        {"check": check, "column": None, "count": int(rows.size), "examples": pairs.split(", "), "message": message}
     )
 
 
@@ -445,4 +623,3 @@ def replay_config_for_log(path: str | PathLike[str], *, exact_times: bool = True
     if not exact_times:
         columns["arrival"] = "arrival"
     return ReplayArrivals(path=str(path), columns=columns, arrival_format="seconds" if exact_times else "timestamp")
-
