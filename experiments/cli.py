@@ -153,7 +153,7 @@ class _Validate(_BaseCommand):
             rows = f"{report['rows_read']:,} rows read, {report['replayed']:,} replayed"
             print(f"Replay log {report['path']}: {rows}; skipped: {skipped}")
             for warning in report.get("warnings", []):
-                print(f"Warning: {warning['message']}")
+                print(f"warning: {warning['message']}")
         return EXIT_OK
 
 

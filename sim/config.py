@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from sim.distributions import Distribution, ExponentialDist, LognormalDist, NoAbandonment
 from sim.problems import Problem, ScenarioProblemsError, short_repr
-from sim.units import MODEL_CONFIG, DateTime, Duration, PositiveDuration, TimeOfDay, format_duration
+from sim.units import MODEL_CONFIG, DateTime, Duration, Instant, PositiveDuration, TimeOfDay, format_duration
 
 __all__ = [
     "WEEKDAYS",
@@ -273,7 +273,7 @@ class ReplayArrivals(_Frozen):
     defaults: dict[str, str] = Field(default_factory=dict)
     arrival_format: Literal["timestamp", "seconds"] = "timestamp"
     timestamp_format: str | None = None
-    window_start: DateTime | None = None
+    window_start: Instant | None = None
     time_offset: Duration = 0.0
 
     @field_validator("columns")

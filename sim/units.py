@@ -19,6 +19,7 @@ __all__ = [
     "MODEL_CONFIG",
     "DateTime",
     "Duration",
+    "Instant",
     "PositiveDuration",
     "TimeOfDay",
     "format_duration",
@@ -140,16 +141,23 @@ YEARS = (1900, 2200)
 """Calendar years a scenario's dates may fall in (inclusive); outside them date arithmetic is a typo's problem."""
 
 
+def _years(value: dt.datetime) -> dt.datetime:
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise ValueError(f"the year must be between {YEARS[0]} and {YEARS[1]}")
+    return value
+
+
 def _calendar(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is not None:
         raise ValueError(
             "a time zone offset is not supported; write the center's local wall-clock time without an offset, "
             "e.g. 2026-11-09T08:00"
         )
-    if not YEARS[0] <= value.year <= YEARS[1]:
-        raise ValueError(f"the year must be between {YEARS[0]} and {YEARS[1]}")
-    return value
+    return _years(value)
 
 
 DateTime = Annotated[dt.datetime, Field(strict=False), AfterValidator(_calendar)]
 """A local calendar date and time (``2026-11-11T20:00``), without a time zone, in the years :data:`YEARS`."""
+
+Instant = Annotated[dt.datetime, Field(strict=False), AfterValidator(_years)]
+"""A date and time that may carry a UTC offset (a replay log's clock), in the years :data:`YEARS`."""

@@ -355,7 +355,7 @@ def test_suspicious_rows_are_warned_about_by_validate_and_kept_in_the_manifest(t
     scenario = scenario_for(tmp_path, csv_log(data)(tmp_path))
     assert main(["validate", scenario]) == 0
     out = capsys.readouterr().out
-    assert f"Warning: {tmp_path / 'log.csv'}: " in out
+    assert f"warning: {tmp_path / 'log.csv'}: " in out
     assert fragment in out, out
     out_dir = tmp_path / "out"
     assert main(["run", scenario, "-r", "1", "--workers", "1", "--out", str(out_dir), "--no-progress"]) == 0

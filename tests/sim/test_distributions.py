@@ -74,7 +74,7 @@ def test_fixed_and_none_consume_no_randomness():
     ("spec", "message"),
     [
         ({"dist": "exponential", "mean": "0s"}, "greater than zero"),
-        ({"dist": "lognormal", "mean": "3min", "cv": 0}, "greater than 0"),
+        ({"dist": "lognormal", "mean": "3min", "cv": 0}, "greater than or equal to 0.001"),
         ({"dist": "hyperexponential", "means": ["1min"], "probs": [0.5]}, "sum to 1"),
         ({"dist": "weibull", "mean": "1min"}, "does not match any of the expected tags"),
         ({"dist": "exponential", "mean": 180}, "duration string with a unit"),
