@@ -25,6 +25,7 @@ from experiments.run_dir import RunDirError
 from experiments.runner import run_experiment
 from experiments.scenario_errors import ScenarioError
 from experiments.scenario_files import check_data, describe_scenario, list_scenarios, load_scenario
+from experiments.terminal import printable
 from sim.arrivals import ReplayError
 from sim.metrics import COST_METRICS, RESOLUTION_METRICS
 from sim.units import format_duration
@@ -39,12 +40,19 @@ _USER_ERRORS: tuple[type[Exception], ...] = (ScenarioError, RunDirError, ReplayE
 
 
 def _stdout() -> Console:
-    # Wide enough for the summary tables when output goes to a file or a pipe.
-    return Console(width=None if sys.stdout.isatty() else 160)
+    # Wide enough for the summary tables when output goes to a file or a pipe; ":name:" in a user's names stays
+    # text (no emoji codes).
+    return Console(width=None if sys.stdout.isatty() else 160, emoji=False)
+
+
+def _text(value: object) -> str:
+    """A user-supplied string (name, path) for rich markup: control characters and markup escaped."""
+    return escape(printable(value))
 
 
 def _error(message: str) -> None:
-    print(f"ccsim: error: {message}", file=sys.stderr)
+    # Messages quote names and paths from users' files: control characters are shown, never obeyed.
+    print(f"ccsim: error: {printable(message, keep_newlines=True)}", file=sys.stderr)
 
 
 def _int_at_least(minimum: int, what: str):
@@ -111,7 +119,7 @@ class _Run(_BaseCommand):
         )
         _print_result(_stdout(), result)
         reused = f" ({len(result.reused)} reused)" if result.reused else ""
-        print(f"{len(result.replications)} replications{reused} in {out}", file=sys.stderr)
+        print(f"{len(result.replications)} replications{reused} in {printable(out)}", file=sys.stderr)
         return EXIT_OK
 
 
@@ -223,7 +231,7 @@ def _metric_table(summary: pd.DataFrame, kind: str, n: int, title: str | None = 
     table = Table(title=title, title_justify="left")
     table.add_column("metric")
     for scope in scopes:
-        table.add_column(escape(scope.split("=", 1)[-1]), justify="right")
+        table.add_column(_text(scope.split("=", 1)[-1]), justify="right")
     for metric, rows in part.groupby("metric", sort=False):
         label, unit, scale = _unit(str(metric))
         by_scope = rows.set_index("scope")
@@ -235,7 +243,7 @@ def _metric_table(summary: pd.DataFrame, kind: str, n: int, title: str | None = 
             row = by_scope.loc[scope]
             cell = _cell(row["mean"], row["ci_half"], unit, scale)
             cells.append(cell if int(row["n"]) == n else f"{cell} (n={int(row['n'])})")
-        table.add_row(escape(f"{label} ({unit})" if unit else label), *cells)
+        table.add_row(_text(f"{label} ({unit})" if unit else label), *cells)
     return table
 
 
@@ -260,8 +268,8 @@ def _targets_table(targets: pd.DataFrame) -> Table:
         )
         ci = "–" if math.isnan(row.ci_low) else f"{row.ci_low * 100:.1f}–{row.ci_high * 100:.1f}"
         table.add_row(
-            escape(row.target),
-            escape(filters or "all contacts"),
+            _text(row.target),
+            _text(filters or "all contacts"),
             format_duration(row.threshold_s),
             f"{row.level:.0%}",
             _cell(row.mean, row.ci_half, "%", 100.0),
@@ -282,7 +290,7 @@ def _print_result(console: Console, result: ExperimentResult) -> None:
     order = {name: i for i, name in enumerate(dict.fromkeys([*result.metrics["metric"], *result.metrics["scope"]]))}
     summary = result.summary.sort_values(["metric", "scope"], key=lambda s: s.map(order), kind="stable")
     console.print(
-        f"[bold]{escape(result.scenario.name)}[/]: {n} replications, seed {result.seed}; "
+        f"[bold]{_text(result.scenario.name)}[/]: {n} replications, seed {result.seed}; "
         f"cells are mean ± 95% CI half-width (Student t, n = {n})"
     )
     kinds = summary["scope"].map(_scope_kind)
@@ -303,7 +311,7 @@ def _print_result(console: Console, result: ExperimentResult) -> None:
     if result.scenario.targets:
         console.print(_targets_table(result.targets()))
     if result.out_dir is not None:
-        console.print(f"Full summary (every scope): {escape(str(result.out_dir / 'summary.csv'))}")
+        console.print(f"Full summary (every scope): {_text(result.out_dir / 'summary.csv')}")
 
 
 # ---------------------------------------------------------------------------------------------------- main

@@ -36,6 +36,7 @@ from experiments.run_dir import (
     write_replication,
 )
 from experiments.scenario_files import load_scenario
+from experiments.terminal import printable
 from sim.arrivals import ReplayLog
 from sim.config import Scenario
 from sim.result import RunResult
@@ -265,6 +266,7 @@ def run_replications(
 def _progress_bar(total: int, completed: int, enabled: bool, label: str) -> Iterator[Callable[[], None]]:
     """A rich progress bar on stderr (hidden when disabled or stderr is not a terminal); yields ``advance()``."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -285,7 +287,7 @@ def _progress_bar(total: int, completed: int, enabled: bool, label: str) -> Iter
         disable=not (enabled and console.is_terminal),
         transient=False,
     ) as bar:
-        task = bar.add_task(label, total=total, completed=completed)
+        task = bar.add_task(escape(printable(label)), total=total, completed=completed)
         yield lambda: bar.advance(task)
 
 
