@@ -20,8 +20,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from experiments.files import OutputError
 from experiments.results import ExperimentResult
-from experiments.run_dir import RunDirError
+from experiments.run_dir import RunDirError, default_out_dir
 from experiments.runner import run_experiment
 from experiments.scenario_errors import ScenarioError
 from experiments.scenario_files import check_data, describe_scenario, list_scenarios, load_scenario
@@ -35,8 +36,8 @@ __all__ = ["main"]
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-_USER_ERRORS: tuple[type[Exception], ...] = (ScenarioError, RunDirError, ReplayError)
-"""Exceptions that mean "fix your input": shown as a message, without a traceback."""
+_USER_ERRORS: tuple[type[Exception], ...] = (ScenarioError, RunDirError, ReplayError, OutputError)
+"""Exceptions that mean "fix your input" (or the output folder): shown as a message, without a traceback."""
 
 
 def _stdout() -> Console:
@@ -88,8 +89,10 @@ class _BaseCommand:
 class _Run(_BaseCommand):
     """Run replications of a scenario and print the summary with 95% confidence intervals.
 
-    Results go to a run directory (default runs/<scenario name>); re-running the same command there resumes:
-    only missing replications run, and -r can be raised to add more.
+    Results go to a run directory (default runs/<scenario name>, with "/" and control characters in the name
+    replaced by "_"); re-running the same command there resumes: only missing replications run, and -r can be
+    raised to add more. One run at a time writes into a folder: a second one is refused (or waits, with --wait),
+    and a folder that is not a ccsim run directory is never written into.
     """
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -101,11 +104,14 @@ class _Run(_BaseCommand):
         parser.add_argument("--workers", type=_positive_int, help="worker processes (default: all CPUs)")
         parser.add_argument("--log", action="store_true", help="keep the per-contact log (contacts.parquet)")
         parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+        parser.add_argument(
+            "--wait", action="store_true", help="if another run is writing into --out, wait for it instead of refusing"
+        )
 
     def take_action(self, args: argparse.Namespace) -> int:
         """Run the command; return the exit code."""
         scenario, base_dir = load_scenario(args.scenario)  # validated before any directory is created
-        out = args.out if args.out is not None else Path("runs") / scenario.name
+        out = args.out if args.out is not None else default_out_dir(scenario.name)
         result = run_experiment(
             scenario,
             seed=args.seed,
@@ -116,6 +122,7 @@ class _Run(_BaseCommand):
             base_dir=base_dir,
             progress=not args.no_progress,
             argv=["ccsim", *sys.argv[1:]] if args.argv is None else ["ccsim", *args.argv],
+            wait=args.wait,
         )
         _print_result(_stdout(), result)
         reused = f" ({len(result.reused)} reused)" if result.reused else ""
@@ -341,7 +348,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: Arguments without the program name (default ``sys.argv[1:]``).
 
     Returns:
-        Exit code: 0 success, 1 invalid scenario (``validate``), 2 usage or input error, 130 interrupted.
+        Exit code: 0 success, 1 invalid scenario (``validate``), 2 usage, input or output-folder error, 130
+        interrupted.
     """
     parser = _parser()
     try:
