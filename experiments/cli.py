@@ -20,11 +20,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from experiments.files import OutputError
 from experiments.results import ExperimentResult, overload_warnings
-from experiments.run_dir import RunDirError
+from experiments.run_dir import RunDirError, default_out_dir
 from experiments.runner import run_experiment
 from experiments.scenario_errors import ScenarioError
 from experiments.scenario_files import check_data, describe_scenario, list_scenarios, load_scenario
+from experiments.terminal import printable
 from sim.arrivals import ReplayError
 from sim.budget import estimate, scenario_warnings
 from sim.metrics import COST_METRICS, RESOLUTION_METRICS
@@ -35,21 +37,28 @@ __all__ = ["main"]
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-_USER_ERRORS: tuple[type[Exception], ...] = (ScenarioError, RunDirError, ReplayError)
-"""Exceptions that mean "fix your input": shown as a message, without a traceback."""
+_USER_ERRORS: tuple[type[Exception], ...] = (ScenarioError, RunDirError, ReplayError, OutputError)
+"""Exceptions that mean "fix your input" (or the output folder): shown as a message, without a traceback."""
 
 
 def _stdout() -> Console:
-    # Wide enough for the summary tables when output goes to a file or a pipe.
-    return Console(width=None if sys.stdout.isatty() else 160)
+    # Wide enough for the summary tables when output goes to a file or a pipe; ":name:" in a user's names stays
+    # text (no emoji codes).
+    return Console(width=None if sys.stdout.isatty() else 160, emoji=False)
+
+
+def _text(value: object) -> str:
+    """A user-supplied string (name, path) for rich markup: control characters and markup escaped."""
+    return escape(printable(value))
 
 
 def _error_console() -> Console:
-    return Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+    return Console(stderr=True, width=None if sys.stderr.isatty() else 160, emoji=False)
 
 
 def _error(message: str) -> None:
-    print(f"ccsim: error: {message}", file=sys.stderr)
+    # Messages quote names and paths from users' files: control characters are shown, never obeyed.
+    print(f"ccsim: error: {printable(message, keep_newlines=True)}", file=sys.stderr)
 
 
 def _int_at_least(minimum: int, what: str):
@@ -85,8 +94,10 @@ class _BaseCommand:
 class _Run(_BaseCommand):
     """Run replications of a scenario and print the summary with 95% confidence intervals.
 
-    Results go to a run directory (default runs/<scenario name>); re-running the same command there resumes:
-    only missing replications run, and -r can be raised to add more.
+    Results go to a run directory (default runs/<scenario name>, with "/" and control characters in the name
+    replaced by "_"); re-running the same command there resumes: only missing replications run, and -r can be
+    raised to add more. One run at a time writes into a folder: a second one is refused (or waits, with --wait),
+    and a folder that is not a ccsim run directory is never written into.
     """
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -98,11 +109,14 @@ class _Run(_BaseCommand):
         parser.add_argument("--workers", type=_positive_int, help="worker processes (default: all CPUs)")
         parser.add_argument("--log", action="store_true", help="keep the per-contact log (contacts.parquet)")
         parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+        parser.add_argument(
+            "--wait", action="store_true", help="if another run is writing into --out, wait for it instead of refusing"
+        )
 
     def take_action(self, args: argparse.Namespace) -> int:
         """Run the command; return the exit code."""
         scenario, base_dir = load_scenario(args.scenario)  # validated before any directory is created
-        out = args.out if args.out is not None else Path("runs") / scenario.name
+        out = args.out if args.out is not None else default_out_dir(scenario.name)
         result = run_experiment(
             scenario,
             seed=args.seed,
@@ -113,13 +127,14 @@ class _Run(_BaseCommand):
             base_dir=base_dir,
             progress=not args.no_progress,
             argv=["ccsim", *sys.argv[1:]] if args.argv is None else ["ccsim", *args.argv],
+            wait=args.wait,
         )
         overload = overload_warnings(result.summary)  # printed with the summary, on stdout
         for warning in (w for w in result.warnings if w not in overload):
-            _error_console().print(f"[bold yellow]warning:[/] {escape(warning)}")
+            _error_console().print(f"[bold yellow]warning:[/] {_text(warning)}")
         _print_result(_stdout(), result)
         reused = f" ({len(result.reused)} reused)" if result.reused else ""
-        print(f"{len(result.replications)} replications{reused} in {out}", file=sys.stderr)
+        print(f"{len(result.replications)} replications{reused} in {printable(out)}", file=sys.stderr)
         return EXIT_OK
 
 
@@ -142,18 +157,18 @@ class _Validate(_BaseCommand):
             scenario, base_dir = load_scenario(args.scenario)
             report = check_data(scenario, base_dir)
         except (ScenarioError, ReplayError) as exc:
-            print(str(exc), file=sys.stderr)
+            print(printable(str(exc), keep_newlines=True), file=sys.stderr)
             return EXIT_INVALID
-        print(f"OK {describe_scenario(scenario)}")
+        print(f"OK {printable(describe_scenario(scenario))}")
         print(f"Estimated work: {estimate(scenario).describe()} (limits: README, 'What validate checks').")
         for warning in scenario_warnings(scenario):
-            print(f"warning: {warning}")
+            print(f"warning: {printable(warning)}")
         if report is not None:
             skipped = ", ".join(f"{n:,} {why}" for why, n in report["skipped"].items()) or "none"
             rows = f"{report['rows_read']:,} rows read, {report['replayed']:,} replayed"
-            print(f"Replay log {report['path']}: {rows}; skipped: {skipped}")
+            print(f"Replay log {printable(report['path'])}: {rows}; skipped: {skipped}")
             for warning in report.get("warnings", []):
-                print(f"warning: {warning['message']}")
+                print(f"warning: {printable(warning['message'])}")
         return EXIT_OK
 
 
@@ -240,7 +255,7 @@ def _metric_table(summary: pd.DataFrame, kind: str, n: int, title: str | None = 
     table = Table(title=title, title_justify="left")
     table.add_column("metric")
     for scope in scopes:
-        table.add_column(escape(scope.split("=", 1)[-1]), justify="right")
+        table.add_column(_text(scope.split("=", 1)[-1]), justify="right")
     for metric, rows in part.groupby("metric", sort=False):
         label, unit, scale = _unit(str(metric))
         by_scope = rows.set_index("scope")
@@ -252,7 +267,7 @@ def _metric_table(summary: pd.DataFrame, kind: str, n: int, title: str | None = 
             row = by_scope.loc[scope]
             cell = _cell(row["mean"], row["ci_half"], unit, scale)
             cells.append(cell if int(row["n"]) == n else f"{cell} (n={int(row['n'])})")
-        table.add_row(escape(f"{label} ({unit})" if unit else label), *cells)
+        table.add_row(_text(f"{label} ({unit})" if unit else label), *cells)
     return table
 
 
@@ -277,8 +292,8 @@ def _targets_table(targets: pd.DataFrame) -> Table:
         )
         ci = "–" if math.isnan(row.ci_low) else f"{row.ci_low * 100:.1f}–{row.ci_high * 100:.1f}"
         table.add_row(
-            escape(row.target),
-            escape(filters or "all contacts"),
+            _text(row.target),
+            _text(filters or "all contacts"),
             format_duration(row.threshold_s),
             f"{row.level:.0%}",
             _cell(row.mean, row.ci_half, "%", 100.0),
@@ -299,11 +314,11 @@ def _print_result(console: Console, result: ExperimentResult) -> None:
     order = {name: i for i, name in enumerate(dict.fromkeys([*result.metrics["metric"], *result.metrics["scope"]]))}
     summary = result.summary.sort_values(["metric", "scope"], key=lambda s: s.map(order), kind="stable")
     console.print(
-        f"[bold]{escape(result.scenario.name)}[/]: {n} replications, seed {result.seed}; "
+        f"[bold]{_text(result.scenario.name)}[/]: {n} replications, seed {result.seed}; "
         f"cells are mean ± 95% CI half-width (Student t, n = {n})"
     )
     for warning in overload_warnings(result.summary):
-        console.print(f"[bold red]{escape(warning)}[/]")
+        console.print(f"[bold red]{_text(warning)}[/]")
     kinds = summary["scope"].map(_scope_kind)
     stages = summary["metric"].isin(RESOLUTION_METRICS)
     costs = summary["metric"].isin(COST_METRICS) & (kinds == "channel")
@@ -322,7 +337,7 @@ def _print_result(console: Console, result: ExperimentResult) -> None:
     if result.scenario.targets:
         console.print(_targets_table(result.targets()))
     if result.out_dir is not None:
-        console.print(f"Full summary (every scope): {escape(str(result.out_dir / 'summary.csv'))}")
+        console.print(f"Full summary (every scope): {_text(result.out_dir / 'summary.csv')}")
 
 
 # ---------------------------------------------------------------------------------------------------- main
@@ -352,7 +367,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: Arguments without the program name (default ``sys.argv[1:]``).
 
     Returns:
-        Exit code: 0 success, 1 invalid scenario (``validate``), 2 usage or input error, 130 interrupted.
+        Exit code: 0 success, 1 invalid scenario (``validate``), 2 usage, input or output-folder error, 130
+        interrupted.
     """
     parser = _parser()
     try:

@@ -3,13 +3,20 @@
 Every output file goes through :func:`write_atomic` (temp file in the same folder, fsync, ``os.replace``), so a
 crash or Ctrl-C never leaves a half-written result. :func:`write_parquet`, :func:`write_csv` and
 :func:`write_json` wrap it; :func:`read_json` reads back what :func:`write_json` wrote.
+
+Only a ``kill -9`` (or a power cut) can leave a temp file behind: ``.<name>.<8 random characters>.tmp`` next to
+the file it was for. :func:`is_temp_file` recognises that name and :func:`remove_stale_temps` deletes such files
+(the caller must know that no other writer is active in the folder, e.g. by holding the run directory's lock).
+A write that fails (disk full, read-only file system...) raises :class:`OutputError` naming the file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno as errno_codes
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +24,76 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["read_json", "write_atomic", "write_csv", "write_json", "write_parquet"]
+from experiments.terminal import printable
+
+__all__ = [
+    "OutputError",
+    "as_output_error",
+    "is_temp_file",
+    "os_reason",
+    "read_json",
+    "remove_stale_temps",
+    "write_atomic",
+    "write_csv",
+    "write_json",
+    "write_parquet",
+]
+
+_TEMP_SUFFIX = ".tmp"
+_TEMP_NAME = re.compile(r"^\.(?P<final>.+)\.[a-z0-9_]{8}\.tmp$")
+"""``tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp")`` names: 8 characters of ``[a-z0-9_]`` in between."""
+
+
+class OutputError(OSError):
+    """An output file or folder could not be written (disk full, read-only or immutable folder...).
+
+    ``filename`` is the path that could not be written and ``strerror`` the reason, as for any ``OSError``.
+    """
+
+    def __str__(self) -> str:
+        return f"cannot write {printable(self.filename)}: {self.strerror}"
+
+
+def os_reason(exc: BaseException) -> tuple[int | None, str]:
+    """``(errno, reason)`` of an error raised while writing; pyarrow's ``OSError`` carries the errno in its text."""
+    code = getattr(exc, "errno", None)
+    if code is None and (found := re.search(r"\[errno (\d+)\]", str(exc), flags=re.IGNORECASE)):
+        code = int(found.group(1))
+    if code is not None:
+        reason = os.strerror(code).lower()
+        if code == errno_codes.EPERM:
+            reason += " (an immutable folder? see lsattr)"
+        return code, reason
+    return None, str(exc) or type(exc).__name__
+
+
+def as_output_error(exc: OSError, path: str | os.PathLike[str]) -> OutputError:
+    """``exc`` as an :class:`OutputError` naming ``path`` (returned unchanged if it already is one)."""
+    if isinstance(exc, OutputError):
+        return exc
+    code, reason = os_reason(exc)
+    return OutputError(code or 0, reason, os.fspath(path))
+
+
+def is_temp_file(name: str) -> bool:
+    """Whether a file name is one of :func:`write_atomic`'s temp files (``.<name>.<random>.tmp``)."""
+    return _TEMP_NAME.match(name) is not None
+
+
+def remove_stale_temps(folder: str | os.PathLike[str]) -> list[Path]:
+    """Delete :func:`write_atomic`'s temp files left in ``folder`` (not its subfolders) by a killed writer.
+
+    Only call this when no writer can be active in ``folder`` (hold its lock).
+
+    Returns:
+        The paths removed.
+    """
+    removed = []
+    for path in Path(folder).glob(f".*{_TEMP_SUFFIX}"):
+        if is_temp_file(path.name) and path.is_file() and not path.is_symlink():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def write_atomic(path: str | os.PathLike[str], writer: Callable[[Path], object]) -> Path:
@@ -33,10 +109,16 @@ def write_atomic(path: str | os.PathLike[str], writer: Callable[[Path], object])
 
     Returns:
         The final path.
+
+    Raises:
+        OutputError: The file could not be written (disk full, read-only...); nothing is left behind.
     """
     final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=_TEMP_SUFFIX)
+    except OSError as exc:
+        raise as_output_error(exc, final) from exc
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -44,8 +126,10 @@ def write_atomic(path: str | os.PathLike[str], writer: Callable[[Path], object])
         os.chmod(tmp, _FILE_MODE)  # mkstemp creates 0600; results should be as readable as any new file
         _fsync(tmp)
         os.replace(tmp, final)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise as_output_error(exc, final) from exc
         raise
     _fsync_dir(final.parent)
     return final

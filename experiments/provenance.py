@@ -83,6 +83,8 @@ def manifest(
     argv: Sequence[str] | None = None,
     status: str = "complete",
     extra: Mapping[str, Any] | None = None,
+    versions: Mapping[str, str] | None = None,
+    git: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The ``manifest.json`` of a run directory: everything needed to reproduce its results.
 
@@ -95,6 +97,8 @@ def manifest(
         argv: Command line; defaults to ``sys.argv``.
         status: ``"running"`` while replications are being added, ``"complete"`` at the end.
         extra: More fields to record.
+        versions: Package versions, when already gathered (default :func:`package_versions`).
+        git: Git state, when already gathered (default :func:`git_state`).
 
     Returns:
         A JSON-ready dict.
@@ -110,8 +114,8 @@ def manifest(
         "started": started.isoformat(timespec="seconds"),
         "finished": finished.isoformat(timespec="seconds") if finished is not None else None,
         "command": list(sys.argv if argv is None else argv),
-        "versions": package_versions(),
-        "git": git_state(),
+        "versions": dict(package_versions() if versions is None else versions),
+        "git": dict(git_state() if git is None else git),
     }
     out.update(extra or {})
     return out

@@ -14,28 +14,28 @@ import dataclasses
 import datetime as dt
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import pandas as pd
 
-from experiments.files import write_json
-from experiments.provenance import scenario_dict, scenario_hash
+from experiments.files import OutputError
+from experiments.provenance import scenario_hash
 from experiments.replay import load_replay_log, scenario_replay
 from experiments.results import ExperimentResult, overload_warnings
 from experiments.run_dir import (
-    MANIFEST_JSON,
-    SCENARIO_JSON,
     RunRecord,
     check_run_dir,
     collect_from_disk,
     done_replications,
+    open_run_dir,
     rep_name,
-    save_results,
     write_replication,
 )
 from experiments.scenario_files import check_budget, load_scenario
+from experiments.terminal import printable
 from sim.arrivals import ReplayLog
 from sim.budget import scenario_warnings
 from sim.config import Scenario
@@ -266,6 +266,7 @@ def run_replications(
 def _progress_bar(total: int, completed: int, enabled: bool, label: str) -> Iterator[Callable[[], None]]:
     """A rich progress bar on stderr (hidden when disabled or stderr is not a terminal); yields ``advance()``."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -286,7 +287,7 @@ def _progress_bar(total: int, completed: int, enabled: bool, label: str) -> Iter
         disable=not (enabled and console.is_terminal),
         transient=False,
     ) as bar:
-        task = bar.add_task(label, total=total, completed=completed)
+        task = bar.add_task(escape(printable(label)), total=total, completed=completed)
         yield lambda: bar.advance(task)
 
 
@@ -315,6 +316,7 @@ def run_experiment(
     progress: bool = True,
     variant: str = "base",
     argv: Sequence[str] | None = None,
+    wait: bool = False,
     simulate: Simulate | None = None,
     measure: Measure | None = None,
     summarize: Summarize | None = None,
@@ -326,7 +328,7 @@ def run_experiment(
             :func:`experiments.scenario_files.load_scenario`.
         seed: Base seed (>= 0).
         n_replications: Number of replications (>= 1); in an existing run directory only the missing ones run.
-        out_dir: Run directory (see the module docstring), or ``None`` to keep results in memory only.
+        out_dir: Run directory (see :mod:`experiments.run_dir`), or ``None`` to keep results in memory only.
         workers: Processes; ``None`` = all CPUs available, ``1`` = no pool.
         log: Keep the per-contact log (``contacts`` frame / ``contacts.parquet``).
         base_dir: Folder for relative paths in the scenario; defaults to the scenario file's folder when
@@ -334,6 +336,7 @@ def run_experiment(
         progress: Show a progress bar on stderr (only when it is a terminal).
         variant: Label of the ``variant`` column of the long table.
         argv: Command line recorded in the manifest (default ``sys.argv``).
+        wait: When another run is writing into ``out_dir``, wait for it to finish instead of refusing.
         simulate: Engine entry point (default :func:`sim.engine.run`).
         measure: Per-replication metrics (default :func:`experiments.measure.replication_metrics`).
         summarize: Summary over replications (default ``experiments.stats.summarize``).
@@ -342,7 +345,11 @@ def run_experiment(
         The long metrics table, its summary and the concatenated frames.
 
     Raises:
-        RunDirError: ``out_dir`` holds another scenario's or seed's results, or unrelated files.
+        RunDirError: ``out_dir`` cannot be used: it holds another scenario's or seed's results or unrelated
+            files, a file or a dangling link is in the way, or another run is writing there
+            (:class:`~experiments.run_dir.RunDirBusyError`).
+        OutputError: A file or folder could not be written (read-only or full file system...); the finished
+            replications are kept for a resume.
         ValueError: Bad ``seed``, ``n_replications`` or ``workers``.
 
     Example:
@@ -357,13 +364,15 @@ def run_experiment(
     seed, reps = int(seed), list(range(int(n_replications)))
     out = Path(out_dir) if out_dir is not None else None
     started = dt.datetime.now(dt.UTC)
-    # Everything that can fail on the arguments fails before the run directory is created or touched.
+    # Everything that can fail on the arguments fails before the run directory is created or touched, and the
+    # run directory's scenario and seed check (it only reads) comes before any work: the replay log, replications.
+    _n_workers(workers, 1)
     check_budget(scenario, log=log)
+    sha = scenario_hash(scenario)
+    if out is not None:
+        check_run_dir(out, sha, seed)
     replay = scenario_replay(scenario, base_dir)  # read and checked once for every replication
-    previous = check_run_dir(out, scenario_hash(scenario), seed) if out is not None else None
-    done = done_replications(out, log) if out is not None and previous is not None else set()
-    todo = [r for r in reps if r not in done]
-    _n_workers(workers, max(1, len(todo)))
+    warnings = scenario_warnings(scenario)
     job = _Job(
         scenario=scenario,
         seed=seed,
@@ -375,30 +384,42 @@ def run_experiment(
         variant=variant,
     )
     summarize = summarize or _default_summarize()
-    record = RunRecord(scenario, seed, started, argv, {"variant": variant, "log": log, "n_requested": len(reps)})
-    record.extra["warnings"] = scenario_warnings(scenario)
-    record.extra["created"] = (previous or {}).get("created", started.isoformat(timespec="seconds"))
-    if replay is not None:  # rows read, skipped by reason, drawn fields and warnings (duplicates, long durations)
-        record.extra["replay"] = replay.report
-    if out is not None:
-        write_json(out / SCENARIO_JSON, scenario_dict(scenario))
-        write_json(out / MANIFEST_JSON, record.manifest(sorted(done_replications(out, log=False)), "running"))
-
-    outputs: dict[int, tuple[RunResult | None, pd.DataFrame | None]] = {}
-    with _progress_bar(len(reps), len(reps) - len(todo), progress, f"{scenario.name} replications") as advance:
-        for rep, output in _completed(job, todo, workers):
-            outputs[rep] = output
-            advance()
-
     names = [n for n in RunResult.FRAMES if n != "contacts" or log]
-    metrics, frames = collect_from_disk(out, reps, names) if out is not None else _collect(outputs, reps, names)
-    summary = summarize(metrics[["replication", "metric", "scope", "value"]])
-    reused = tuple(r for r in reps if r in done)
-    warnings = (*record.extra["warnings"], *overload_warnings(summary))
-    record.extra["warnings"] = list(warnings)
-    record.extra["overloaded"] = bool(overload_warnings(summary))
-    if out is not None:
-        save_results(out, scenario, metrics, summary, frames)
+    label = f"{scenario.name} replications"
+    if out is None:
+        outputs: dict[int, tuple[RunResult | None, pd.DataFrame | None]] = {}
+        with _progress_bar(len(reps), 0, progress, label) as advance:
+            for rep, output in _completed(job, reps, workers):
+                outputs[rep] = output
+                advance()
+        metrics, frames = _collect(outputs, reps, names)
+        summary = summarize(metrics[["replication", "metric", "scope", "value"]])
+        warnings += overload_warnings(summary)
+        return ExperimentResult(scenario, seed, tuple(reps), metrics, summary, frames, None, (), tuple(warnings))
+
+    command = list(sys.argv if argv is None else argv)
+    with open_run_dir(out, sha, seed, wait=wait, command=command) as run_dir:
+        done = done_replications(out, log) if run_dir.previous is not None else set()
+        todo = [r for r in reps if r not in done]
+        reused = tuple(r for r in reps if r in done)
+        record = RunRecord(scenario, seed, started, command, {"variant": variant, "log": log, "n_requested": len(reps)})
+        record.extra["created"] = (run_dir.previous or {}).get("created", started.isoformat(timespec="seconds"))
         record.extra["reused"] = list(reused)
-        write_json(out / MANIFEST_JSON, record.manifest(reps, "complete", finished=dt.datetime.now(dt.UTC)))
-    return ExperimentResult(scenario, seed, tuple(reps), metrics, summary, frames, out, reused, warnings)
+        record.extra["warnings"] = warnings
+        if replay is not None:  # rows read, skipped by reason, drawn fields and warnings (duplicates, long durations)
+            record.extra["replay"] = replay.report
+        run_dir.start(record, scenario, done_replications(out, log=False))
+        try:
+            with _progress_bar(len(reps), len(reused), progress, label) as advance:
+                for rep, _ in _completed(job, todo, workers):
+                    run_dir.add(rep)
+                    advance()
+            metrics, frames = collect_from_disk(out, reps, names)
+            summary = summarize(metrics[["replication", "metric", "scope", "value"]])
+            warnings += overload_warnings(summary)
+            record.extra["overloaded"] = bool(overload_warnings(summary))
+            run_dir.finish(reps, metrics, summary, frames)
+        except OutputError as exc:
+            exc.add_note("finished replications are kept: fix that, then run the same command again to resume")
+            raise
+    return ExperimentResult(scenario, seed, tuple(reps), metrics, summary, frames, out, reused, tuple(warnings))
