@@ -573,11 +573,10 @@ def _unknown(path: tuple[str | int, ...], kind: str, value: str, known: Iterable
     return Problem(path, f"unknown {kind} {short_repr(value)}; known: {shown}", value=value, expected=f"one of {shown}")
 
 
-_CONTROL_CHARS = frozenset(map(chr, [*range(0x20), *range(0x7F, 0xA0)]))
-
-
 def _check_names(scenario: Scenario) -> list[Problem]:
-    """Names holding control characters (they end up in folder names, tables and terminals).
+    """Names holding control or format characters (they end up in folder names, tables and terminals).
+
+    ``str.isprintable`` decides: C0/C1 controls, bidirectional overrides and line separators are refused.
 
     Checked: the scenario's name and the keys of channels, intents, groups, shifts, languages and targets.
     """
@@ -589,7 +588,7 @@ def _check_names(scenario: Scenario) -> list[Problem]:
     return [
         Problem(path, f"{short_repr(name)} holds a control character; names must be printable text", value=name)
         for path, name in names
-        if not _CONTROL_CHARS.isdisjoint(name)
+        if not name.isprintable()
     ]
 
 

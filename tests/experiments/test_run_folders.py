@@ -519,6 +519,8 @@ ESC_NAMES = {
 def test_names_are_printed_with_control_characters_escaped(
     fake_backends: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
+    # Validation refuses such names (they must be printable); the refusal quotes them, escaped, and the --out path
+    # with its escape sequence is shown as text too.
     data = json.loads(json.dumps(TINY_SCENARIO))
     ch, group = ESC_NAMES["channel"], ESC_NAMES["group"]
     data["name"] = ESC_NAMES["scenario"]
@@ -527,7 +529,7 @@ def test_names_are_printed_with_control_characters_escaped(
     data["groups"] = {group: {**data["groups"]["agents"], "channels": [ch]}}
     data["targets"] = [{**data["targets"][0], "name": ESC_NAMES["target"], "channel": ch}]
     path = write_scenario(tmp_path / "esc.yaml", data)
-    main(["run", str(path), "--out", str(tmp_path / "run\x1b[1m"), "--workers", "1", "-r", "2"])
+    assert main(["run", str(path), "--out", str(tmp_path / "run\x1b[1m"), "--workers", "1", "-r", "2"]) == 2
     captured = capsys.readouterr()
     shown = captured.out + captured.err
     for char in ("\x1b", "\x9b", "\x07", "\u202e"):
