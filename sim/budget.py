@@ -54,7 +54,8 @@ class Limits:
         horizon_s: Longest horizon (seconds): 3 years.
         groups: Most agent groups.
         agents: Most agents on the roster.
-        contacts: Most expected contacts per replication (generated arrivals; replay logs have their own limit).
+        contacts: Most expected contacts per replication (generated arrivals; replay logs have their own limit):
+            even if every one waited to the end, a replication would stay under ``memory_bytes``.
         interval_rows: Most rows of the per-interval table per replication (intervals x channels x 2 priorities x 2
             tiers): a 1 s reporting interval over a week is 2.4 million rows for one channel.
         memory_bytes: Most estimated memory of one replication beyond the process itself (each worker runs one).
@@ -63,7 +64,7 @@ class Limits:
     horizon_s: float = 3 * 366 * DAY_S
     groups: int = 1_000
     agents: int = 100_000
-    contacts: float = 20_000_000
+    contacts: float = 10_000_000
     interval_rows: int = 2_000_000
     memory_bytes: float = 4 * 2**30
 

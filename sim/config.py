@@ -118,12 +118,12 @@ class Customers(_Frozen):
         languages: Share of contacts per language (normalized to sum to 1).
         vip_share: Share of contacts from VIP customers (tier ``vip``; the rest are ``regular``).
         population: Number of distinct customers; ids are drawn uniformly from it so that customers return.
-            ``None`` gives every contact a new customer id.
+            ``None`` gives every contact a new customer id. At most 10**12.
     """
 
     languages: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=lambda: {"en": 1.0})
     vip_share: Share = 0.0
-    population: int | None = Field(None, ge=1)
+    population: int | None = Field(None, ge=1, le=10**12)
 
     @field_validator("languages")
     @classmethod

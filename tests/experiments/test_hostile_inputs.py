@@ -120,7 +120,7 @@ CASES: dict[str, tuple[str, Build, list[str]]] = {
     "volume_1e12": (
         "absurd volumes or populations",
         _text(_yaml(_tiny(arrivals__channels__voice__daily_volume=1e12))),
-        ["arrivals:", "contacts per replication are expected", "at most 20.0 million"],
+        ["arrivals:", "contacts per replication are expected", "at most 10.0 million"],
     ),
     "volume_1e300": (
         "absurd volumes or populations",
@@ -163,6 +163,11 @@ CASES: dict[str, tuple[str, Build, list[str]]] = {
             + "targets: []\n"
         ),
         ["groups: 20,000 agent groups; at most 1,000"],
+    ),
+    "population_1e30": (
+        "absurd volumes or populations",
+        _text(_yaml(_tiny(customers={"languages": {"en": 1.0}, "population": 10**30}))),
+        ["customers.population: must be less than or equal to 1000000000000"],
     ),
     "horizon_100_years": (
         "bounded resources",
