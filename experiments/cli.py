@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +22,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from experiments.files import OutputError
+from experiments.overrides import apply_overrides, parse_set, read_overrides
+from experiments.provenance import scenario_hash
 from experiments.results import ExperimentResult, overload_warnings
 from experiments.run_dir import RunDirError, default_out_dir
 from experiments.runner import run_experiment
@@ -29,6 +32,7 @@ from experiments.scenario_files import check_data, describe_scenario, list_scena
 from experiments.terminal import printable
 from sim.arrivals import ReplayError
 from sim.budget import estimate, scenario_warnings
+from sim.config import Scenario
 from sim.metrics import COST_METRICS, RESOLUTION_METRICS
 from sim.units import format_duration
 
@@ -91,6 +95,32 @@ class _BaseCommand:
         raise NotImplementedError
 
 
+def _scenario_arguments(parser: argparse.ArgumentParser) -> None:
+    """The scenario argument and the what-if changes every scenario command takes."""
+    parser.add_argument("scenario", help="scenario YAML file or bundled scenario name (see `ccsim scenarios`)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        metavar="PATH=VALUE",
+        help="change the scenario at a dotted path, e.g. --set groups.chat.staffing.day=12 (repeatable; values are "
+        "YAML, durations with units)",
+    )
+    parser.add_argument(
+        "--overrides", action="append", metavar="FILE", help="a YAML file of dotted path: value changes (repeatable)"
+    )
+
+
+def _load(args: argparse.Namespace) -> tuple[Scenario, Path, list[str]]:
+    """The scenario with the --overrides files, then the --set changes, applied; notes on what base: replaced."""
+    notes: list[str] = []
+    scenario, base_dir = load_scenario(args.scenario, notes=notes)
+    for path in args.overrides or []:
+        scenario = apply_overrides(scenario, read_overrides(path), label=str(path))
+    if args.set:
+        scenario = apply_overrides(scenario, parse_set(args.set), label="--set")
+    return scenario, base_dir, notes
+
+
 class _Run(_BaseCommand):
     """Run replications of a scenario and print the summary with 95% confidence intervals.
 
@@ -102,7 +132,7 @@ class _Run(_BaseCommand):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         """Declare the command's arguments."""
-        parser.add_argument("scenario", help="scenario YAML file or bundled scenario name (see `ccsim scenarios`)")
+        _scenario_arguments(parser)
         parser.add_argument("-r", "--replications", type=_positive_int, default=10, help="replications (default 10)")
         parser.add_argument("--seed", type=_non_negative_int, default=0, help="base seed (default 0)")
         parser.add_argument("--out", type=Path, help="run directory (default runs/<scenario name>)")
@@ -115,8 +145,11 @@ class _Run(_BaseCommand):
 
     def take_action(self, args: argparse.Namespace) -> int:
         """Run the command; return the exit code."""
-        scenario, base_dir = load_scenario(args.scenario)  # validated before any directory is created
-        out = args.out if args.out is not None else default_out_dir(scenario.name)
+        scenario, base_dir, _ = _load(args)  # validated before any directory is created
+        name = scenario.name
+        if args.set or args.overrides:  # a what-if gets its own default folder, named by its scenario hash
+            name = f"{name}-{scenario_hash(scenario)[:8]}"
+        out = args.out if args.out is not None else default_out_dir(name)
         result = run_experiment(
             scenario,
             seed=args.seed,
@@ -147,19 +180,21 @@ class _Validate(_BaseCommand):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         """Declare the command's arguments."""
-        parser.add_argument("scenario", help="scenario YAML file or bundled scenario name")
+        _scenario_arguments(parser)
 
     def take_action(self, args: argparse.Namespace) -> int:
         """Run the command; return the exit code."""
         from sim.arrivals import ReplayError
 
         try:
-            scenario, base_dir = load_scenario(args.scenario)
+            scenario, base_dir, notes = _load(args)
             report = check_data(scenario, base_dir)
         except (ScenarioError, ReplayError) as exc:
             print(printable(str(exc), keep_newlines=True), file=sys.stderr)
             return EXIT_INVALID
         print(f"OK {printable(describe_scenario(scenario))}")
+        for note in notes:
+            print(f"note: {printable(note)}")
         print(f"Estimated work: {estimate(scenario).describe()} (limits: README, 'What validate checks').")
         for warning in scenario_warnings(scenario):
             print(f"warning: {printable(warning)}")
@@ -384,6 +419,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _USER_ERRORS as exc:
         _error("\n".join([str(exc), *getattr(exc, "__notes__", [])]))
         return EXIT_USAGE
+    except BrokenPipeError:  # `ccsim ... | head`: the reader left; say nothing more
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         _error("interrupted; finished replications are kept: run the same command again to resume")
         return EXIT_INTERRUPTED

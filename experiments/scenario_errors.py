@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from sim.config import Scenario
 from sim.problems import Problem, ScenarioProblemsError, dotted, short_repr
 
-__all__ = ["ScenarioError", "at_line", "format_validation", "line_of"]
+__all__ = ["ScenarioError", "at_line", "child_type", "format_validation", "line_of", "model_of"]
 
 
 class ScenarioError(ValueError):
@@ -135,7 +135,7 @@ def _union_tags(tp: Any) -> list[Any]:
     return tags
 
 
-def _child(tp: Any, part: str | int) -> Any:
+def child_type(tp: Any, part: str | int) -> Any:
     """Type of ``part`` inside a value of type ``tp`` (``None`` when unknown)."""
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         field = tp.model_fields.get(str(part))
@@ -146,6 +146,18 @@ def _child(tp: Any, part: str | int) -> Any:
     if origin in (list, tuple, Sequence):
         return get_args(tp)[0]
     return None
+
+
+def model_of(tp: Any, value: Any) -> type[BaseModel] | None:
+    """The pydantic model a value of annotated type ``tp`` is; for a tagged union, the member ``value`` names."""
+    tp = _unwrap(tp)
+    if _is_union(tp):
+        if isinstance(value, Mapping):
+            for tag in ("kind", "dist"):
+                if tag in value:
+                    return _union_member(tp, value[tag])
+        return None
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
 
 
 def _resolve(loc: Sequence[str | int]) -> tuple[list[str | int], Any, _Problem]:
@@ -161,7 +173,7 @@ def _resolve(loc: Sequence[str | int]) -> tuple[list[str | int], Any, _Problem]:
             tp = _union_member(tp, part)
             continue
         path.append(part)
-        tp = _child(tp, part) if tp is not None else None
+        tp = child_type(tp, part) if tp is not None else None
     marker = _Problem(tuple(path), union_point=union_point, union_label=label, depth=len(path) - len(union_point or ()))
     return path, _unwrap(tp) if tp is not None else None, marker
 

@@ -31,6 +31,8 @@ __all__ = [
     "describe_scenario",
     "list_scenarios",
     "load_scenario",
+    "parse_yaml",
+    "read_text",
     "scenario_from_dict",
 ]
 
@@ -201,7 +203,7 @@ def read_text(path: Path, label: str, limit: int = MAX_FILE_BYTES) -> str:
         ) from None
 
 
-def _parse_yaml(text: str, label: str) -> tuple[Any, yaml.Node | None]:
+def parse_yaml(text: str, label: str) -> tuple[Any, yaml.Node | None]:
     """Parse YAML text; return the data and its node tree (for line numbers).
 
     Refuses, before building anything: control characters, nesting deeper than :data:`MAX_DEPTH`, and aliases
@@ -264,11 +266,14 @@ def _locate(path_or_name: str | os.PathLike[str]) -> Path:
     raise ScenarioError(text, [f"{text}: {what}; bundled scenarios: {', '.join(_bundled_names())}"])
 
 
-def load_scenario(path_or_name: str | os.PathLike[str]) -> tuple[Scenario, Path]:
+def load_scenario(path_or_name: str | os.PathLike[str], *, notes: list[str] | None = None) -> tuple[Scenario, Path]:
     """Load and validate a scenario.
 
     Args:
         path_or_name: A path to a YAML file, or the name of a bundled scenario (e.g. ``"ecommerce_24x7"``).
+        notes: If given, receives one line per value of a ``base:`` scenario that this file replaced whole (a
+            list, a policy, a distribution): what an analyst may not expect to lose (``ccsim validate`` prints
+            them).
 
     Returns:
         The validated scenario and the folder of its file (relative replay paths resolve against it).
@@ -284,7 +289,7 @@ def load_scenario(path_or_name: str | os.PathLike[str]) -> tuple[Scenario, Path]
     """
     path = _locate(path_or_name)
     label = str(path_or_name) if Path(os.fspath(path_or_name)).is_file() else str(path)
-    data, tree = _read_data(path, label, chain=())
+    data, tree = _read_data(path, label, chain=(), notes=notes)
     return scenario_from_dict(data, label=label, tree=tree), path.resolve().parent
 
 
@@ -292,17 +297,20 @@ _MAX_BASES = 8
 """Longest chain of ``base:`` scenarios."""
 
 
-def _read_data(path: Path, label: str, chain: tuple[Path, ...]) -> tuple[Any, yaml.Node | None]:
+def _read_data(
+    path: Path, label: str, chain: tuple[Path, ...], notes: list[str] | None = None
+) -> tuple[Any, yaml.Node | None]:
     """Parse a scenario file and, if it names a ``base``, merge it over the base's data (recursively).
 
     A ``base`` is a bundled scenario name or a path relative to the file. Mappings merge key by key (the file
     wins), except a policy spec or a distribution (a mapping with a ``name`` or ``dist`` key) and an empty
     mapping (``bots: {}`` removes the base's bots), which replace the base's whole value, as do lists and
-    scalars. Relative ``params.path`` of a policy resolve against the
-    file that wrote them.
+    scalars: lists are never merged item by item (a file's ``promotions:`` list is the whole list; repeat the
+    base's items to keep them). Each replaced non-empty list, policy or distribution is noted in ``notes``.
+    Relative ``params.path`` of a policy resolve against the file that wrote them.
     """
     text = read_text(path, label)
-    data, tree = _parse_yaml(text, label)
+    data, tree = parse_yaml(text, label)
     folder = path.resolve().parent
     _resolve_policy_paths(data, folder)
     if not isinstance(data, dict) or "base" not in data:
@@ -315,20 +323,35 @@ def _read_data(path: Path, label: str, chain: tuple[Path, ...]) -> tuple[Any, ya
     if base_path.resolve() in chain or len(chain) >= _MAX_BASES:
         names = " -> ".join(p.name for p in (*chain, path.resolve(), base_path.resolve()))
         raise ScenarioError(label, [f"{label}: base: a cycle or a chain longer than {_MAX_BASES}: {names}"])
-    base_data, _ = _read_data(base_path, str(base_path), (*chain, path.resolve()))
+    base_data, _ = _read_data(base_path, str(base_path), (*chain, path.resolve()), notes)
     if not isinstance(base_data, dict):
-        raise ScenarioError(label, [f"{label}: base: {base!r} is not a scenario mapping"])
-    return _deep_merge(base_data, data), tree
+        raise ScenarioError(label, [f"{label}: base: {short_repr(base)} is not a scenario mapping"])
+    replaced: list[str] = []
+    merged = _deep_merge(base_data, data, (), replaced)
+    if notes is not None:
+        notes.extend(f"{label}: base {base}: {what}" for what in replaced)
+    return merged, tree
 
 
-def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+def _deep_merge(
+    base: dict[str, Any], over: Mapping[str, Any], path: tuple[str, ...] = (), replaced: list[str] | None = None
+) -> dict[str, Any]:
     out = dict(base)
     for key, value in over.items():
         whole = not value or "name" in value or "dist" in value if isinstance(value, Mapping) else True
-        if not whole and isinstance(out.get(key), Mapping):
-            out[key] = _deep_merge(dict(out[key]), value)
-        else:
-            out[key] = value
+        old = out.get(key)
+        if not whole and isinstance(old, Mapping):
+            out[key] = _deep_merge(dict(old), value, (*path, str(key)), replaced)
+            continue
+        out[key] = value
+        if replaced is not None and old and old != value and isinstance(old, list | Mapping):
+            where = ".".join((*path, str(key)))
+            if isinstance(old, list):
+                items = f"{len(old)} item{'s' if len(old) != 1 else ''}"
+                what = f"this file's list replaces the base's list of {items} (lists are replaced whole, never merged)"
+            else:
+                what = "this file's value replaces the base's whole (policies and distributions are never merged)"
+            replaced.append(f"{where}: {what}")
     return out
 
 
@@ -413,7 +436,7 @@ def list_scenarios() -> list[tuple[str, str]]:
     for name in _bundled_names():
         text = _bundled_dir().joinpath(name + ".yaml").read_text(encoding="utf-8")
         try:
-            data, _ = _parse_yaml(text, name)
+            data, _ = parse_yaml(text, name)
         except ScenarioError:
             data = None
         description = data.get("description", "") if isinstance(data, dict) else ""

@@ -772,6 +772,22 @@ class Scenario(_Frozen):
             for field, name in (("channel", outage.channel), ("moved_to", outage.moved_to)):
                 if name is not None and name not in channels:
                     problems.append(_unknown(("arrivals", "outages", i, field), "channel", name, channels))
+        end = self.start + dt.timedelta(seconds=self.horizon)
+        events: list[tuple[str, int, Promotion | Outage]] = [
+            *(("promotions", i, e) for i, e in enumerate(arrivals.promotions)),
+            *(("outages", i, e) for i, e in enumerate(arrivals.outages)),
+        ]
+        for kind, i, event in events:
+            if event.end <= self.start or event.start >= end:
+                problems.append(
+                    Problem(
+                        ("arrivals", kind, i),
+                        f"{event.start:%Y-%m-%d %H:%M} to {event.end:%Y-%m-%d %H:%M} lies outside the horizon "
+                        f"({self.start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}); it would change nothing: "
+                        f"move it, lengthen the horizon, or remove it",
+                        expected="a window that overlaps the horizon",
+                    )
+                )
         return problems
 
     # ------------------------------------------------------------------------------------------- derived views
