@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from rich.console import Console
@@ -240,8 +241,115 @@ class _Policies(_BaseCommand):
         return EXIT_OK
 
 
+def _metric_scope(text: str) -> tuple[str, str]:
+    """``asa_s:channel=chat`` -> ("asa_s", "channel=chat"); the scope defaults to ``all``."""
+    metric, _, scope = text.partition(":")
+    if not metric:
+        raise argparse.ArgumentTypeError(f"expected METRIC or METRIC:SCOPE, got {text!r}")
+    return metric, scope or "all"
+
+
+def _half_width(text: str) -> tuple[tuple[str, str], float]:
+    """``asa_s:channel=chat=2.5`` -> (("asa_s", "channel=chat"), 2.5)."""
+    key, _, value = text.rpartition("=")
+    try:
+        width = float(value)
+    except ValueError:
+        width = math.nan
+    if not key or not width > 0 or math.isinf(width):
+        raise argparse.ArgumentTypeError(f"expected METRIC[:SCOPE]=HALF_WIDTH with a positive width, got {text!r}")
+    return _metric_scope(key), width
+
+
+class _Compare(_BaseCommand):
+    """Run variants of a scenario on common random numbers and compare each with the baseline.
+
+    VARIANTS.yaml: `variants: {name: {dotted.path: value, ...}, ...}` (and optionally `baseline: name`). Prints
+    each compared metric per variant with its 95% CI, then each variant's paired difference against the baseline
+    with its CI; `*` marks differences significant after Holm's correction over all of them. With --half-width,
+    replications are added until every variant's paired difference reaches that CI half-width.
+    """
+
+    grid = False
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Declare the command's arguments."""
+        _scenario_arguments(parser)
+        what = "GRID.yaml: dotted path -> list of values" if self.grid else "VARIANTS.yaml (see above)"
+        parser.add_argument("variants", metavar="GRID" if self.grid else "VARIANTS", help=what)
+        parser.add_argument("-r", "--replications", type=_positive_int, default=10, help="replications per variant")
+        parser.add_argument("--seed", type=_non_negative_int, default=0, help="base seed shared by all variants")
+        parser.add_argument(
+            "--out", type=Path, help="folder for one run folder per variant (default runs/compare-<name>)"
+        )
+        parser.add_argument("--workers", type=_positive_int, help="worker processes (default: all CPUs)")
+        parser.add_argument(
+            "--metric", action="append", type=_metric_scope, metavar="METRIC[:SCOPE]",
+            help="compare this metric (repeatable; default: targets, SL/ASA/abandonment per channel, occupancy, cost)",
+        )
+        parser.add_argument(
+            "--half-width", action="append", type=_half_width, metavar="METRIC[:SCOPE]=W",
+            help="add replications until each variant's paired difference has this CI half-width (repeatable)",
+        )
+        parser.add_argument("--max-replications", type=_positive_int, default=200, help="cap of --half-width")
+        parser.add_argument("--alpha", type=float, default=0.05, help="family-wise error rate (Holm), default 0.05")
+        parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+
+    def take_action(self, args: argparse.Namespace) -> int:
+        """Run the command; return the exit code."""
+        from experiments.compare import compare, read_grid, read_variants, sweep_variants
+
+        scenario, base_dir, _ = _load(args)
+        if self.grid:
+            baseline, variants = "baseline", sweep_variants(read_grid(args.variants))
+        else:
+            baseline, variants = read_variants(args.variants)
+        if not 0 < args.alpha < 1:
+            raise ScenarioError("--alpha", [f"--alpha: expected a level between 0 and 1, got {args.alpha}"])
+        kind = "sweep" if self.grid else "compare"
+        out = args.out if args.out is not None else default_out_dir(f"{kind}-{scenario.name}")
+        err = _error_console()
+        result = compare(
+            scenario,
+            variants,
+            baseline=baseline,
+            seed=args.seed,
+            n_replications=args.replications,
+            out_dir=out,
+            workers=args.workers,
+            base_dir=base_dir,
+            family=args.metric,
+            half_widths=dict(args.half_width or []),
+            max_replications=args.max_replications,
+            alpha=args.alpha,
+            progress=not args.no_progress,
+            on_round=lambda n: err.print(f"{len(variants) + 1} variants x {n} replications"),
+        )
+        from experiments.files import write_csv
+
+        write_csv(out / "comparison.csv", result.differences)
+        write_csv(out / "summary.csv", result.summary())
+        write_csv(out / "targets.csv", result.targets())
+        _print_comparison(_stdout(), result, args.alpha)
+        done = f"{len(result.results)} variants x {result.replications} replications in {printable(out)}"
+        print(done, file=sys.stderr)
+        return EXIT_OK
+
+
+class _Sweep(_Compare):
+    """Run a factorial grid of overrides (each combination a variant) and compare each with the baseline.
+
+    GRID.yaml maps dotted paths to lists of values, e.g. `groups.chat.staffing.day: [10, 12, 14]`. Output as in
+    `ccsim compare`.
+    """
+
+    grid = True
+
+
 _COMMANDS: dict[str, type[_BaseCommand]] = {
     "run": _Run,
+    "compare": _Compare,
+    "sweep": _Sweep,
     "validate": _Validate,
     "scenarios": _Scenarios,
     "policies": _Policies,
@@ -373,6 +481,66 @@ def _print_result(console: Console, result: ExperimentResult) -> None:
         console.print(_targets_table(result.targets()))
     if result.out_dir is not None:
         console.print(f"Full summary (every scope): {_text(result.out_dir / 'summary.csv')}")
+
+
+def _print_comparison(console: Console, result: Any, alpha: float) -> None:
+    """Per metric: each variant's mean ± CI; then each variant's difference from the baseline, * if significant."""
+    n = result.replications
+    console.print(
+        f"[bold]{_text(result.baseline)}[/] and {len(result.results) - 1} variants, {n} replications each on common "
+        f"random numbers; cells are mean ± 95% CI half-width; differences are variant − {_text(result.baseline)}, "
+        f"[bold]*[/] = significant after Holm's correction over all {len(result.differences)} (α = {alpha:g})"
+    )
+    summary = result.summary().set_index(["variant", "metric", "scope"])
+    table = Table(title="metric per variant", title_justify="left")
+    table.add_column("metric (scope)")
+    for name in result.results:
+        table.add_column(_text(name), justify="right")
+    for metric, scope in result.family:
+        label, unit, scale = _unit(metric)
+        cells = []
+        for name in result.results:
+            key = (name, metric, scope)
+            row = summary.loc[key] if key in summary.index else None
+            cells.append("" if row is None else _cell(row["mean"], row["ci_half"], unit, scale))
+        table.add_row(_text(f"{label} ({unit})" if unit else label) + f" [dim]{_text(scope)}[/]", *cells)
+    console.print(table)
+    diffs = result.differences
+    if diffs.empty:
+        return
+    table = Table(title=f"difference from {_text(result.baseline)} (95% CI)", title_justify="left")
+    table.add_column("metric (scope)")
+    variants = list(dict.fromkeys(diffs["variant"]))
+    for name in variants:
+        table.add_column(_text(name), justify="right")
+    indexed = diffs.set_index(["variant", "metric", "scope"])
+    for metric, scope in result.family:
+        label, unit, scale = _unit(metric)
+        cells = []
+        for name in variants:
+            row = indexed.loc[(name, metric, scope)]
+            mark = " [bold]*[/]" if row["significant"] else ""
+            text = _cell(row["diff"], math.nan, unit, scale)
+            low = _cell(row["ci_low"], math.nan, unit, scale)
+            high = _cell(row["ci_high"], math.nan, unit, scale)
+            cells.append(escape(f"{text} [{low}, {high}]") + mark)
+        table.add_row(_text(f"{label} ({unit})" if unit else label) + f" [dim]{_text(scope)}[/]", *cells)
+    console.print(table)
+    targets = result.targets()
+    if len(targets):
+        table = Table(title="targets per variant", title_justify="left")
+        table.add_column("target")
+        for name in result.results:
+            table.add_column(_text(name))
+        for target, rows in targets.groupby("target", sort=False):
+            by = rows.set_index("variant")
+            cells = []
+            for name in result.results:
+                row = by.loc[name]
+                style = _STATUS_STYLE.get(row["status"], "")
+                cells.append(f"{_cell(row['mean'], row['ci_half'], '%', 100.0)} [{style}]{row['status']}[/]")
+            table.add_row(_text(target), *cells)
+        console.print(table)
 
 
 # ---------------------------------------------------------------------------------------------------- main
