@@ -27,7 +27,7 @@ from experiments.overrides import apply_overrides, parse_set, read_overrides
 from experiments.provenance import scenario_hash
 from experiments.results import ExperimentResult, overload_warnings
 from experiments.run_dir import RunDirError, default_out_dir
-from experiments.runner import run_experiment
+from experiments.runner import DaskError, run_experiment
 from experiments.scenario_errors import ScenarioError
 from experiments.scenario_files import check_data, describe_scenario, list_scenarios, load_scenario
 from experiments.terminal import printable
@@ -42,7 +42,7 @@ __all__ = ["main"]
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-_USER_ERRORS: tuple[type[Exception], ...] = (ScenarioError, RunDirError, ReplayError, OutputError)
+_USER_ERRORS: tuple[type[Exception], ...] = (ScenarioError, RunDirError, ReplayError, DaskError, OutputError)
 """Exceptions that mean "fix your input" (or the output folder): shown as a message, without a traceback."""
 
 
@@ -111,6 +111,15 @@ def _scenario_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _dask_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run replications on a Dask cluster (scheduler address, e.g. tcp://10.0.0.5:8786) instead of local "
+        "processes; results come back here",
+    )
+
+
 def _load(args: argparse.Namespace) -> tuple[Scenario, Path, list[str]]:
     """The scenario with the --overrides files, then the --set changes, applied; notes on what base: replaced."""
     notes: list[str] = []
@@ -143,6 +152,7 @@ class _Run(_BaseCommand):
         parser.add_argument(
             "--wait", action="store_true", help="if another run is writing into --out, wait for it instead of refusing"
         )
+        _dask_argument(parser)
 
     def take_action(self, args: argparse.Namespace) -> int:
         """Run the command; return the exit code."""
@@ -162,6 +172,7 @@ class _Run(_BaseCommand):
             progress=not args.no_progress,
             argv=["ccsim", *sys.argv[1:]] if args.argv is None else ["ccsim", *args.argv],
             wait=args.wait,
+            dask=args.dask,
         )
         overload = overload_warnings(result.summary)  # printed with the summary, on stdout
         for warning in (w for w in result.warnings if w not in overload):
@@ -294,6 +305,7 @@ class _Compare(_BaseCommand):
         parser.add_argument("--max-replications", type=_positive_int, default=200, help="cap of --half-width")
         parser.add_argument("--alpha", type=float, default=0.05, help="family-wise error rate (Holm), default 0.05")
         parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+        _dask_argument(parser)
 
     def take_action(self, args: argparse.Namespace) -> int:
         """Run the command; return the exit code."""
@@ -324,6 +336,7 @@ class _Compare(_BaseCommand):
             alpha=args.alpha,
             progress=not args.no_progress,
             on_round=lambda n: err.print(f"{len(variants) + 1} variants x {n} replications"),
+            dask=args.dask,
         )
         from experiments.files import write_csv
 

@@ -15,9 +15,11 @@ import datetime as dt
 import multiprocessing
 import os
 import sys
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -43,6 +45,7 @@ from sim.result import RunResult
 
 __all__ = [
     "LONG_COLUMNS",
+    "DaskError",
     "run_experiment",
     "run_replications",
     "simulate_scenario",
@@ -193,9 +196,12 @@ def _mp_context() -> multiprocessing.context.BaseContext:
 
 
 def _completed(
-    job: _Job, replications: Sequence[int], workers: int | None
+    job: _Job, replications: Sequence[int], workers: int | None, dask: str | None = None
 ) -> Iterator[tuple[int, tuple[RunResult | None, pd.DataFrame | None]]]:
     """Run ``job`` for each replication; yield ``(replication, output)`` as each finishes (any order)."""
+    if dask is not None:
+        yield from _completed_on_dask(job, replications, dask)
+        return
     n_workers = _n_workers(workers, len(replications))
     if n_workers == 1:
         for rep in replications:
@@ -209,6 +215,58 @@ def _completed(
         except BaseException:
             # Running replications finish (and write their folders); queued ones are dropped.
             pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def dask_client(address: str) -> Any:
+    """A ``dask.distributed`` client connected to the scheduler at ``address`` (e.g. ``tcp://10.0.0.5:8786``).
+
+    Raises:
+        DaskError: ``dask.distributed`` is not installed, or no scheduler answers at ``address`` within 10 s.
+    """
+    try:
+        from distributed import Client
+    except ImportError as exc:  # pragma: no cover - a dependency of the project
+        raise DaskError(f"--dask needs dask.distributed ({exc})") from None
+    try:
+        return Client(address, timeout="10s", set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise DaskError(f"no Dask scheduler answers at {address} ({exc}); start one with `dask scheduler`") from None
+
+
+class DaskError(RuntimeError):
+    """The Dask cluster asked for with ``--dask`` cannot be used."""
+
+
+def _completed_on_dask(
+    job: _Job, replications: Sequence[int], address: str
+) -> Iterator[tuple[int, tuple[RunResult | None, pd.DataFrame | None]]]:
+    """Replications as Dask tasks; results come back to this process, which writes the replication folders.
+
+    Workers need no access to the run directory (they may be other machines). A task whose worker dies is
+    re-run by the scheduler on another worker; finished replications are already on disk here, so killing a
+    worker loses nothing that was finished. Results are identical to the local pool's: a replication's random
+    numbers depend only on ``(seed, replication)``.
+    """
+    from distributed import as_completed as dask_completed
+
+    remote = dataclasses.replace(job, rep_root=None)
+    with dask_client(address) as client:
+        futures = {
+            client.submit(_execute, remote, rep, key=f"ccsim-{job.seed}-{rep}-{uuid.uuid4().hex}", pure=False): rep
+            for rep in replications
+        }
+        try:
+            for future in dask_completed(list(futures), loop=client.loop):
+                rep = futures[future]
+                result, metrics = future.result()
+                if job.rep_root is not None and result is not None and metrics is not None:
+                    write_replication(job.rep_root / rep_name(rep), result, metrics)
+                    yield rep, (None, metrics)
+                else:
+                    yield rep, (result, metrics)
+        except BaseException:
+            client.cancel(list(futures))
             raise
 
 
@@ -231,6 +289,7 @@ def run_replications(
     base_dir: str | os.PathLike[str] | None = None,
     progress: Callable[[int], object] | None = None,
     simulate: Simulate | None = None,
+    dask: str | None = None,
 ) -> Iterator[tuple[int, RunResult]]:
     """Simulate replications, in worker processes when ``workers > 1``.
 
@@ -243,6 +302,8 @@ def run_replications(
         base_dir: Folder for relative paths in the scenario (a replay log, read once here).
         progress: Called with the replication index after each one finishes.
         simulate: Engine entry point (default :func:`sim.engine.run`); must be picklable for ``workers > 1``.
+        dask: Address of a Dask scheduler (``tcp://host:8786``): replications run as tasks on its workers
+            instead of a local pool (``workers`` is then ignored).
 
     Yields:
         ``(replication, RunResult)`` in completion order; each result depends only on (scenario, seed,
@@ -252,7 +313,7 @@ def run_replications(
         >>> results = dict(run_replications(scenario, seed=7, replications=4, workers=2))  # doctest: +SKIP
     """
     job = _Job(scenario, int(seed), log, scenario_replay(scenario, base_dir), simulate or _default_simulate())
-    for rep, (result, _) in _completed(job, _as_list(replications), workers):
+    for rep, (result, _) in _completed(job, _as_list(replications), workers, dask):
         if progress is not None:
             progress(rep)
         assert result is not None  # no rep_root: results come back in memory
@@ -317,6 +378,7 @@ def run_experiment(
     variant: str = "base",
     argv: Sequence[str] | None = None,
     wait: bool = False,
+    dask: str | None = None,
     simulate: Simulate | None = None,
     measure: Measure | None = None,
     summarize: Summarize | None = None,
@@ -337,6 +399,8 @@ def run_experiment(
         variant: Label of the ``variant`` column of the long table.
         argv: Command line recorded in the manifest (default ``sys.argv``).
         wait: When another run is writing into ``out_dir``, wait for it to finish instead of refusing.
+        dask: Address of a Dask scheduler (``tcp://host:8786``): replications run as tasks on its workers, which
+            send results back here (they need no access to ``out_dir``); ``workers`` is then ignored.
         simulate: Engine entry point (default :func:`sim.engine.run`).
         measure: Per-replication metrics (default :func:`experiments.measure.replication_metrics`).
         summarize: Summary over replications (default ``experiments.stats.summarize``).
@@ -368,6 +432,8 @@ def run_experiment(
     # run directory's scenario and seed check (it only reads) comes before any work: the replay log, replications.
     _n_workers(workers, 1)
     check_budget(scenario, log=log)
+    if dask is not None:
+        dask_client(dask).close()  # a scheduler that is down is an error before anything is touched
     sha = scenario_hash(scenario)
     if out is not None:
         check_run_dir(out, sha, seed)
@@ -389,7 +455,7 @@ def run_experiment(
     if out is None:
         outputs: dict[int, tuple[RunResult | None, pd.DataFrame | None]] = {}
         with _progress_bar(len(reps), 0, progress, label) as advance:
-            for rep, output in _completed(job, reps, workers):
+            for rep, output in _completed(job, reps, workers, dask):
                 outputs[rep] = output
                 advance()
         metrics, frames = _collect(outputs, reps, names)
@@ -411,7 +477,7 @@ def run_experiment(
         run_dir.start(record, scenario, done_replications(out, log=False))
         try:
             with _progress_bar(len(reps), len(reused), progress, label) as advance:
-                for rep, _ in _completed(job, todo, workers):
+                for rep, _ in _completed(job, todo, workers, dask):
                     run_dir.add(rep)
                     advance()
             metrics, frames = collect_from_disk(out, reps, names)
