@@ -50,12 +50,16 @@ def target_scope(name: str, day: dt.date | None = None) -> str:
     return f"target={name}" if day is None else f"target={name}@{day.isoformat()}"
 
 
-def parse_target_scope(scope: str) -> tuple[str, str | None]:
-    """``(name, day or None)`` of a :func:`target_scope` (the day suffix has a fixed form, so any name parses)."""
+def parse_target_scope(scope: str, *, day: bool = False) -> tuple[str, str | None]:
+    """``(name, day)`` of a :func:`target_scope`; ``day=True`` for the scopes of ``target_day_attainment``.
+
+    The metric says whether a scope carries a day, so any name parses, even one ending in ``@2026-11-11``.
+    """
     body = scope.removeprefix("target=")
-    if len(body) > 11 and body[-11] == "@" and body[-10:-6].isdigit() and body[-5] == "-" and body[-3] == "-":
-        return body[:-11], body[-10:]
-    return body, None
+    if not day:
+        return body, None
+    name, _, date = body.rpartition("@")
+    return name, date
 
 
 class RunFrames(Protocol):

@@ -128,8 +128,8 @@ def target_table(summary: pd.DataFrame, scenario: Scenario, metrics: pd.DataFram
     ``mean``, ``ci_low``, ``ci_high`` and ``ci_half`` are the attainment pooled over the target's window. An
     ``every_interval`` target also has ``worst`` (mean over replications of its worst interval's attainment) with
     ``worst_ci_low``, ``worst_ci_high``, ``worst_ci_half``, ``interval_share`` (mean share of its intervals that
-    reach the level) and, given ``metrics``, ``worst_at`` (the calendar start of the interval that was the worst in
-    most replications, earliest on a tie) with ``worst_at_n`` (in how many); NaN / ``None`` for a pooled target.
+    reach the level) and, given ``metrics``, ``worst_at`` (the calendar start, a ``pandas.Timestamp``, of the
+    interval that was the worst in most replications, earliest on a tie) with ``worst_at_n`` (in how many); NaN / ``None`` for a pooled target.
 
     Status is ``MET``, ``NOT MET``, ``UNCERTAIN`` or ``NO DATA`` (see :func:`target_status`) from the CI of the
     pooled attainment, or for an ``every_interval`` target from the CI of its worst interval (every interval must
@@ -182,7 +182,7 @@ def target_table(summary: pd.DataFrame, scenario: Scenario, metrics: pd.DataFram
     return pd.DataFrame(rows)
 
 
-def _worst_at(metrics: pd.DataFrame | None, scenario: Scenario) -> dict[str, tuple[str, int]]:
+def _worst_at(metrics: pd.DataFrame | None, scenario: Scenario) -> dict[str, tuple[pd.Timestamp, int]]:
     """Per ``every_interval`` target: the calendar start of its most frequent worst interval, and how often."""
     if metrics is None or len(metrics) == 0:
         return {}
@@ -192,7 +192,7 @@ def _worst_at(metrics: pd.DataFrame | None, scenario: Scenario) -> dict[str, tup
         counts = values.value_counts()
         best = counts[counts == counts.max()].index.min()  # the earliest of the most frequent
         when = pd.Timestamp(scenario.start) + pd.to_timedelta(float(best), unit="s")
-        out[parse_target_scope(str(scope))[0]] = (f"{when:%a %Y-%m-%d %H:%M}", int(counts.max()))
+        out[parse_target_scope(str(scope))[0]] = (when, int(counts.max()))
     return out
 
 
@@ -221,7 +221,7 @@ def day_attainment(summary: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     order = {t.name: i for i, t in enumerate(scenario.targets)}
     rows = []
     for row in part.itertuples(index=False):
-        name, day = parse_target_scope(str(row.scope))
+        name, day = parse_target_scope(str(row.scope), day=True)
         if day is not None and name in levels:
             rows.append((day, name, levels[name], float(row.mean), float(row.ci_half), int(row.n)))
     table = pd.DataFrame(rows, columns=columns)

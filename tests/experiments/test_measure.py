@@ -182,3 +182,13 @@ def test_replication_metrics_on_empty_frames(run):
     assert math.isnan(value[("sl_20s", "all")])
     assert math.isnan(value[("occupancy", "all")])
     assert math.isnan(value[("target_attainment", "target=voice 20s")])
+
+
+@pytest.mark.parametrize("name", ["voice 80/20", "a@b", "odd@2026-11-11", "ends@2026-11-1", ""])
+def test_target_scope_round_trips_any_name(name):
+    import datetime as dt
+
+    from experiments.measure import parse_target_scope, target_scope
+
+    assert parse_target_scope(target_scope(name)) == (name, None)
+    assert parse_target_scope(target_scope(name, dt.date(2026, 11, 11)), day=True) == (name, "2026-11-11")
