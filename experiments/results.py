@@ -129,7 +129,8 @@ def target_table(summary: pd.DataFrame, scenario: Scenario, metrics: pd.DataFram
     ``every_interval`` target also has ``worst`` (mean over replications of its worst interval's attainment) with
     ``worst_ci_low``, ``worst_ci_high``, ``worst_ci_half``, ``interval_share`` (mean share of its intervals that
     reach the level) and, given ``metrics``, ``worst_at`` (the calendar start, a ``pandas.Timestamp``, of the
-    interval that was the worst in most replications, earliest on a tie) with ``worst_at_n`` (in how many); NaN / ``None`` for a pooled target.
+    interval that was the worst in most replications, earliest on a tie) with ``worst_at_n`` (in how many);
+    NaN / ``None`` for a pooled target.
 
     Status is ``MET``, ``NOT MET``, ``UNCERTAIN`` or ``NO DATA`` (see :func:`target_status`) from the CI of the
     pooled attainment, or for an ``every_interval`` target from the CI of its worst interval (every interval must
@@ -146,8 +147,7 @@ def target_table(summary: pd.DataFrame, scenario: Scenario, metrics: pd.DataFram
     worst_at = _worst_at(metrics, scenario)
 
     def stats_of(metric: str, scope: str) -> dict[str, float]:
-        found = by_key is not None and (metric, scope) in by_key.index
-        row = by_key.loc[(metric, scope)] if found else None  # type: ignore[union-attr]
+        row = by_key.loc[(metric, scope)] if by_key is not None and (metric, scope) in by_key.index else None
         keys = ("mean", "ci_low", "ci_high", "ci_half", "n")
         return {k: (float(row[k]) if row is not None else (0.0 if k == "n" else float("nan"))) for k in keys}
 
