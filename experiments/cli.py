@@ -430,15 +430,18 @@ def _metric_table(summary: pd.DataFrame, kind: str, n: int, title: str | None = 
 _STATUS_STYLE = {"MET": "green", "NOT MET": "bold red", "UNCERTAIN": "yellow", "NO DATA": "dim", "NEEDS --log": "dim"}
 
 
-def _targets_table(targets: pd.DataFrame) -> Table:
+def _targets_table(targets: pd.DataFrame, interval_s: float) -> Table:
     table = Table(title="FRT targets: P(FRT ≤ threshold | filter) ≥ level", title_justify="left")
     for column, justify in (
         ("target", "left"),
         ("filter", "left"),
+        ("window", "left"),
         ("threshold", "right"),
         ("level", "right"),
         ("attained (%)", "right"),
         ("95% CI (%)", "right"),
+        ("worst interval (%)", "right"),
+        ("intervals met (%)", "right"),
         ("status", "left"),
     ):
         table.add_column(column, justify=justify)
@@ -447,15 +450,52 @@ def _targets_table(targets: pd.DataFrame) -> Table:
             f"{k}={v}" for k in ("channel", "priority", "tier", "intent") if pd.notna(v := getattr(row, k))
         )
         ci = "–" if math.isnan(row.ci_low) else f"{row.ci_low * 100:.1f}–{row.ci_high * 100:.1f}"
+        every = row.aggregation == "every_interval"
+        window = f"{row.window}, every {format_duration(interval_s)}" if every else row.window
+        worst = _cell(row.worst, row.worst_ci_half, "%", 100.0) if every else ""
+        if every and row.worst_at is not None:
+            worst += f" at {row.worst_at:%a %m-%d %H:%M} ({row.worst_at_n}/{row.n})"
         table.add_row(
             _text(row.target),
             _text(filters or "all contacts"),
+            _text(window),
             format_duration(row.threshold_s),
             f"{row.level:.0%}",
             _cell(row.mean, row.ci_half, "%", 100.0),
             ci,
+            worst,
+            _cell(row.interval_share, float("nan"), "%", 100.0) if every else "",
             f"[{_STATUS_STYLE[row.status]}]{row.status}[/]",
         )
+    return table
+
+
+_MAX_DAYS = 31
+"""Longer runs print only the days on which some target's mean is below its level (all are in summary.csv)."""
+
+
+def _days_table(days: pd.DataFrame, targets: Sequence[str]) -> Table:
+    """Days x targets: mean attainment over replications, red where below the target's level."""
+    title = "attainment per day (%, mean over replications; red: below the level)"
+    if days["day"].nunique() > _MAX_DAYS:
+        missed = days.loc[days["mean"] < days["level"] - 1e-12, "day"]
+        days = days[days["day"].isin(missed)]
+        title += "; only the days with a miss (all: target_day_attainment in summary.csv)"
+    table = Table(title=title, title_justify="left")
+    table.add_column("day")
+    for name in targets:
+        table.add_column(_text(name), justify="right")
+    for day, rows in days.groupby("day", sort=True):
+        by_target = rows.set_index("target")
+        cells = []
+        for name in targets:
+            if name not in by_target.index or pd.isna(by_target.loc[name, "mean"]):
+                cells.append("–")
+                continue
+            mean, level = float(by_target.loc[name, "mean"]), float(by_target.loc[name, "level"])
+            text = f"{mean * 100:.1f}"
+            cells.append(f"[bold red]{text}[/]" if mean < level - 1e-12 else text)
+        table.add_row(f"{pd.Timestamp(str(day)):%a %Y-%m-%d}", *cells)
     return table
 
 
@@ -491,7 +531,10 @@ def _print_result(console: Console, result: ExperimentResult) -> None:
     if (kinds == "group").any():
         console.print(_metric_table(summary[kinds == "group"], "group", n))
     if result.scenario.targets:
-        console.print(_targets_table(result.targets()))
+        console.print(_targets_table(result.targets(), result.scenario.reporting.interval))
+        days = result.day_attainment()
+        if len(days):
+            console.print(_days_table(days, [t.name for t in result.scenario.targets]))
     if result.out_dir is not None:
         console.print(f"Full summary (every scope): {_text(result.out_dir / 'summary.csv')}")
 

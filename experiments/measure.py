@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
@@ -23,6 +22,7 @@ from sim.metrics import (
     frt_quantiles,
     frt_quantiles_from_hist,
     handled,
+    intervals_from_contacts,
     labor_cost,
     measurement_window,
     occupancy_from_staffing,
@@ -30,18 +30,36 @@ from sim.metrics import (
     paid_h,
     queue_kpis,
     resolution_kpis,
-    service_level,
-    service_level_from_contacts,
     slot_occupancy_from_staffing,
+    target_figures,
     utilization,
 )
 from sim.metrics.frames import is_empty, select_rows
 from sim.schema import PRIORITIES, TIERS
 
 if TYPE_CHECKING:
-    from sim.config import Scenario
+    import datetime as dt
 
-__all__ = ["RunFrames", "replication_metrics"]
+    from sim.config import Scenario, Target
+
+__all__ = ["RunFrames", "parse_target_scope", "replication_metrics", "target_scope"]
+
+
+def target_scope(name: str, day: dt.date | None = None) -> str:
+    """Scope of a target's rows: ``target=<name>``, or ``target=<name>@<YYYY-MM-DD>`` for one day of it."""
+    return f"target={name}" if day is None else f"target={name}@{day.isoformat()}"
+
+
+def parse_target_scope(scope: str, *, day: bool = False) -> tuple[str, str | None]:
+    """``(name, day)`` of a :func:`target_scope`; ``day=True`` for the scopes of ``target_day_attainment``.
+
+    The metric says whether a scope carries a day, so any name parses, even one ending in ``@2026-11-11``.
+    """
+    body = scope.removeprefix("target=")
+    if not day:
+        return body, None
+    name, _, date = body.rpartition("@")
+    return name, date
 
 
 class RunFrames(Protocol):
@@ -113,6 +131,49 @@ def cost_rows(stats: Mapping[str, float], agents: pd.DataFrame | None) -> list[t
     return [(name, "all", value) for name, value in cost_kpis(stats, agents).items()]
 
 
+def _target_rows(
+    target: Target, iv: pd.DataFrame, contacts: pd.DataFrame | None, scenario: Scenario
+) -> list[tuple[str, str, float]]:
+    """A target's rows from the measured intervals (or, for an intent filter, the intervals of its contacts)."""
+    flt = {"channel": target.channel, "priority": target.priority, "tier": target.tier}
+    selected: pd.DataFrame | None
+    if target.intent is None:
+        selected = None if is_empty(iv) else select_rows(iv, **flt)
+    elif contacts is None:
+        selected = None  # intervals carry no intent: without the contact log every figure is NaN
+    else:
+        own = select_rows(contacts, intent=target.intent, **flt)
+        selected = intervals_from_contacts(
+            own,
+            interval_s=scenario.reporting.interval,
+            thresholds_s=[target.threshold],
+            short_abandon_s={name: ch.short_abandon for name, ch in scenario.channels.items()},
+            horizon_s=scenario.horizon,
+            n_intervals=scenario.n_intervals,
+            channels=list(scenario.channels),
+        )
+        selected = filter_intervals(selected, warmup_s=scenario.measure_start_s, horizon_s=scenario.horizon)
+    fig = target_figures(
+        selected,
+        threshold_s=target.threshold,
+        level=target.level,
+        convention=scenario.reporting.sl_convention,
+        start=scenario.start,
+        window=target.window,
+        aggregation=target.aggregation,
+    )
+    scope = target_scope(target.name)
+    rows = [("target_attainment", scope, fig.attainment), ("target_met", scope, fig.met)]
+    if target.aggregation == "every_interval":
+        rows += [
+            ("target_worst_interval", scope, fig.worst_interval),
+            ("target_worst_interval_start_s", scope, fig.worst_interval_start_s),
+            ("target_interval_share", scope, fig.interval_share),
+        ]
+    rows += [("target_day_attainment", target_scope(target.name, day), value) for day, value in fig.days.items()]
+    return rows
+
+
 def replication_metrics(result: RunFrames, scenario: Scenario) -> pd.DataFrame:
     """Every KPI of one replication as one long table with columns ``metric, scope, value``.
 
@@ -131,9 +192,13 @@ def replication_metrics(result: RunFrames, scenario: Scenario) -> pd.DataFrame:
     contact from the ``agents`` frame, which has no time dimension and so covers the whole run, warm-up
     included (cost per contact is consistent: cost and contacts over the same period).
 
-    Each scenario target gives ``target_attainment`` (its SL at its threshold under the scenario's convention)
-    and ``target_met`` (1.0 / 0.0; NaN when the attainment is NaN) with scope ``target=<name>``. A target with
-    an ``intent`` filter needs the contact log (intervals have no intent); without one its rows are NaN.
+    Each scenario target gives, with scope ``target=<name>`` (:func:`target_scope`), ``target_attainment`` (its
+    SL at its threshold under the scenario's convention, pooled over its window's intervals) and ``target_met``
+    (1.0 / 0.0 by its aggregation; NaN when undecided); an ``every_interval`` target also gives
+    ``target_worst_interval``, ``target_worst_interval_start_s`` and ``target_interval_share``; and every target
+    gives ``target_day_attainment`` per day of its window with scope ``target=<name>@<YYYY-MM-DD>`` (NaN for a
+    day without contacts). Definitions: :mod:`sim.metrics.targets`. A target with an ``intent`` filter needs the
+    contact log (intervals have no intent; its intervals are rebuilt from the log); without one its rows are NaN.
 
     Args:
         result: One replication's frames (``intervals``, ``staffing``, ``agents``, ``frt_hist``, ``contacts``;
@@ -153,7 +218,6 @@ def replication_metrics(result: RunFrames, scenario: Scenario) -> pd.DataFrame:
     start_s, end_s = measurement_window(scenario)
     thresholds = scenario.sl_thresholds_s()
     convention = scenario.reporting.sl_convention
-    short = {name: ch.short_abandon for name, ch in scenario.channels.items()}
     iv = intervals if is_empty(intervals) else filter_intervals(intervals, warmup_s=start_s, horizon_s=end_s)
     contacts = result.contacts
     if not is_empty(contacts):
@@ -183,20 +247,7 @@ def replication_metrics(result: RunFrames, scenario: Scenario) -> pd.DataFrame:
     rows += cost_rows(getattr(result, "stats", None) or {}, result.agents)
 
     for target in scenario.targets:
-        flt = {"channel": target.channel, "priority": target.priority, "tier": target.tier}
-        if target.intent is not None:
-            value = (
-                math.nan
-                if contacts is None
-                else service_level_from_contacts(
-                    contacts, target.threshold, convention, short, intent=target.intent, **flt
-                )
-            )
-        else:
-            value = service_level(None if is_empty(iv) else select_rows(iv, **flt), target.threshold, convention)
-        met = math.nan if math.isnan(value) else float(value >= target.level)
-        scope = f"target={target.name}"
-        rows += [("target_attainment", scope, value), ("target_met", scope, met)]
+        rows += _target_rows(target, iv, contacts, scenario)
 
     out = pd.DataFrame(rows, columns=["metric", "scope", "value"])
     out["value"] = out["value"].astype(float)

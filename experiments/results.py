@@ -1,8 +1,9 @@
 """Results of an experiment: :class:`ExperimentResult`, the status of FRT targets, the per-interval table.
 
-A target is ``MET``, ``NOT MET`` or ``UNCERTAIN`` according to the 95% CI of its attainment over replications
-(:func:`target_status`); :func:`target_table` reports every target of a scenario and :func:`interval_summary`
-averages the per-interval KPIs over replications.
+A target is ``MET``, ``NOT MET`` or ``UNCERTAIN`` according to the 95% CI over replications of its attainment,
+or, for an ``every_interval`` target, of its worst interval (:func:`target_status`); :func:`target_table` reports
+every target of a scenario, :func:`day_attainment` its attainment per day, and :func:`interval_summary` averages the
+per-interval KPIs over replications.
 """
 
 from __future__ import annotations
@@ -13,16 +14,26 @@ from typing import Any
 
 import pandas as pd
 
+from experiments.measure import parse_target_scope, target_scope
 from sim.config import Scenario
 
-__all__ = ["ExperimentResult", "interval_summary", "overload_warnings", "target_status", "target_table"]
+__all__ = [
+    "ExperimentResult",
+    "day_attainment",
+    "interval_summary",
+    "overload_warnings",
+    "target_status",
+    "target_table",
+]
 
 OVERLOAD_H = 24.0
 """A run is called overloaded when, in some channel, the contacts still waiting at the end are more than this many
 hours of work at the rate the channel answered (mean over replications of ``backlog_h``)."""
 
 TARGET_METRIC = "target_attainment"
-"""Metric holding ``P(FRT <= threshold | filter)`` for the scope ``target=<name>``."""
+"""Metric holding ``P(FRT <= threshold | filter)`` (pooled over the target's window) for the scope ``target=<name>``."""
+WORST_METRIC = "target_worst_interval"
+"""Metric holding an ``every_interval`` target's lowest interval attainment; its CI decides that target's status."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,7 +96,11 @@ class ExperimentResult:
 
     def targets(self) -> pd.DataFrame:
         """The scenario's FRT targets with attained mean, CI and status (see :func:`target_table`)."""
-        return target_table(self.summary, self.scenario)
+        return target_table(self.summary, self.scenario, self.metrics)
+
+    def day_attainment(self) -> pd.DataFrame:
+        """Every target's attainment per day of its window (see :func:`day_attainment`)."""
+        return day_attainment(self.summary, self.scenario)
 
 
 def target_status(mean: float, ci_low: float, ci_high: float, level: float) -> str:
@@ -107,37 +122,78 @@ def target_status(mean: float, ci_low: float, ci_high: float, level: float) -> s
     return "UNCERTAIN"
 
 
-def target_table(summary: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
-    """One row per scenario target: filter, threshold_s, level, attained mean and CI (shares), n, status.
+def target_table(summary: pd.DataFrame, scenario: Scenario, metrics: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per scenario target: filter, window, threshold_s, level, attained mean and CI (shares), n, status.
 
-    Status is ``MET``, ``NOT MET``, ``UNCERTAIN`` or ``NO DATA`` (see :func:`target_status`), or ``NEEDS --log``
-    for a target filtered by intent in a run without the contact log.
+    ``mean``, ``ci_low``, ``ci_high`` and ``ci_half`` are the attainment pooled over the target's window. An
+    ``every_interval`` target also has ``worst`` (mean over replications of its worst interval's attainment) with
+    ``worst_ci_low``, ``worst_ci_high``, ``worst_ci_half``, ``interval_share`` (mean share of its intervals that
+    reach the level) and, given ``metrics``, ``worst_at`` (the calendar start, a ``pandas.Timestamp``, of the
+    interval that was the worst in most replications, earliest on a tie) with ``worst_at_n`` (in how many);
+    NaN / ``None`` for a pooled target.
+
+    Status is ``MET``, ``NOT MET``, ``UNCERTAIN`` or ``NO DATA`` (see :func:`target_status`) from the CI of the
+    pooled attainment, or for an ``every_interval`` target from the CI of its worst interval (every interval must
+    reach the level); ``NEEDS --log`` for a target filtered by intent in a run without the contact log.
 
     Args:
         summary: Output of ``experiments.stats.summarize``; targets are rows with metric
-            ``target_attainment`` and scope ``target=<name>``.
+            ``target_attainment`` (and the ``every_interval`` figures) and scope ``target=<name>``.
         scenario: The scenario whose targets to report.
+        metrics: The long table of every replication, for ``worst_at`` (optional).
     """
     rows = []
-    wanted = summary[summary["metric"] == TARGET_METRIC].set_index("scope") if len(summary) else summary
+    by_key = summary.set_index(["metric", "scope"]) if len(summary) else None
+    worst_at = _worst_at(metrics, scenario)
+
+    def stats_of(metric: str, scope: str) -> dict[str, float]:
+        row = by_key.loc[(metric, scope)] if by_key is not None and (metric, scope) in by_key.index else None
+        keys = ("mean", "ci_low", "ci_high", "ci_half", "n")
+        return {k: (float(row[k]) if row is not None else (0.0 if k == "n" else float("nan"))) for k in keys}
+
     for target in scenario.targets:
-        scope = f"target={target.name}"
-        stats = wanted.loc[scope] if scope in getattr(wanted, "index", ()) else None
-        values = {k: (float(stats[k]) if stats is not None else float("nan")) for k in ("mean", "ci_low", "ci_high")}
+        scope = target_scope(target.name)
+        pooled = stats_of(TARGET_METRIC, scope)
+        every = target.aggregation == "every_interval"
+        worst = stats_of(WORST_METRIC, scope) if every else dict.fromkeys(pooled, float("nan"))
+        share = stats_of("target_interval_share", scope)["mean"] if every else float("nan")
         filters = {k: getattr(target, k) for k in ("channel", "priority", "tier", "intent")}
+        at, at_n = worst_at.get(target.name, (None, 0)) if every else (None, 0)
         rows.append(
             {
                 "target": target.name,
                 **filters,
+                "window": target.window.describe() if target.window is not None else "all days",
+                "aggregation": target.aggregation,
                 "threshold_s": target.threshold,
                 "level": target.level,
-                **values,
-                "ci_half": float(stats["ci_half"]) if stats is not None else float("nan"),
-                "n": int(stats["n"]) if stats is not None else 0,
-                "status": _status_of(target, values),
+                **{k: pooled[k] for k in ("mean", "ci_low", "ci_high", "ci_half")},
+                "n": int(pooled["n"]),
+                "worst": worst["mean"],
+                "worst_ci_low": worst["ci_low"],
+                "worst_ci_high": worst["ci_high"],
+                "worst_ci_half": worst["ci_half"],
+                "worst_at": at,
+                "worst_at_n": at_n,
+                "interval_share": share,
+                "status": _status_of(target, worst if every else pooled),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _worst_at(metrics: pd.DataFrame | None, scenario: Scenario) -> dict[str, tuple[pd.Timestamp, int]]:
+    """Per ``every_interval`` target: the calendar start of its most frequent worst interval, and how often."""
+    if metrics is None or len(metrics) == 0:
+        return {}
+    starts = metrics[metrics["metric"] == "target_worst_interval_start_s"].dropna(subset=["value"])
+    out = {}
+    for scope, values in starts.groupby("scope", sort=False)["value"]:
+        counts = values.value_counts()
+        best = counts[counts == counts.max()].index.min()  # the earliest of the most frequent
+        when = pd.Timestamp(scenario.start) + pd.to_timedelta(float(best), unit="s")
+        out[parse_target_scope(str(scope))[0]] = (when, int(counts.max()))
+    return out
 
 
 def _status_of(target: Any, values: dict[str, float]) -> str:
@@ -148,17 +204,46 @@ def _status_of(target: Any, values: dict[str, float]) -> str:
     return status
 
 
+def day_attainment(summary: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Every target's attainment per day of its window (``target_day_attainment`` rows of the summary).
+
+    Args:
+        summary: Output of ``experiments.stats.summarize``.
+        scenario: The scenario whose targets to report (its order is kept).
+
+    Returns:
+        Columns ``day`` (``YYYY-MM-DD``, the day the window opened on), ``target``, ``level``, ``mean``,
+        ``ci_half``, ``n``; days in order, targets in the scenario's order within a day.
+    """
+    columns = ["day", "target", "level", "mean", "ci_half", "n"]
+    part = summary[summary["metric"] == "target_day_attainment"] if len(summary) else summary
+    levels = {t.name: t.level for t in scenario.targets}
+    order = {t.name: i for i, t in enumerate(scenario.targets)}
+    rows = []
+    for row in part.itertuples(index=False):
+        name, day = parse_target_scope(str(row.scope), day=True)
+        if day is not None and name in levels:
+            rows.append((day, name, levels[name], float(row.mean), float(row.ci_half), int(row.n)))
+    table = pd.DataFrame(rows, columns=columns)
+    table["_order"] = table["target"].map(order)
+    return table.sort_values(["day", "_order"], kind="stable").drop(columns="_order").reset_index(drop=True)
+
+
 def interval_summary(intervals: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
-    """Per interval x channel KPIs (SL per threshold, ASA, abandonment, queue...), mean over replications.
+    """Per interval x channel x priority x tier KPIs (SL per threshold, ASA, abandonment...), mean over replications.
+
+    Rows start at the end of the warm-up (rounded up to an interval: the measured period of every metric).
 
     Each replication's figures come from :func:`sim.metrics.interval_table` (volume-weighted within the
-    interval, priorities and tiers merged); this averages them over replications and adds the interval's
-    calendar start (``interval_start``) next to ``interval_start_s``.
+    interval's segment); this averages them over replications and adds the interval's calendar start
+    (``interval_start``) next to ``interval_start_s``.
     """
-    from sim.metrics import interval_table
+    from sim.metrics import filter_intervals, interval_table
 
-    per_rep = interval_table(intervals, scenario.sl_thresholds_s(), scenario.reporting.sl_convention)
-    keys = ["interval", "interval_start_s", "channel"]
+    measured = filter_intervals(intervals, warmup_s=scenario.measure_start_s, horizon_s=scenario.horizon)
+    by = ("channel", "priority", "tier")
+    per_rep = interval_table(measured, scenario.sl_thresholds_s(), scenario.reporting.sl_convention, by=by)
+    keys = ["interval", "interval_start_s", *by]
     table = per_rep.drop(columns="replication").groupby(keys, sort=True, observed=True).mean().reset_index()
     start = pd.Timestamp(scenario.start)
     table.insert(2, "interval_start", start + pd.to_timedelta(table["interval_start_s"], unit="s"))

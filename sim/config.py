@@ -15,11 +15,22 @@ import math
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+import numpy as np
+from pydantic import BaseModel, BeforeValidator, Field, field_validator, model_validator
 
 from sim.distributions import Distribution, ExponentialDist, LognormalDist, NoAbandonment
 from sim.problems import Problem, ScenarioProblemsError, short_repr
-from sim.units import MODEL_CONFIG, DateTime, Duration, Instant, PositiveDuration, TimeOfDay, format_duration
+from sim.units import (
+    MODEL_CONFIG,
+    YEARS,
+    DateTime,
+    Duration,
+    Instant,
+    PositiveDuration,
+    TimeOfDay,
+    format_duration,
+    format_time_of_day,
+)
 
 __all__ = [
     "WEEKDAYS",
@@ -42,6 +53,7 @@ __all__ = [
     "Scenario",
     "Shift",
     "Target",
+    "TargetWindow",
     "TeamLeads",
     "Transfer",
     "single_queue",
@@ -520,8 +532,132 @@ class NightWindow(_Frozen):
 # ------------------------------------------------------------------------------------------ targets, policies
 
 
+def _calendar_date(value: object) -> dt.date:
+    """A calendar date written ``2026-11-11`` (YAML reads it as a date, JSON as a string); nothing else."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        date = value
+    elif isinstance(value, str):
+        try:
+            date = dt.date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"expected a calendar date YYYY-MM-DD, got {short_repr(value)}") from None
+    else:
+        raise ValueError(f"expected a calendar date YYYY-MM-DD, got {short_repr(value)}")
+    if not YEARS[0] <= date.year <= YEARS[1]:
+        raise ValueError(f"the year must be between {YEARS[0]} and {YEARS[1]}, got {short_repr(value)}")
+    return date
+
+
+CalendarDate = Annotated[dt.date, BeforeValidator(_calendar_date)]
+"""A local calendar date (``2026-11-11``), in the years :data:`~sim.units.YEARS`."""
+
+
+class TargetWindow(_Frozen):
+    """The part of the calendar a target is judged on: dates, weekdays and a time of day, all optional.
+
+    An interval (of ``reporting.interval``) belongs to the window when its start does. The times of day run
+    from ``start`` to ``end``; an ``end`` at or before ``start`` wraps past midnight (``"22:00"`` to ``"02:00"``;
+    ``"20:00"`` to ``"00:00"`` runs to midnight), and the hours after midnight then belong to the day the window
+    opened on: ``dates`` and ``days`` select that opening day, and per-day attainment reports under it.
+    Everything is the scenario's local wall-clock time. ``start`` and ``end`` (and midnight, when ``dates`` or
+    ``days`` are given) must fall on reporting-interval boundaries, so no interval is partly in the window.
+
+    Attributes:
+        dates: Calendar dates the window opens on (``[2026-11-11]``); ``None``: every date.
+        days: Weekdays the window opens on (``[mon, tue]``); ``None``: every day.
+        start: Time of day the window opens (``"19:00"``); ``None``: midnight.
+        end: Time of day the window closes (``"22:00"``); ``None``: midnight (the end of the day).
+
+    Example:
+        >>> import datetime as dt
+        >>> w = TargetWindow.model_validate({"dates": ["2026-11-11"], "start": "19:00", "end": "22:00"})
+        >>> w.describe()
+        '2026-11-11 19:00–22:00'
+        >>> w.window_day([0.0, 2 * 86400 + 19 * 3600.0], dt.datetime(2026, 11, 9)).tolist()
+        [None, datetime.date(2026, 11, 11)]
+    """
+
+    dates: list[CalendarDate] | None = Field(None, min_length=1)
+    days: list[Weekday] | None = Field(None, min_length=1)
+    start: TimeOfDay | None = None
+    end: TimeOfDay | None = None
+
+    @property
+    def bounds_s(self) -> tuple[float, float]:
+        """``(open, close)`` in seconds after midnight; ``close <= open`` means the window wraps past midnight."""
+        lo = 0.0 if self.start is None else self.start
+        hi = 86400.0 if self.end is None or self.end == 0.0 else self.end
+        return lo, hi
+
+    @property
+    def restricts(self) -> bool:
+        """Whether the window leaves anything out (an empty window is the whole measured period)."""
+        return any(v is not None for v in (self.dates, self.days, self.start, self.end))
+
+    def window_day(self, t_s: Iterable[float] | np.ndarray, start: dt.datetime) -> np.ndarray:
+        """The day the window opened on, for each time ``t_s`` (seconds from the scenario ``start``).
+
+        Args:
+            t_s: Times in seconds from ``start`` (interval starts, usually).
+            start: The scenario's calendar start (local time).
+
+        Returns:
+            An object array of ``datetime.date`` (the window's opening day) or ``None`` outside the window.
+        """
+        t = np.asarray(t_s, dtype=float)
+        midnight = dt.datetime.combine(start.date(), dt.time())
+        local = (start - midnight).total_seconds() + t
+        day = np.floor(local / 86400.0).astype(np.int64)
+        tod = local - day * 86400.0
+        lo, hi = self.bounds_s
+        if hi > lo:
+            inside = (tod >= lo) & (tod < hi)
+        else:  # wraps: the part before `hi` belongs to the previous day's window
+            inside = (tod >= lo) | (tod < hi)
+            day = day - (tod < hi)
+        out = np.full(t.shape, None, dtype=object)
+        if not inside.any():
+            return out
+        first = int(day.min())
+        dates = [start.date() + dt.timedelta(days=first + k) for k in range(int(day.max()) - first + 1)]
+        allowed = np.array(
+            [
+                (self.dates is None or d in self.dates) and (self.days is None or WEEKDAYS[d.weekday()] in self.days)
+                for d in dates
+            ],
+            dtype=bool,
+        )
+        index = day - first
+        inside &= allowed[index]
+        out[inside] = np.asarray(dates, dtype=object)[index[inside]]
+        return out
+
+    def describe(self) -> str:
+        """The window in words, e.g. ``2026-11-11 19:00–22:00``, ``mon,tue 08:00–16:00``, ``all days``."""
+        parts = []
+        if self.dates is not None:
+            parts.append(",".join(d.isoformat() for d in self.dates))
+        if self.days is not None:
+            parts.append(",".join(self.days))
+        if self.start is not None or self.end is not None:
+            lo, hi = self.bounds_s
+            parts.append(f"{format_time_of_day(lo)}–{format_time_of_day(hi % 86400.0)}")
+        return " ".join(parts) if parts else "all days"
+
+
 class Target(_Frozen):
-    """An FRT target ``P(FRT <= threshold | filter) >= level``; filters left out match everything."""
+    """An FRT target ``P(FRT <= threshold | filter) >= level``; filters left out match everything.
+
+    Attributes:
+        name: Unique name (the ``target=<name>`` scope of its metrics).
+        threshold: FRT threshold ``T``.
+        level: Share of contacts that must be answered within ``T`` (``0.9`` = 90%).
+        channel, priority, tier, intent: Filters; ``None`` matches everything.
+        window: Part of the calendar the target is judged on (``None``: the whole measured period).
+        aggregation: ``pooled``: the service level of all the window's contacts together must reach ``level``;
+            ``every_interval``: the service level of every reporting interval of the window must (the usual
+            "80/20 in every half-hour"; intervals without contacts do not count).
+    """
 
     name: str
     threshold: PositiveDuration
@@ -530,6 +666,8 @@ class Target(_Frozen):
     priority: Literal["urgent", "normal"] | None = None
     tier: Literal["vip", "regular"] | None = None
     intent: str | None = None
+    window: TargetWindow | None = None
+    aggregation: Literal["pooled", "every_interval"] = "pooled"
 
 
 class Reporting(_Frozen):
@@ -681,6 +819,7 @@ class Scenario(_Frozen):
                 problems.append(_unknown(("targets", i, "channel"), "channel", target.channel, channels))
             if target.intent is not None and target.intent not in intents:
                 problems.append(_unknown(("targets", i, "intent"), "intent", target.intent, intents))
+            problems.extend(self._check_window(i, target))
         if isinstance(self.arrivals, GeneratedArrivals):
             problems.extend(self._check_generated(self.arrivals, channels, intents, languages))
         problems.extend(self._check_bots(channels, intents))
@@ -709,6 +848,48 @@ class Scenario(_Frozen):
         if problems:
             raise ScenarioProblemsError(problems)
         return self
+
+    def _check_window(self, i: int, target: Target) -> list[Problem]:
+        """A target's window: on reporting-interval boundaries, and holding at least one measured interval."""
+        window = target.window
+        if window is None or not window.restricts:
+            return []
+        where: tuple[str | int, ...] = ("targets", i, "window")
+        interval = self.reporting.interval
+        start_tod = (self.start - dt.datetime.combine(self.start.date(), dt.time())).total_seconds()
+        lo, hi = window.bounds_s
+        bounds = [lo, hi] if window.start is not None or window.end is not None else [0.0]
+        if 86400.0 % interval != 0 or any((b - start_tod) % interval != 0 for b in bounds):
+            shown = ", ".join(format_time_of_day(b % 86400.0) for b in bounds)
+            return [
+                Problem(
+                    where,
+                    f"the window of target {short_repr(target.name)} opens or closes at {shown}, not on a "
+                    f"boundary of the {format_duration(interval)} reporting intervals (which start at "
+                    f"{format_time_of_day(start_tod)}); an interval would lie partly in the window",
+                    value=shown,
+                    expected=f"times of day on the {format_duration(interval)} grid",
+                )
+            ]
+        # The window selects a measured interval iff it is open at the measured start or opens before the horizon.
+        measured = self.measure_start_s
+        n_days = math.ceil((start_tod + self.horizon) / 86400.0) + 1
+        opens = np.arange(-1, n_days + 1) * 86400.0 + lo - start_tod
+        candidates = np.concatenate([[measured], opens[(opens >= measured) & (opens < self.horizon)]])
+        if measured < self.horizon and any(d is not None for d in window.window_day(candidates, self.start)):
+            return []
+        first = self.start + dt.timedelta(seconds=measured)
+        last = self.start + dt.timedelta(seconds=self.horizon)
+        return [
+            Problem(
+                where,
+                f"the window of target {short_repr(target.name)} ({window.describe()}) selects no measured "
+                f"interval: the measured period runs from {first:%Y-%m-%d %H:%M} (after the warm-up) to "
+                f"{last:%Y-%m-%d %H:%M}",
+                value=window.describe(),
+                expected="a window that overlaps the measured period",
+            )
+        ]
 
     def _check_bots(self, channels: set[str], intents: set[str]) -> list[Problem]:
         problems = []

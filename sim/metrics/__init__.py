@@ -13,6 +13,7 @@ Where each concept lives:
 * :mod:`~sim.metrics.counts`: the per-contact definitions below, and a contact log to ``intervals`` counts.
 * :mod:`~sim.metrics.kpis`: one number per call: queue, FRT, agent, resolution and cost KPIs.
 * :mod:`~sim.metrics.aggregate`: tables: per interval x channel, per group or agent, a pooled selection.
+* :mod:`~sim.metrics.targets`: a target over its time window: pooled, every interval (worst, share), per day.
 
 One replication's long table (``metric, scope, value``) is assembled from these by
 :func:`experiments.measure.replication_metrics`.
@@ -101,10 +102,12 @@ from sim.metrics.names import (
     QUEUE_OUTCOMES,
     RESOLUTION_METRICS,
     SL_CONVENTIONS,
+    TARGET_INTERVAL_METRICS,
     interval_columns,
     sl_metric,
     threshold_columns,
 )
+from sim.metrics.targets import TargetFigures, interval_attainment, target_figures
 
 __all__ = [
     "ABANDONED_OUTCOMES",
@@ -116,6 +119,8 @@ __all__ = [
     "QUEUE_OUTCOMES",
     "RESOLUTION_METRICS",
     "SL_CONVENTIONS",
+    "TARGET_INTERVAL_METRICS",
+    "TargetFigures",
     "abandon_rate",
     "agent_table",
     "asa_s",
@@ -130,6 +135,7 @@ __all__ = [
     "frt_quantiles",
     "frt_quantiles_from_hist",
     "handled",
+    "interval_attainment",
     "interval_columns",
     "interval_table",
     "intervals_from_contacts",
@@ -148,6 +154,7 @@ __all__ = [
     "short_abandons",
     "sl_metric",
     "slot_occupancy_from_staffing",
+    "target_figures",
     "threshold_columns",
     "utilization",
 ]

@@ -80,21 +80,23 @@ def interval_table(
     intervals: pd.DataFrame,
     thresholds_s: Sequence[float],
     convention: SLConvention = "short_abandons_excluded",
+    by: Sequence[str] = ("channel",),
 ) -> pd.DataFrame:
-    """Per interval x channel KPIs (priorities and tiers merged): the table analysts plot.
+    """Per interval x channel KPIs (priorities and tiers merged, by default): the table analysts plot.
 
     Args:
         intervals: ``intervals`` frame (several replications stay apart: ``replication`` is a key).
         thresholds_s: SL thresholds (seconds); each gives an ``sl_<label>`` column.
         convention: Abandonment convention.
+        by: Segment keys besides the interval (``("channel", "priority", "tier")`` keeps the segments apart).
 
     Returns:
-        Columns ``[replication,] interval, interval_start_s, channel, offered, answered, abandoned,
+        Columns ``[replication,] interval, interval_start_s, <by>..., offered, answered, abandoned,
         abandoned_short, censored, abandon_rate, sl_<T>..., asa_s, mean_wait_all_s, p_wait, frt_max_s`` and
         the summed levels ``queue_len``, ``in_service`` when the frame has them.
     """
     check_convention(convention)
-    keys = [k for k in ("replication", "interval", "interval_start_s", "channel") if k in intervals.columns]
+    keys = [k for k in ("replication", "interval", "interval_start_s", *by) if k in intervals.columns]
     counts = [*COUNT_COLUMNS, *(c for t in thresholds_s for c in threshold_columns(t)), *SUM_COLUMNS]
     require_columns(intervals, [*keys, *counts, "max_wait_answered_s"], "intervals")
     grouped = intervals.groupby(keys, sort=True, observed=True)

@@ -23,6 +23,7 @@ __all__ = [
     "RESOLUTION_METRICS",
     "SL_CONVENTIONS",
     "SUM_COLUMNS",
+    "TARGET_INTERVAL_METRICS",
     "SLConvention",
     "check_convention",
     "interval_columns",
@@ -85,6 +86,14 @@ COST_METRICS: tuple[str, ...] = (
 )
 """Costs beyond agent pay, team-lead occupancy and total cost (scope ``all``), when the engine reports them."""
 
+TARGET_INTERVAL_METRICS: tuple[str, ...] = (
+    "target_worst_interval",
+    "target_worst_interval_start_s",
+    "target_interval_share",
+)
+"""Figures of an ``every_interval`` target (scope ``target=<name>``): the lowest interval SL of its window, that
+interval's start (seconds from the scenario start), and the share of its intervals that reach the level."""
+
 METRICS: tuple[str, ...] = (
     # contacts (scopes "all", "channel=<c>", "priority=<p>", "tier=<t>")
     "offered",
@@ -115,6 +124,8 @@ METRICS: tuple[str, ...] = (
     # targets (scope "target=<name>")
     "target_attainment",
     "target_met",
+    *TARGET_INTERVAL_METRICS,
+    "target_day_attainment",  # scope "target=<name>@<YYYY-MM-DD>", one per day of the target's window
 )
 """Metric families of :func:`experiments.measure.replication_metrics`. Service level is a family: its rows are
 ``sl_<label>``."""

@@ -87,20 +87,29 @@ def test_run_prints_summary_and_targets(
 
 
 def target_rows(text: str) -> dict[str, list[str]]:
-    """The printed FRT targets table: target name -> its cells (filter, threshold, level, attained, CI, status)."""
+    """The printed FRT targets table: target name -> its cells (filter, window, threshold, level, attained, CI,
+    worst interval, intervals met, status)."""
     table = text[text.index("FRT targets") :]
-    rows = {}
+    rows: list[list[str]] = []
     for line in table.splitlines():
+        if not line.startswith("│"):
+            if rows and line.startswith("└"):
+                break
+            continue
         cells = [c.strip() for c in line.strip().strip("│").split("│")]
-        if len(cells) == 7 and cells[0] != "target":
-            rows[cells[0]] = cells[1:]
-    return rows
+        if len(cells) != 10:
+            continue
+        if rows and cells[-1] == "":  # a wrapped cell continues on the next line; the status never wraps
+            rows[-1] = [f"{a} {b}".strip() for a, b in zip(rows[-1], cells, strict=True)]
+        else:
+            rows.append(cells)
+    return {cells[0]: cells[1:] for cells in rows}
 
 
 def status_from_printed_ci(cells: list[str]) -> str:
     """MET if the printed CI lies at or above the level, NOT MET if below it, else UNCERTAIN."""
-    level = float(cells[2].rstrip("%"))
-    low, high = (float(x) for x in cells[4].split("–"))
+    level = float(cells[3].rstrip("%"))
+    low, high = (float(x) for x in cells[5].split("–"))
     return "MET" if low >= level else "NOT MET" if high < level else "UNCERTAIN"
 
 

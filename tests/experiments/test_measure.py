@@ -35,6 +35,14 @@ SCENARIO = {
         {"name": "voice 20s", "channel": "voice", "threshold": "20s", "level": 0.8},
         {"name": "urgent 5min", "priority": "urgent", "threshold": "5min", "level": 0.9},
         {"name": "refund", "intent": "refund", "threshold": "20s", "level": 0.5},
+        {
+            "name": "voice 1min every half-hour",
+            "channel": "voice",
+            "threshold": "1min",
+            "level": 0.5,
+            "aggregation": "every_interval",
+            "window": {"start": "00:30", "end": "02:00"},
+        },
     ],
     "reporting": {"interval": "30min", "sl_convention": "abandons_bad", "sl_thresholds": ["20s", "1min"]},
 }
@@ -106,6 +114,19 @@ def test_replication_metrics_by_hand(run):
     assert value[("target_attainment", "target=urgent 5min")] == 0.0
     assert value[("target_attainment", "target=refund")] == pytest.approx(1 / 2)  # from contacts
     assert value[("target_met", "target=refund")] == 1.0
+    # Every half-hour of 00:30-02:00 (abandons_bad, 1 min): 1800: 10 s and 40 s answered -> 1; 3600: 400 s
+    # answered and a censored wait of 2200 s -> 0; 5400: no voice contact -> left out. Pooled 2/4 meets 50%.
+    every = "target=voice 1min every half-hour"
+    assert value[("target_attainment", every)] == pytest.approx(2 / 4)
+    assert value[("target_worst_interval", every)] == 0.0
+    assert value[("target_worst_interval_start_s", every)] == 3600.0
+    assert value[("target_interval_share", every)] == pytest.approx(1 / 2)
+    assert value[("target_met", every)] == 0.0
+    # Per-day attainment for every target, scope target=<name>@<date>; none of the pooled-only figures.
+    assert value[("target_day_attainment", every + "@2026-11-09")] == pytest.approx(2 / 4)
+    assert value[("target_day_attainment", "target=voice 20s@2026-11-09")] == pytest.approx(1 / 4)
+    assert value[("target_day_attainment", "target=refund@2026-11-09")] == pytest.approx(1 / 2)
+    assert ("target_worst_interval", "target=voice 20s") not in value.index
     # Agents: occupancy from staffing after the warm-up; the rest from the agents frame.
     assert value[("occupancy", "group=a")] == pytest.approx(0.5)
     assert value[("occupancy", "all")] == pytest.approx(0.5)
@@ -161,3 +182,13 @@ def test_replication_metrics_on_empty_frames(run):
     assert math.isnan(value[("sl_20s", "all")])
     assert math.isnan(value[("occupancy", "all")])
     assert math.isnan(value[("target_attainment", "target=voice 20s")])
+
+
+@pytest.mark.parametrize("name", ["voice 80/20", "a@b", "odd@2026-11-11", "ends@2026-11-1", ""])
+def test_target_scope_round_trips_any_name(name):
+    import datetime as dt
+
+    from experiments.measure import parse_target_scope, target_scope
+
+    assert parse_target_scope(target_scope(name)) == (name, None)
+    assert parse_target_scope(target_scope(name, dt.date(2026, 11, 11)), day=True) == (name, "2026-11-11")

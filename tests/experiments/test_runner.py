@@ -20,6 +20,7 @@ from experiments.run_dir import RunDirError, replication_dir
 from experiments.runner import LONG_COLUMNS, run_experiment, run_replications
 from sim.config import Scenario
 from sim.result import RunResult
+from sim.schema import PRIORITIES, TIERS
 from tests.conftest import FAKES, fake_simulate
 
 FRAMES = ("intervals", "staffing", "agents", "frt_hist")
@@ -360,9 +361,16 @@ def test_run_directory_has_a_per_interval_table(tmp_path):
     res = run_experiment("erlang_c_textbook", seed=2, n_replications=2, workers=1, progress=False, out_dir=tmp_path / "r")
     table = pd.read_csv(tmp_path / "r" / "interval_table.csv")
     sc = res.scenario
-    assert len(table) == sc.n_intervals * len(sc.channels)
+    first = int(sc.measure_start_s // sc.reporting.interval)
+    assert first > 0  # the scenario has a warm-up: its intervals are not in the table
+    # One row per measured interval x channel x priority x tier.
+    assert len(table) == (sc.n_intervals - first) * len(sc.channels) * 2 * 2
+    assert table.interval.min() == first
+    assert set(zip(table.priority, table.tier, strict=True)) == {(p, t) for p in PRIORITIES for t in TIERS}
     assert {"interval_start", "offered", "sl_20s", "asa_s", "abandon_rate", "queue_len"} <= set(table.columns)
-    # Offered per interval is the mean over the replications of the summed counts.
-    iv = res.intervals.groupby(["replication", "interval"]).offered.sum().groupby("interval").mean()
+    # Offered per interval and segment is the mean over the replications of the counts.
+    measured = res.intervals[res.intervals.interval >= first]
+    iv = measured.groupby(["interval", "channel", "priority", "tier"]).offered.mean()
     assert table.offered.to_numpy() == pytest.approx(iv.to_numpy())
-    assert table.interval_start.iloc[1] == "2026-11-09 00:30:00"
+    start = pd.Timestamp(sc.start) + pd.Timedelta(seconds=sc.measure_start_s)
+    assert table.interval_start.iloc[0] == f"{start:%Y-%m-%d %H:%M:%S}"
