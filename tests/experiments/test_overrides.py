@@ -60,7 +60,7 @@ def test_a_value_replaces_the_whole_value(flagship):
         ({"groups.chat_zh.staffing.dya": 12}, "groups.chat_zh.staffing: unknown shift 'dya'; known: ['day'"),
         ({"groups.chat_zh.staffing.day": "x"}, "groups.chat_zh.staffing.day: must be a valid integer, got 'x'"),
         ({"groups.chat_zh.staffing.day": True}, "must be a valid integer, got True"),
-        ({"targets[9].level": 0.5}, "targets is a list of 5 items; no item 9"),
+        ({"targets[9].level": 0.5}, "targets is a list of 6 items; no item 9"),
         ({"horizon.x": 1}, "horizon is a single value"),
         ({"groups.nobody.channels": ["chat"]}, "groups has no key 'nobody'"),
         ({"policies.deflection": {"name": "bot_intents"}}, "bad parameters for deflection policy 'bot_intents'"),
