@@ -321,7 +321,7 @@ def _print_result(console: Console, result: ExperimentResult) -> None:
         console.print(f"[bold red]{_text(warning)}[/]")
     kinds = summary["scope"].map(_scope_kind)
     stages = summary["metric"].isin(RESOLUTION_METRICS)
-    costs = summary["metric"].isin(COST_METRICS) & (kinds == "channel")
+    costs = summary["metric"].isin(("labor_cost_per_week", *COST_METRICS)) & (kinds == "channel")
     human = kinds.eq("channel") & ~stages & ~costs
     console.print(_metric_table(summary[human], "channel", n, "human queue: all contacts and per channel"))
     # Bot, approval and repeat figures only when the scenario has any (all zero or undefined otherwise).
@@ -330,7 +330,7 @@ def _print_result(console: Console, result: ExperimentResult) -> None:
         title = "bot (apart from human FRT), approvals, transfers, first-contact resolution and repeats, per channel"
         console.print(_metric_table(summary[stages & (kinds == "channel")], "channel", n, title))
     if costs.any():
-        title = "costs beyond agent pay, and the total (currency; whole run)"
+        title = "costs (scenario currency): recurring per week (labor + bot + team leads + leakage), one-off apart"
         console.print(_metric_table(summary[costs], "channel", n, title))
     if (kinds == "group").any():
         console.print(_metric_table(summary[kinds == "group"], "group", n))

@@ -28,6 +28,7 @@ from sim.metrics import (
     occupancy_from_staffing,
     overtime_h,
     paid_h,
+    per_week,
     queue_kpis,
     resolution_kpis,
     service_level,
@@ -96,7 +97,7 @@ def _agent_rows(
         ("paid_h", scope, paid_h(sub)),
         ("overtime_h", scope, overtime_h(sub)),
         ("handled", scope, handled(sub)),
-        ("labor_cost", scope, labor_cost(sub)),
+        ("labor_cost_per_week", scope, per_week(labor_cost(sub), scenario.horizon)),
         ("cost_per_contact", scope, cost_per_contact(sub)),
     ]
 
@@ -108,9 +109,11 @@ def resolution_rows(
     return [(name, scope, value) for name, value in resolution_kpis(resolution, intervals).items()]
 
 
-def cost_rows(stats: Mapping[str, float], agents: pd.DataFrame | None) -> list[tuple[str, str, float]]:
-    """Costs beyond agent pay, team-lead occupancy and the total cost (:func:`sim.metrics.cost_kpis`) as rows."""
-    return [(name, "all", value) for name, value in cost_kpis(stats, agents).items()]
+def cost_rows(
+    stats: Mapping[str, float], agents: pd.DataFrame | None, horizon_s: float
+) -> list[tuple[str, str, float]]:
+    """Recurring costs per week, one-off costs and team-lead occupancy (:func:`sim.metrics.cost_kpis`) as rows."""
+    return [(name, "all", value) for name, value in cost_kpis(stats, agents, horizon_s).items()]
 
 
 def replication_metrics(result: RunFrames, scenario: Scenario) -> pd.DataFrame:
@@ -129,7 +132,11 @@ def replication_metrics(result: RunFrames, scenario: Scenario) -> pd.DataFrame:
     Agent metrics have scopes ``all`` and ``group=<g>``: occupancy from the time-weighted ``staffing`` frame
     after warm-up; utilization, paid and overtime hours, contacts handled, labor cost and cost per handled
     contact from the ``agents`` frame, which has no time dimension and so covers the whole run, warm-up
-    included (cost per contact is consistent: cost and contacts over the same period).
+    included (cost per contact is consistent: cost and contacts over the same period). Labor cost is per week
+    (``labor_cost_per_week``: the horizon's pay x 7 days / horizon).
+
+    Costs (scope ``all``, :func:`sim.metrics.cost_kpis`): recurring costs per week over the whole horizon, one-off
+    costs apart (never part of a per-run total), in the scenario's currency.
 
     Each scenario target gives ``target_attainment`` (its SL at its threshold under the scenario's convention)
     and ``target_met`` (1.0 / 0.0; NaN when the attainment is NaN) with scope ``target=<name>``. A target with
@@ -180,7 +187,7 @@ def replication_metrics(result: RunFrames, scenario: Scenario) -> pd.DataFrame:
     rows += _agent_rows("all", result.agents, result.staffing, None, scenario)
     for group in scenario.groups:
         rows += _agent_rows(f"group={group}", result.agents, result.staffing, group, scenario)
-    rows += cost_rows(getattr(result, "stats", None) or {}, result.agents)
+    rows += cost_rows(getattr(result, "stats", None) or {}, result.agents, scenario.horizon)
 
     for target in scenario.targets:
         flt = {"channel": target.channel, "priority": target.priority, "tier": target.tier}
