@@ -330,7 +330,7 @@ def _print_result(console: Console, result: ExperimentResult) -> None:
         title = "bot (apart from human FRT), approvals, transfers, first-contact resolution and repeats, per channel"
         console.print(_metric_table(summary[stages & (kinds == "channel")], "channel", n, title))
     if costs.any():
-        title = "costs (scenario currency): recurring per week (labor + bot + team leads + leakage), one-off apart"
+        title = "costs (currency): per week, one-off apart"
         console.print(_metric_table(summary[costs], "channel", n, title))
     if (kinds == "group").any():
         console.print(_metric_table(summary[kinds == "group"], "group", n))
