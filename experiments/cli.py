@@ -517,7 +517,7 @@ def _print_result(console: Console, result: ExperimentResult) -> None:
         console.print(f"[bold red]{_text(warning)}[/]")
     kinds = summary["scope"].map(_scope_kind)
     stages = summary["metric"].isin(RESOLUTION_METRICS)
-    costs = summary["metric"].isin(COST_METRICS) & (kinds == "channel")
+    costs = summary["metric"].isin(("labor_cost_per_week", *COST_METRICS)) & (kinds == "channel")
     human = kinds.eq("channel") & ~stages & ~costs
     console.print(_metric_table(summary[human], "channel", n, "human queue: all contacts and per channel"))
     # Bot, approval and repeat figures only when the scenario has any (all zero or undefined otherwise).
@@ -526,7 +526,7 @@ def _print_result(console: Console, result: ExperimentResult) -> None:
         title = "bot (apart from human FRT), approvals, transfers, first-contact resolution and repeats, per channel"
         console.print(_metric_table(summary[stages & (kinds == "channel")], "channel", n, title))
     if costs.any():
-        title = "costs beyond agent pay, and the total (currency; whole run)"
+        title = "costs (currency): per week, one-off apart"
         console.print(_metric_table(summary[costs], "channel", n, title))
     if (kinds == "group").any():
         console.print(_metric_table(summary[kinds == "group"], "group", n))
@@ -582,6 +582,20 @@ def _print_comparison(console: Console, result: Any, alpha: float) -> None:
             cells.append(escape(f"{text} [{low}, {high}]") + mark)
         table.add_row(_text(f"{label} ({unit})" if unit else label) + f" [dim]{_text(scope)}[/]", *cells)
     console.print(table)
+    payback = result.payback()
+    if len(payback):
+        table = Table(title="one-off costs and payback (currency; saving = baseline − variant, per week)")
+        for column in ("variant", "extra one-off", "saving per week (95% CI)", "payback (weeks)"):
+            table.add_column(column, justify="left" if column == "variant" else "right")
+        for row in payback.itertuples(index=False):
+            weeks = "never" if math.isinf(row.payback_weeks) else f"{row.payback_weeks:,.1f}"
+            table.add_row(
+                _text(row.variant),
+                f"{row.extra_one_off_cost:,.0f}",
+                _cell(row.saving_per_week, row.saving_ci_half, "", 1.0),
+                weeks,
+            )
+        console.print(table)
     targets = result.targets()
     if len(targets):
         table = Table(title="targets per variant", title_justify="left")

@@ -210,10 +210,7 @@ def default_family(scenario: Scenario, metrics: pd.DataFrame) -> list[tuple[str,
         for metric in (*sl, "asa_s", "abandon_rate"):
             family.append((metric, f"channel={channel}"))
     family.append(("occupancy", "all"))
-    for cost in ("recurring_cost_per_week", "total_cost"):
-        if (cost, "all") in present:
-            family.append((cost, "all"))
-            break
+    family.append(("recurring_cost_per_week", "all"))
     return [pair for pair in family if pair in present]
 
 
@@ -265,6 +262,11 @@ def paired_table(
     return table
 
 
+def _mean(long: pd.DataFrame, metric: str, scope: str = "all") -> float:
+    values = _values(long, metric, scope)
+    return float(values.mean()) if len(values) else 0.0
+
+
 def _values(long: pd.DataFrame, metric: str, scope: str) -> pd.Series:
     rows = long[(long["metric"] == metric) & (long["scope"] == scope)]
     return rows.set_index("replication")["value"].astype(float)
@@ -306,6 +308,39 @@ class Comparison:
             keep = pd.Series(list(zip(s["metric"], s["scope"], strict=True)), index=s.index).isin(set(self.family))
             parts.append(s[keep].assign(variant=name))
         return pd.concat(parts, ignore_index=True)[["variant", "metric", "scope", "mean", "ci_half", "n"]]
+
+    def payback(self) -> pd.DataFrame:
+        """The payback period of each variant that costs more one-off than the baseline.
+
+        Columns: the extra one-off cost, the weekly saving (baseline − variant recurring cost per week, paired, with
+        its CI) and the payback period in weeks, from :func:`sim.metrics.payback_weeks` on the mean saving;
+        ``payback_low_weeks`` and ``payback_high_weeks`` come from the ends of the saving's CI (``inf``: never).
+        """
+        from sim.metrics import payback_weeks
+
+        rows = []
+        base = self.results[self.baseline].metrics
+        for name, result in self.results.items():
+            if name == self.baseline:
+                continue
+            one_off = _mean(result.metrics, "one_off_cost") - _mean(base, "one_off_cost")
+            if not one_off > 0:
+                continue
+            weekly = "recurring_cost_per_week"
+            saving = (_values(base, weekly, "all") - _values(result.metrics, weekly, "all")).dropna()
+            mean, half, _ = _paired(saving.to_numpy(dtype=float), 0.95)
+            rows.append(
+                {
+                    "variant": name,
+                    "extra_one_off_cost": float(one_off),
+                    "saving_per_week": mean,
+                    "saving_ci_half": half,
+                    "payback_weeks": payback_weeks(float(one_off), mean, 0.0),
+                    "payback_low_weeks": payback_weeks(float(one_off), mean + half, 0.0),
+                    "payback_high_weeks": payback_weeks(float(one_off), mean - half, 0.0),
+                }
+            )
+        return pd.DataFrame(rows)
 
     def targets(self) -> pd.DataFrame:
         """Every variant's target table (attained, CI, status), stacked with a ``variant`` column."""

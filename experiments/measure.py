@@ -28,6 +28,7 @@ from sim.metrics import (
     occupancy_from_staffing,
     overtime_h,
     paid_h,
+    per_week,
     queue_kpis,
     resolution_kpis,
     slot_occupancy_from_staffing,
@@ -114,7 +115,7 @@ def _agent_rows(
         ("paid_h", scope, paid_h(sub)),
         ("overtime_h", scope, overtime_h(sub)),
         ("handled", scope, handled(sub)),
-        ("labor_cost", scope, labor_cost(sub)),
+        ("labor_cost_per_week", scope, per_week(labor_cost(sub), scenario.horizon)),
         ("cost_per_contact", scope, cost_per_contact(sub)),
     ]
 
@@ -126,9 +127,11 @@ def resolution_rows(
     return [(name, scope, value) for name, value in resolution_kpis(resolution, intervals).items()]
 
 
-def cost_rows(stats: Mapping[str, float], agents: pd.DataFrame | None) -> list[tuple[str, str, float]]:
-    """Costs beyond agent pay, team-lead occupancy and the total cost (:func:`sim.metrics.cost_kpis`) as rows."""
-    return [(name, "all", value) for name, value in cost_kpis(stats, agents).items()]
+def cost_rows(
+    stats: Mapping[str, float], agents: pd.DataFrame | None, horizon_s: float
+) -> list[tuple[str, str, float]]:
+    """Recurring costs per week, one-off costs and team-lead occupancy (:func:`sim.metrics.cost_kpis`) as rows."""
+    return [(name, "all", value) for name, value in cost_kpis(stats, agents, horizon_s).items()]
 
 
 def _target_rows(
@@ -190,7 +193,11 @@ def replication_metrics(result: RunFrames, scenario: Scenario) -> pd.DataFrame:
     Agent metrics have scopes ``all`` and ``group=<g>``: occupancy from the time-weighted ``staffing`` frame
     after warm-up; utilization, paid and overtime hours, contacts handled, labor cost and cost per handled
     contact from the ``agents`` frame, which has no time dimension and so covers the whole run, warm-up
-    included (cost per contact is consistent: cost and contacts over the same period).
+    included (cost per contact is consistent: cost and contacts over the same period). Labor cost is per week
+    (``labor_cost_per_week``: the horizon's pay x 7 days / horizon).
+
+    Costs (scope ``all``, :func:`sim.metrics.cost_kpis`): recurring costs per week over the whole horizon, one-off
+    costs apart (never part of a per-run total), in the scenario's currency.
 
     Each scenario target gives, with scope ``target=<name>`` (:func:`target_scope`), ``target_attainment`` (its
     SL at its threshold under the scenario's convention, pooled over its window's intervals) and ``target_met``
@@ -244,7 +251,7 @@ def replication_metrics(result: RunFrames, scenario: Scenario) -> pd.DataFrame:
     rows += _agent_rows("all", result.agents, result.staffing, None, scenario)
     for group in scenario.groups:
         rows += _agent_rows(f"group={group}", result.agents, result.staffing, group, scenario)
-    rows += cost_rows(getattr(result, "stats", None) or {}, result.agents)
+    rows += cost_rows(getattr(result, "stats", None) or {}, result.agents, scenario.horizon)
 
     for target in scenario.targets:
         rows += _target_rows(target, iv, contacts, scenario)

@@ -427,7 +427,10 @@ class Bot(_Frozen):
             ``default_resolution``.
         abandon, silent_failure: Probabilities of the two other non-escalated endings.
         capacity: Simultaneous bot sessions (``None``: unlimited); when full, contacts go to humans directly.
-        cost_per_session, cost_per_resolution, fixed_fee_per_day: Bot costs (currency).
+        cost_per_session, cost_per_resolution, fixed_fee_per_day: Recurring bot fees (scenario currency): per
+            session, per resolved session, per day of the horizon.
+        setup_cost: One-off cost of setting the bot up (scenario currency), reported apart from the recurring
+            costs and whatever the horizon.
     """
 
     session: Distribution = LognormalDist(mean="2min", cv=0.6)
@@ -447,6 +450,7 @@ class Bot(_Frozen):
     cost_per_session: float = Field(0.0, ge=0.0)
     cost_per_resolution: float = Field(0.0, ge=0.0)
     fixed_fee_per_day: float = Field(0.0, ge=0.0)
+    setup_cost: float = Field(0.0, ge=0.0)
     return_share: Share = 1.0
     return_delay: Distribution = ExponentialDist(mean="2h")
     return_channels: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)

@@ -22,8 +22,9 @@ class RunResult:
         frt_hist: FRT histogram per channel x priority x tier.
         contacts: Contact log, or ``None`` when it was not asked for (streaming mode).
         resolution: Bot, approval and repeat-contact counters per channel x priority x tier (after warm-up).
-        stats: Engine counters and extra costs (``n_arrivals``, ``n_repeats``, ``wall_s``, ``bot_cost``,
-            ``training_cost``, ``leakage_cost``, ``team_lead_cost``, ``team_lead_busy_s``, ``team_lead_paid_s``).
+        stats: Engine counters and costs beyond agent pay in the scenario's currency (``n_arrivals``,
+            ``n_repeats``, ``wall_s``; totals over the horizon ``bot_cost``, ``leakage_cost``, ``team_lead_cost``;
+            one-off ``training_cost``, ``bot_setup_cost``; ``team_lead_busy_s``, ``team_lead_paid_s``).
     """
 
     replication: int

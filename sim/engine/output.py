@@ -81,17 +81,25 @@ def result(center: ContactCenter, replication: int, seed: int, wall_s: float) ->
 
 
 def costs(center: ContactCenter) -> dict[str, float]:
-    """Costs beyond agent pay over the whole run (currency), and team-lead load after the warm-up (seconds)."""
+    """Costs beyond agent pay (scenario currency), and team-lead load after the warm-up (seconds).
+
+    Recurring (``bot_cost``, ``leakage_cost``, ``team_lead_cost``): totals over the whole horizon, warm-up
+    included, like the agents' pay. One-off (``training_cost``, ``bot_setup_cost``): paid once, whatever the
+    horizon; a bot's set-up counts when the bots are in use (a deflection policy offers contacts), as its fees do.
+    """
     sc = center.scenario
     training_cost = 0.0
     if center.scenario.approvals:
         training = center.empowerment.training_cost
         training_cost = sum(training(g) * center.shifts.group_size[gi] for gi, g in enumerate(center.groups))
+    bot = center.bot
+    setup_cost = sum(b.setup_cost for b in bot.bots if b is not None) if bot.active else 0.0
     team_leads = sc.team_leads.count if sc.approvals else 0
     return {
         "n_repeats": float(center.repeats.n),
-        "bot_cost": center.bot.cost(center.horizon_s / 86400.0),
+        "bot_cost": bot.cost(center.horizon_s / 86400.0),
         "training_cost": float(training_cost),
+        "bot_setup_cost": float(setup_cost),
         "leakage_cost": center.service_stages.leakage,
         "team_lead_cost": team_leads * center.horizon_s / 3600.0 * sc.team_leads.hourly_cost,
         "team_lead_busy_s": center.team_leads.busy_s,

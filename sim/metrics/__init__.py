@@ -11,7 +11,8 @@ Where each concept lives:
 * :mod:`~sim.metrics.frames`: conventions every function follows (empty frames, required columns, safe ratios).
 * :mod:`~sim.metrics.filters`: rows of a frame for a segment and a time window; :func:`measurement_window`.
 * :mod:`~sim.metrics.counts`: the per-contact definitions below, and a contact log to ``intervals`` counts.
-* :mod:`~sim.metrics.kpis`: one number per call: queue, FRT, agent, resolution and cost KPIs.
+* :mod:`~sim.metrics.kpis`: one number per call: queue, FRT, agent and resolution KPIs.
+* :mod:`~sim.metrics.costs`: recurring costs per week, one-off costs apart, the payback period.
 * :mod:`~sim.metrics.aggregate`: tables: per interval x channel, per group or agent, a pooled selection.
 * :mod:`~sim.metrics.targets`: a target over its time window: pooled, every interval (worst, share), per day.
 
@@ -60,6 +61,7 @@ Example:
 """
 
 from sim.metrics.aggregate import agent_table, interval_table, queue_kpis
+from sim.metrics.costs import WEEK_S, cost_kpis, payback_weeks, per_week
 from sim.metrics.counts import intervals_from_contacts
 from sim.metrics.filters import (
     filter_agents,
@@ -72,7 +74,6 @@ from sim.metrics.kpis import (
     abandon_rate,
     asa_s,
     backlog_h,
-    cost_kpis,
     cost_per_contact,
     frt_max_s,
     frt_quantiles,
@@ -120,6 +121,7 @@ __all__ = [
     "RESOLUTION_METRICS",
     "SL_CONVENTIONS",
     "TARGET_INTERVAL_METRICS",
+    "WEEK_S",
     "TargetFigures",
     "abandon_rate",
     "agent_table",
@@ -147,6 +149,8 @@ __all__ = [
     "overtime_h",
     "p_wait",
     "paid_h",
+    "payback_weeks",
+    "per_week",
     "queue_kpis",
     "resolution_kpis",
     "service_level",

@@ -1,7 +1,7 @@
-"""Pure KPI functions, one number per call: queue, FRT, agent, resolution and cost KPIs.
+"""Pure KPI functions, one number per call: queue, FRT, agent and resolution KPIs.
 
 Queue: SL, ASA, waits, abandonment; FRT quantiles and maximum; agents: occupancy, utilization, hours, labor
-cost; resolution: bot, approvals, transfers, repeat contacts; costs beyond agent pay. Each takes a frame of
+cost; resolution: bot, approvals, transfers, repeat contacts (costs: :mod:`sim.metrics.costs`). Each takes a frame of
 :mod:`sim.schema` (or a selection of its rows, see :mod:`sim.metrics.filters`) and returns one number (or one per
 quantile); the definitions are in the :mod:`sim.metrics` docstring.
 """
@@ -24,7 +24,6 @@ __all__ = [
     "abandon_rate",
     "asa_s",
     "backlog_h",
-    "cost_kpis",
     "cost_per_contact",
     "frt_max_s",
     "frt_quantiles",
@@ -379,7 +378,7 @@ def handled(agents: pd.DataFrame | None) -> float:
     return column_sums(agents, ("handled",), "agents")["handled"]
 
 
-# ------------------------------------------------------------------------------------------ resolution, costs
+# ------------------------------------------------------------------------------------------------- resolution
 
 _RES_KEYS = ("replication", "channel", "priority", "tier")
 
@@ -429,25 +428,3 @@ def resolution_kpis(resolution: pd.DataFrame | None, intervals: pd.DataFrame | N
         "transfer_abandon_rate": ratio(r["transfer_abandoned"], r["transfers"]),
         "transfer_wait_mean_s": ratio(r["transfer_wait_s"], r["transfer_answered"]),
     }
-
-
-def cost_kpis(stats: Mapping[str, float], agents: pd.DataFrame | None) -> dict[str, float]:
-    """Costs beyond agent pay (whole run, currency), team-lead occupancy (after warm-up) and the total cost.
-
-    Args:
-        stats: The run's scalar statistics (``RunResult.stats``): ``bot_cost``, ``training_cost``,
-            ``leakage_cost``, ``team_lead_cost``, ``team_lead_busy_s``, ``team_lead_paid_s``.
-        agents: ``agents`` frame (its labor cost joins the total).
-
-    Returns:
-        ``{name: value}`` in :data:`~sim.metrics.names.COST_METRICS` order; empty when the engine reported no
-        costs (no ``bot_cost`` in ``stats``).
-    """
-    if "bot_cost" not in stats:
-        return {}
-    extra = {name: float(stats[name]) for name in ("bot_cost", "training_cost", "leakage_cost", "team_lead_cost")}
-    labor = labor_cost(agents)
-    out = dict(extra)
-    out["team_lead_occupancy"] = ratio(stats["team_lead_busy_s"], stats["team_lead_paid_s"])
-    out["total_cost"] = labor + sum(extra.values())
-    return out

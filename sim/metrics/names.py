@@ -77,14 +77,17 @@ RESOLUTION_METRICS: tuple[str, ...] = (
 )
 """Bot, approval and repeat-contact families (scopes as contacts), present when the run has a ``resolution`` frame."""
 COST_METRICS: tuple[str, ...] = (
-    "bot_cost",
-    "training_cost",
-    "leakage_cost",
-    "team_lead_cost",
+    "bot_cost_per_week",
+    "team_lead_cost_per_week",
+    "leakage_cost_per_week",
+    "recurring_cost_per_week",
+    "one_off_training_cost",
+    "one_off_bot_setup_cost",
+    "one_off_cost",
     "team_lead_occupancy",
-    "total_cost",
 )
-"""Costs beyond agent pay, team-lead occupancy and total cost (scope ``all``), when the engine reports them."""
+"""Recurring costs per week (the total includes the agents' ``labor_cost_per_week``), one-off costs apart, and
+team-lead occupancy (scope ``all``), when the engine reports them; currency units (see :mod:`sim.metrics.costs`)."""
 
 TARGET_INTERVAL_METRICS: tuple[str, ...] = (
     "target_worst_interval",
@@ -117,7 +120,7 @@ METRICS: tuple[str, ...] = (
     "paid_h",
     "overtime_h",
     "handled",
-    "labor_cost",
+    "labor_cost_per_week",
     "cost_per_contact",
     *RESOLUTION_METRICS,
     *COST_METRICS,

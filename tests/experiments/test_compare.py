@@ -132,3 +132,33 @@ def test_cli_compare_and_sweep(tmp_path, capsys):
     assert main([*args[:-1], str(tmp_path / "bad")]) == 2
     assert "unknown key 'stafing'" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+def _fake_result(name: str, weekly: list[float], one_off: float):
+    from experiments.results import ExperimentResult
+
+    rows = [(r, "recurring_cost_per_week", "all", v) for r, v in enumerate(weekly)]
+    rows += [(r, "one_off_cost", "all", one_off) for r in range(len(weekly))]
+    metrics = pd.DataFrame(rows, columns=["replication", "metric", "scope", "value"])
+    return ExperimentResult(None, 0, tuple(range(len(weekly))), metrics, pd.DataFrame(), {})  # type: ignore[arg-type]
+
+
+def test_payback_of_a_one_off_investment():
+    """A bot costing 60,000 once that saves 1,000 +- a little a week pays back in about 60 weeks."""
+    from experiments.compare import Comparison
+
+    results = {
+        "now": _fake_result("now", [10_000, 10_500, 9_800, 10_200], 0.0),
+        "bot": _fake_result("bot", [9_000, 9_480, 8_820, 9_200], 60_000.0),
+        "same": _fake_result("same", [10_000, 10_500, 9_800, 10_200], 0.0),
+        "dearer": _fake_result("dearer", [10_100, 10_600, 9_900, 10_300], 5_000.0),
+    }
+    comparison = Comparison("now", (), results, pd.DataFrame(), (), None)
+    table = comparison.payback().set_index("variant")
+    assert list(table.index) == ["bot", "dearer"]  # no extra one-off cost, no payback row
+    bot = table.loc["bot"]
+    assert bot["extra_one_off_cost"] == 60_000
+    assert bot["saving_per_week"] == pytest.approx(1_000.0)
+    assert bot["payback_weeks"] == pytest.approx(60.0)
+    assert bot["payback_low_weeks"] < 60 < bot["payback_high_weeks"]
+    assert table.loc["dearer", "payback_weeks"] == float("inf")

@@ -143,6 +143,7 @@ def test_each_example_runs_and_its_policy_acts(name: str):
     elif name == "ecommerce_fifo":
         assert result.resolution["bot_offered"].sum() == 0
         assert result.stats["bot_cost"] == 0
+        assert result.stats["bot_setup_cost"] == 0  # the bot is configured but never used: no set-up either
     elif name == "textbook_schedule":
         # 45 agents in the CSV, each on one 8-hour block a day for both days, with a 30-minute break in each.
         assert len(agents) == 45

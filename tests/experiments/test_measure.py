@@ -130,7 +130,7 @@ def test_replication_metrics_by_hand(run):
     # Agents: occupancy from staffing after the warm-up; the rest from the agents frame.
     assert value[("occupancy", "group=a")] == pytest.approx(0.5)
     assert value[("occupancy", "all")] == pytest.approx(0.5)
-    assert value[("labor_cost", "all")] == 750.0
+    assert value[("labor_cost_per_week", "all")] == 750.0 * 84  # over the 2 h horizon: x 7 days / 2 h
     assert value[("handled", "group=a")] == 130
     assert value[("paid_h", "group=b")] == 8.0
     families = {"sl" if name.startswith("sl_") else name for name in out["metric"]}

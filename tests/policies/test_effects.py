@@ -340,11 +340,11 @@ def test_bot_on_wait_offers_fewer_sessions_than_bot_first_and_costs_less():
     Predicted: fewer bot sessions and a lower bot cost (per-session pricing).
     """
     sc = scenario(_bot_center())
-    wanted = [("bot_offered", "all"), ("bot_cost", "all")]
+    wanted = [("bot_offered", "all"), ("bot_cost_per_week", "all")]
     d = compare(sc, policies(deflection={"name": "bot_on_wait", "params": {"threshold": "30s"}}),
                 policies(deflection="bot_first"), lambda r, s: kpis(r, s, wanted))  # fmt: skip
     assert_effect(d, "bot_offered@all", -1, "bot sessions")
-    assert_effect(d, "bot_cost@all", -1, "bot cost")
+    assert_effect(d, "bot_cost_per_week@all", -1, "bot cost per week")
 
 
 # -------------------------------------------------------------------------------------------------- empowerment
@@ -410,7 +410,7 @@ _PEAK_S = (10 * 3600.0, 14 * 3600.0)
 def _peak(result: RunResult, sc: Scenario) -> dict[str, float]:
     iv = result.intervals
     iv = iv[(iv.interval_start_s >= _PEAK_S[0]).to_numpy() & (iv.interval_start_s < _PEAK_S[1]).to_numpy()]
-    out = kpis(result, sc, [("labor_cost", "all"), ("total_cost", "all")])
+    out = kpis(result, sc, [("labor_cost_per_week", "all"), ("recurring_cost_per_week", "all")])
     out["peak_sl_20s"] = float(service_level(iv, 20.0, sc.reporting.sl_convention))
     out["callin_h"] = float(result.agents.callin_s.sum()) / 3600.0
     return out
@@ -421,7 +421,7 @@ def test_reactive_overtime_in_a_promotion_peak_raises_peak_service_level_and_cos
     call has waited 2 min, vs the fixed roster of 10 agents at 30/h, during a 10:00-14:00 promotion that
     multiplies volume by 1.8 (7.2 -> 13 Erlang).
 
-    Predicted: SL(20 s) during the peak rises, and so do labor and total cost (call-ins are paid).
+    Predicted: SL(20 s) during the peak rises, and so do labor and recurring cost (call-ins are paid).
     """
     data = center(arrivals={"kind": "generated",
                             "channels": {"voice": {"daily_volume": 2600, "intent_mix": {"general": 1}}},
@@ -434,8 +434,8 @@ def test_reactive_overtime_in_a_promotion_peak_raises_peak_service_level_and_cos
                 policies(staffing="fixed"), _peak)  # fmt: skip
     assert_effect(d, "peak_sl_20s", +1, "SL 20s during the peak")
     assert_effect(d, "callin_h", +1, "call-in hours")
-    assert_effect(d, "labor_cost@all", +1, "labor cost")
-    assert_effect(d, "total_cost@all", +1, "total cost")
+    assert_effect(d, "labor_cost_per_week@all", +1, "labor cost per week")
+    assert_effect(d, "recurring_cost_per_week@all", +1, "recurring cost per week")
 
 
 def test_erlang_a_staffing_meets_its_service_level_in_more_slices_than_a_flat_roster_of_equal_hours():

@@ -349,19 +349,22 @@ def test_paid_hours_handled_and_costs_beyond_pay(agents):
     assert m.paid_h(agents) == 24.0
     assert m.handled(m.filter_agents(agents, group="a")) == 130
     assert m.paid_h(None) == 0.0
-    assert m.cost_kpis({}, agents) == {}  # the engine reported no costs
+    assert m.cost_kpis({}, agents, 86400.0) == {}  # the engine reported no costs
     stats = {
         "bot_cost": 10.0,
         "training_cost": 20.0,
+        "bot_setup_cost": 7.0,
         "leakage_cost": 5.0,
         "team_lead_cost": 15.0,
         "team_lead_busy_s": 900.0,
         "team_lead_paid_s": 3600.0,
     }
-    costs = m.cost_kpis(stats, agents)
+    costs = m.cost_kpis(stats, agents, 86400.0)  # a one-day horizon: recurring totals x 7
     assert list(costs) == list(m.COST_METRICS)
     assert costs["team_lead_occupancy"] == 0.25
-    assert costs["total_cost"] == 750.0 + 50.0
+    assert costs["bot_cost_per_week"] == 70.0
+    assert costs["recurring_cost_per_week"] == (750.0 + 10.0 + 5.0 + 15.0) * 7
+    assert costs["one_off_cost"] == 27.0  # training and set-up, never in the recurring total
 
 
 def test_resolution_kpis_by_hand():
