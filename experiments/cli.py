@@ -359,6 +359,131 @@ class _Sweep(_Compare):
     grid = True
 
 
+class _Erlang(_BaseCommand):
+    """Analytic baseline: Erlang C / Erlang A requirement per queue and interval, covered by the cheapest shifts.
+
+    Per channel and interval, the fewest agents that meet every target of the channel (Erlang A with the
+    channel's mean patience, Erlang C when customers never abandon; chat slots shared k per agent; deferrable
+    work at --occupancy), grossed up for --shrinkage; then the cheapest headcount per group and shift template
+    that covers it in every interval (an integer program). Prints the requirement per channel and the plan
+    against the current roster, and writes the plan as an override file for `ccsim run SCENARIO --overrides
+    FILE` (or `compare`). Generated arrivals only. See the README, "Erlang baseline", for what it assumes.
+    """
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Declare the command's arguments."""
+        _scenario_arguments(parser)
+        parser.add_argument("--out", type=Path, help="override file to write (default ./erlang-<scenario name>.yaml)")
+        parser.add_argument(
+            "--shrinkage",
+            type=_share(closed_high=False),
+            help="share of paid time lost to breaks and absences, in [0, 1) (default: the scenario's breaks and "
+            "absenteeism)",
+        )
+        parser.add_argument(
+            "--occupancy",
+            type=_share(open_low=True),
+            default=0.85,
+            help="target occupancy of deferrable work (email, social), in (0, 1] (default 0.85)",
+        )
+        parser.add_argument(
+            "--interval",
+            type=_duration,
+            help="planning interval dividing a day, e.g. 30min or 1h (default: the reporting interval)",
+        )
+
+    def take_action(self, args: argparse.Namespace) -> int:
+        """Run the command; return the exit code."""
+        from experiments.erlang_plan import ErlangPlanError, erlang_plan, write_plan
+
+        scenario, _, _ = _load(args)
+        try:
+            plan = erlang_plan(scenario, interval_s=args.interval, shrinkage=args.shrinkage, occupancy=args.occupancy)
+        except ErlangPlanError as exc:
+            _error(str(exc))
+            return EXIT_USAGE
+        out = args.out if args.out is not None else default_out_dir(f"erlang-{scenario.name}.yaml", root=".")
+        write_plan(plan, out)
+        console = _stdout()
+        channels = Table(
+            title=f"Erlang requirement per channel (agents on duty, after {plan.shrinkage:.1%} shrinkage; "
+            f"{format_duration(plan.interval_s)} intervals)",
+            title_justify="left",
+        )
+        for column in ("channel", "queues (groups)", "model", "binding target", "peak", "agent-hours"):
+            channels.add_column(column, justify="right" if column in ("peak", "agent-hours") else "left")
+        req = plan.requirements
+        for row in plan.by_channel().itertuples(index=False):
+            part = req[req["channel"] == row.channel]
+            channels.add_row(
+                _text(row.channel),
+                _text(", ".join(dict.fromkeys(part["groups"]))),
+                _text(", ".join(dict.fromkeys(part["model"]))),
+                _text(", ".join(n for n in dict.fromkeys(part["target"]) if n) or "–"),
+                f"{row.peak_requirement:,.1f}",
+                f"{row.agent_hours:,.0f}",
+            )
+        console.print(channels)
+        shifts = Table(title="Plan: agents per group and shift template, weekly pay", title_justify="left")
+        for column in ("group", "shift", "current", "planned", "current pay/week", "planned pay/week"):
+            shifts.add_column(column, justify="left" if column in ("group", "shift") else "right")
+        table = plan.shift_table()
+        for row in table.itertuples(index=False):
+            shifts.add_row(
+                _text(row.group),
+                _text(row.shift),
+                f"{row.current:,}",
+                f"{row.planned:,}",
+                f"{row.current_weekly_cost:,.0f}",
+                f"{row.planned_weekly_cost:,.0f}",
+            )
+        shifts.add_row(
+            "total",
+            "",
+            f"{table['current'].sum():,}",
+            f"{table['planned'].sum():,}",
+            f"{plan.current_weekly_cost:,.0f}",
+            f"{plan.weekly_cost:,.0f}",
+            style="bold",
+        )
+        console.print(shifts)
+        change = plan.weekly_cost / plan.current_weekly_cost - 1.0 if plan.current_weekly_cost > 0 else math.nan
+        change_text = "" if math.isnan(change) else f" ({change:+.1%} against the current roster)"
+        console.print(
+            f"Weekly pay {plan.weekly_cost:,.0f}{change_text}; deferrable occupancy {plan.occupancy:.0%}; "
+            f"solver: {_text(plan.status)}"
+        )
+        console.print(f"Override file: {_text(out)} (ccsim run {_text(args.scenario)} --overrides {_text(out)})")
+        return EXIT_OK
+
+
+def _share(*, open_low: bool = False, closed_high: bool = True):
+    """An argparse type: a number in [0, 1] (``(0`` with ``open_low``, ``1)`` without ``closed_high``)."""
+    low, high = ("(" if open_low else "["), ("]" if closed_high else ")")
+    what = f"a number in {low}0, 1{high}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not (value > 0 if open_low else value >= 0) or not (value <= 1 if closed_high else value < 1):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text}")
+        return value
+
+    return parse
+
+
+def _duration(text: str) -> float:
+    """An argparse type: a duration with a unit (``30min``, ``1h``), in seconds."""
+    from sim.units import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 _COMMANDS: dict[str, type[_BaseCommand]] = {
     "run": _Run,
     "compare": _Compare,
@@ -366,6 +491,7 @@ _COMMANDS: dict[str, type[_BaseCommand]] = {
     "validate": _Validate,
     "scenarios": _Scenarios,
     "policies": _Policies,
+    "erlang": _Erlang,
 }
 
 

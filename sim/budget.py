@@ -39,6 +39,7 @@ __all__ = [
     "estimate",
     "offered_vs_capacity",
     "scenario_warnings",
+    "shift_coverage",
 ]
 
 DAY_S = 86400.0
@@ -258,11 +259,24 @@ class Load:
     backlog: float
 
 
-def _on_duty(scenario: Scenario, bounds: np.ndarray) -> dict[str, np.ndarray]:
-    """Expected agents on duty per group in each slice ``[bounds[k], bounds[k+1])`` (time-weighted mean)."""
+def shift_coverage(scenario: Scenario, bounds: np.ndarray) -> dict[str, np.ndarray]:
+    """Instances of each shift template in progress per slice, as a time-weighted mean (no rest days, no absences).
+
+    A shift that runs on a slice's day and covers half of the slice counts 0.5 there; two overlapping instances of
+    one template (a shift longer than a day) count 2. Multiply by a headcount and by the share of agents at work
+    (rest days, absenteeism) to get agents on duty.
+
+    Args:
+        scenario: The scenario (shift templates, calendar start, horizon).
+        bounds: Slice boundaries in seconds from the scenario start, increasing; slice ``k`` is
+            ``[bounds[k], bounds[k+1])`` (a zero-width slice gets 0).
+
+    Returns:
+        Shift name -> array of ``len(bounds) - 1`` values.
+    """
     offset0 = day_zero_offset_s(scenario)
     first = scenario.start.date().weekday()
-    days = np.arange(-1, math.ceil((offset0 + scenario.horizon) / DAY_S) + 1)
+    days = np.arange(-1, math.ceil((offset0 + float(bounds[-1])) / DAY_S) + 1)
     widths = np.where(np.diff(bounds) > 0, np.diff(bounds), 1.0)
     per_shift = {}
     for name, shift in scenario.shifts.items():
@@ -277,10 +291,16 @@ def _on_duty(scenario: Scenario, bounds: np.ndarray) -> dict[str, np.ndarray]:
             return whole * length + (begun - whole) * t - (prefix[begun] - prefix[whole])
 
         per_shift[name] = np.diff(covered(bounds)) / widths
+    return per_shift
+
+
+def _on_duty(scenario: Scenario, bounds: np.ndarray) -> dict[str, np.ndarray]:
+    """Expected agents on duty per group in each slice ``[bounds[k], bounds[k+1])`` (time-weighted mean)."""
+    per_shift = shift_coverage(scenario, bounds)
     out = {}
     for gname, group in scenario.groups.items():
         working = (7 - group.rest_days) / 7 * (1.0 - group.absenteeism)
-        total = np.zeros(len(widths))
+        total = np.zeros(len(bounds) - 1)
         for shift_name, count in group.staffing.items():
             if count:
                 total += per_shift[shift_name] * count * working

@@ -962,12 +962,12 @@ class Scenario(_Frozen):
             *(("promotions", i, e) for i, e in enumerate(arrivals.promotions)),
             *(("outages", i, e) for i, e in enumerate(arrivals.outages)),
         ]
-        for kind, i, event in events:
-            if event.end <= self.start or event.start >= end:
+        for kind, i, window in events:
+            if window.end <= self.start or window.start >= end:
                 problems.append(
                     Problem(
                         ("arrivals", kind, i),
-                        f"{event.start:%Y-%m-%d %H:%M} to {event.end:%Y-%m-%d %H:%M} lies outside the horizon "
+                        f"{window.start:%Y-%m-%d %H:%M} to {window.end:%Y-%m-%d %H:%M} lies outside the horizon "
                         f"({self.start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}); it would change nothing: "
                         f"move it, lengthen the horizon, or remove it",
                         expected="a window that overlaps the horizon",
