@@ -204,7 +204,11 @@ def _paired(diff: np.ndarray, confidence: float) -> tuple[float, float, float]:
 def default_family(scenario: Scenario, metrics: pd.DataFrame) -> list[tuple[str, str]]:
     """The (metric, scope) pairs compared by default: targets, per-channel SL/ASA/abandonment, occupancy, cost."""
     present = set(zip(metrics["metric"], metrics["scope"], strict=True))
-    family = [("target_attainment", f"target={t.name}") for t in scenario.targets]
+    family = []
+    for target in scenario.targets:
+        family.append(("target_attainment", f"target={target.name}"))
+        if target.aggregation == "every_interval":  # what its status is read from
+            family.append(("target_worst_interval", f"target={target.name}"))
     sl = sorted({m for m, _ in present if m.startswith("sl_")})[:1]
     for channel in scenario.channels:
         for metric in (*sl, "asa_s", "abandon_rate"):
