@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable, Iterator
+from heapq import heappush
 from itertools import repeat
 from typing import cast
 
@@ -38,7 +39,7 @@ from sim.arrivals import ArrivalBatch
 from sim.config import Scenario
 from sim.defaults import LongestIdleRouting, NoDeflection, NoEmpowerment
 from sim.engine import resolution as r
-from sim.engine.dispatch import Dispatcher, Wakeup
+from sim.engine.dispatch import Dispatcher
 from sim.engine.draws import StageDraws
 from sim.engine.guards import check_agent, check_contact
 from sim.engine.output import close_at_horizon, result
@@ -352,12 +353,13 @@ class ContactCenter(Dispatcher):
         contact.start_s = now
         contact.handle_s = handle
         # At the end of the handle time the service ends, or, for a team-lead approval, the agent holds the
-        # customer until a team lead approves. (Self.at, inlined: this is the event of nearly every contact.)
-        env = self.env
-        event = Wakeup(env, now + handle - env.now)
-        event.handler = self.release if contact.approval != APPROVAL_TEAM_LEAD else self._hold
-        event.arg = contact
-        event.callbacks.append(self._dispatch_)
+        # customer until a team lead approves: an own-heap event (self.at_heap, inlined: nearly every contact's).
+        handler = self.release if contact.approval != APPROVAL_TEAM_LEAD else self._hold
+        if self._eager:
+            base = self.event_s
+            heappush(self._heap, (base + (now + handle - base), next(self._seq), handler, contact))
+        else:
+            self.at(now + handle, handler, contact)
 
     def _hold(self, contact: Contact) -> None:
         self.team_leads.hold(cast(StageContact, contact))
@@ -483,8 +485,8 @@ class ContactCenter(Dispatcher):
 
     def request_review(self, at_s: float) -> None:
         """Offer every available agent to the routing policy again at ``at_s`` (seconds)."""
-        env_now = self.env.now
-        self.at(at_s if at_s > env_now else env_now, self._review)
+        event_s = self.event_s
+        self.at(at_s if at_s > event_s else event_s, self._review)
 
     def _review(self, _arg: object) -> None:
         for agent in self.agents:
