@@ -88,14 +88,22 @@ def spread(out: np.ndarray, start_s: np.ndarray, end_s: np.ndarray, column: np.n
 
 
 def frt_bins(wait_s: np.ndarray) -> np.ndarray:
-    """Vectorised :func:`sim.schema.frt_bin`."""
+    """Vectorised :func:`sim.schema.frt_bin`: the bin of each wait (seconds).
+
+    Most waits are under 10 minutes (one-second bins), so the coarser bins are computed for the others only.
+    """
     w = np.asarray(wait_s, dtype=float)
-    b1 = 1.0 + np.floor(w)
-    b2 = 601.0 + (w - 600.0) // 10.0
-    b3 = 601.0 + 660.0 + (w - 7200.0) // 60.0
-    b4 = 601.0 + 660.0 + 4200.0 + (w - 259200.0) // 600.0
-    out = np.where(w < 600.0, b1, np.where(w < 7200.0, b2, np.where(w < 259200.0, b3, b4)))
-    return np.where(w <= 0.0, 0, out).astype(np.int64)
+    out = np.floor(w)
+    out += 1.0
+    big = w >= 600.0
+    if big.any():
+        wb = w[big]
+        b2 = 601.0 + (wb - 600.0) // 10.0
+        b3 = 601.0 + 660.0 + (wb - 7200.0) // 60.0
+        b4 = 601.0 + 660.0 + 4200.0 + (wb - 259200.0) // 600.0
+        out[big] = np.where(wb < 7200.0, b2, np.where(wb < 259200.0, b3, b4))
+    out[w <= 0.0] = 0.0
+    return out.astype(np.int64)
 
 
 class Recorder:
@@ -142,7 +150,8 @@ class Recorder:
         self.chunk = chunk
         self.fields = LOG_FIELDS if keep_log else STREAM_FIELDS
         self.buf = array("d")
-        """Finished contacts not yet aggregated: ``len(self.fields)`` floats per contact, appended by the engine."""
+        """Finished contacts not yet aggregated: ``len(self.fields)`` floats per contact, appended by the engine
+        (which may hold on to it: it is the same array for the recorder's life, emptied by :meth:`flush`)."""
         self.limit = chunk * len(self.fields)
         self.periods_kind = array("b")
         self.periods_group = array("l")
@@ -203,8 +212,9 @@ class Recorder:
     def flush(self) -> None:
         """Aggregate the buffered contacts and periods (the engine calls this every ``chunk`` contacts)."""
         if self.buf:
-            self._aggregate_contacts(np.frombuffer(self.buf, dtype=float).reshape(-1, len(self.fields)))
-            self.buf = array("d")
+            rows = np.frombuffer(self.buf, dtype=float).reshape(-1, len(self.fields)).copy()
+            del self.buf[:]  # emptied in place (the engine appends to it directly)
+            self._aggregate_contacts(rows)
         if self.periods_kind:
             kind = np.frombuffer(self.periods_kind, dtype=np.int8).astype(np.int64)
             group = np.frombuffer(self.periods_group, dtype=np.int_).astype(np.int64)

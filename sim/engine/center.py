@@ -165,6 +165,9 @@ class ContactCenter(Dispatcher):
         )
         self.finish = self.recorder.record_log if log else self.recorder.record_stream
         """Record a finished contact."""
+        # Without the log, a plain service end appends its row to the recorder's buffer itself (the hot path).
+        self._stream_buf = None if log else self.recorder.buf
+        self._stream_limit = self.recorder.limit
         self.res = r.new_counters(len(self.channels))
         """Resolution counters per segment (see :mod:`sim.engine.resolution`)."""
         self.view = CenterView(self)
@@ -185,6 +188,7 @@ class ContactCenter(Dispatcher):
         self._g_simple = [-1] * len(self.groups)
         if default and fast_paths:
             self._fast_paths()
+        self._release = self.release  # bound once: nearly every contact's service end
         self._next_id = 0
         self.n_arrivals = 0
         self.shifts = Shifts(self, staffing, streams)
@@ -354,7 +358,7 @@ class ContactCenter(Dispatcher):
         contact.handle_s = handle
         # At the end of the handle time the service ends, or, for a team-lead approval, the agent holds the
         # customer until a team lead approves: an own-heap event (self.at_heap, inlined: nearly every contact's).
-        handler = self.release if contact.approval != APPROVAL_TEAM_LEAD else self._hold
+        handler = self._release if contact.approval != APPROVAL_TEAM_LEAD else self._hold
         if self._eager:
             base = self.event_s
             heappush(self._heap, (base + (now + handle - base), next(self._seq), handler, contact))
@@ -376,6 +380,14 @@ class ContactCenter(Dispatcher):
             to = self._service_stages.end(contact, agent)
             if to == -1:
                 self.finish(contact)
+        elif (buf := self._stream_buf) is not None:
+            # Recorder.record_stream, inlined (the fields of sim.log.STREAM_FIELDS): nearly every contact's row.
+            buf.extend(
+                (contact.seg, contact.arrival_s, _SERVED, contact.start_s, now, contact.handle_s, contact.patience_s,
+                 agent.group, contact.queued_s)
+            )  # fmt: skip
+            if len(buf) >= self._stream_limit:
+                self.recorder.flush()
         else:
             self.finish(contact)
         agent.handled += 1
@@ -392,13 +404,16 @@ class ContactCenter(Dispatcher):
                 self.shifts.drained(agent)
             elif (q := self._g_simple[agent.group]) >= 0:
                 # One slot, one channel, one queue, default routing: take the head or become available.
-                nxt = self.head(q)
+                dq = self.waiting[q]
+                nxt = dq[0] if dq else None
+                if nxt is not None and (nxt.state != WAITING or nxt.deadline_s <= now):
+                    nxt = self.head(q)  # stale or expired entries at the front (head, inlined for a live one)
                 if nxt is None:
                     c = self._g_channels[agent.group][0]
                     self.avail[agent.group][c][agent] = None
                     agent.since[c] = now
                 else:
-                    self.waiting[q].popleft()
+                    dq.popleft()
                     self._start(agent, nxt)
             else:
                 self.pull(agent)
