@@ -144,7 +144,12 @@ class Dispatcher:
                 handler(arg)
         self.now = self.event_s = t
         event.handler(event.arg)
-        self._pump()
+        # The pump is a no-op unless an own-heap event or an arrival (or a new batch) comes before the next
+        # SimPy event: skip the call then (SimPy events are frequent when bots and shifts are modelled).
+        limit = self.env.peek()
+        bi = self._bi
+        if (heap and heap[0][0] < limit) or bi >= self._bn or self._batch[bi][0] < limit or not self._eager:
+            self._pump(limit)
 
     def run_until(self, horizon_s: float) -> None:
         """Process events and arrivals up to ``horizon_s``; then the logical clock reads ``horizon_s``."""
@@ -154,8 +159,11 @@ class Dispatcher:
 
     # ----------------------------------------------------------------------------------------------- arrivals
 
-    def _pump(self) -> None:
-        """Run the own-heap events and arrivals before SimPy's next event (eager), or schedule the next arrival."""
+    def _pump(self, limit: float) -> None:
+        """Run the own-heap events and arrivals due before SimPy's next event, at ``limit`` (seconds).
+
+        Not eager: schedule the next arrival's event instead.
+        """
         if not self._eager:
             if not self._arrival_pending and (self._bi < self._bn or self._next_batch()):
                 row = self._batch[self._bi]
@@ -163,7 +171,7 @@ class Dispatcher:
                 self._arrival_pending = True
                 self.at(row[0] if row[0] > self.event_s else self.event_s, self._on_arrival_event, row)
             return
-        self._limit = self.env.peek()
+        self._limit = limit
         heap = self._heap
         arrive = self._arrive
         batch, bi, bn = self._batch, self._bi, self._bn
