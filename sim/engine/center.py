@@ -80,8 +80,9 @@ class ContactCenter(Dispatcher):
         routing: Routing policy (default :class:`~sim.defaults.LongestIdleRouting`).
         log: Keep the contact log (``contacts`` frame); otherwise only aggregates are kept.
         eager_arrivals: Process an arrival inside the callback of the event before it when no scheduled event
-            precedes it (the default, and the fast path); ``False`` gives every arrival its own SimPy event. Both
-            give the same results (a test checks it).
+            precedes it, and keep service ends on the dispatcher's own heap (the default, and the fast path);
+            ``False`` gives every arrival and every service end its own SimPy event. Both give the same results (a
+            test checks it).
         fast_paths: Let the engine take the default routing's decision itself where it is trivial (one group
             for a queue, one queue for a group); ``False`` always asks the policy. Same results (tested).
         deflection: Which contacts go to the channel's bot first (default: none).
