@@ -48,6 +48,20 @@ _LOG_DTYPES: dict[str, type] = {
 LOGGED_IN, BUSY, ON_BREAK = 0, 1, 2
 
 
+def interval_index(t_s: np.ndarray, interval_s: float) -> np.ndarray:
+    """``(t_s // interval_s).astype(np.int64)`` for times ``t_s >= 0`` (seconds), about five times faster.
+
+    numpy's float floor division is exact but slow. For a whole number of seconds per interval (every scenario's
+    case) the rounded quotient ``floor(t / interval)`` is the exact one or one more (just below a multiple), which
+    ``k * interval > t`` (exact: whole numbers below 2**53) detects; otherwise the floor division is used.
+    """
+    if interval_s <= 0.0 or interval_s != math.floor(interval_s) or interval_s >= 2.0**31:
+        return (t_s // interval_s).astype(np.int64)
+    k = np.floor(t_s / interval_s)
+    k -= k * interval_s > t_s
+    return k.astype(np.int64)
+
+
 def spread(out: np.ndarray, start_s: np.ndarray, end_s: np.ndarray, column: np.ndarray, interval_s: float) -> None:
     """Add the overlap (seconds) of each period ``[start_s, end_s)`` with each interval into ``out[k, column]``.
 
@@ -68,8 +82,8 @@ def spread(out: np.ndarray, start_s: np.ndarray, end_s: np.ndarray, column: np.n
         s, e, column = s[keep], e[keep], column[keep]
     if not len(s):
         return
-    k0 = np.minimum((s // interval_s).astype(np.int64), n_int - 1)
-    k1 = np.minimum((e // interval_s).astype(np.int64), n_int)
+    k0 = np.minimum(interval_index(s, interval_s), n_int - 1)
+    k1 = np.minimum(interval_index(e, interval_s), n_int)
     flat = out.reshape(-1)
     same = k0 == k1
     if same.all():
@@ -247,7 +261,7 @@ class Recorder:
 
     def _aggregate_contacts(self, rows: np.ndarray) -> None:
         self.n_recorded += len(rows)
-        col = {name: rows[:, i].copy() for i, name in enumerate(self.fields)}
+        col = dict(zip(self.fields, rows.T.copy(), strict=True))  # one contiguous copy, a row per field
         for name in ("seg", "outcome", "group", "contact_id", "channel", "intent", "priority", "tier", "language",
                      "customer_id", "agent_id", "repeat", "bot", "approval", "transfer"):  # fmt: skip
             if name in col:
@@ -265,7 +279,7 @@ class Recorder:
 
     def _add_counts(self, col, served, abandoned, censored, wait) -> None:
         seg = col["seg"]
-        k = np.minimum((col["arrival_s"] // self.interval_s).astype(np.int64), self.n_int - 1)
+        k = np.minimum(interval_index(col["arrival_s"], self.interval_s), self.n_int - 1)
         idx = k * self.n_seg + seg
         size = self.n_int * self.n_seg
         c = self._counts
