@@ -22,8 +22,8 @@ says what broke:
 * :func:`check_concurrency`: no agent holds more contacts than its channel allows, and never two channels at once.
 * :func:`check_reproducible`: the same seed gives the same frames with a fresh or a reused policy object, another
   replication differs.
-* :func:`check_equivalent_paths`: the engine's shortcuts (eager arrivals, default-routing fast paths) change
-  nothing for this policy (also on :func:`fast_path_scenario`, where the fast paths engage).
+* :func:`check_equivalent_paths`: the engine's shortcuts (eager arrivals and own-heap service ends, default-routing
+  fast paths) change nothing for this policy (also on :func:`fast_path_scenario`, where the fast paths engage).
 
 :class:`StaticView` (from :mod:`policies.static_view`) is a :class:`~sim.interfaces.SystemView` over fixed queues and
 agents: build the situation, call ``select_agent`` / ``select_contact``, assert the choice.
@@ -378,7 +378,7 @@ def check_reproducible(run: ConformanceRun, factory: Factory) -> None:
 
 
 def check_equivalent_paths(run: ConformanceRun, factory: Factory) -> None:
-    """One SimPy event per arrival (``eager_arrivals=False``) and no fast paths give the same frames.
+    """One SimPy event per arrival and per service end (``eager_arrivals=False``) and no fast paths: same frames.
 
     Also on :func:`fast_path_scenario` (with and without stages) when ``run`` is on the conformance scenario,
     since the default routing's fast paths engage only there.

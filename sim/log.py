@@ -48,6 +48,20 @@ _LOG_DTYPES: dict[str, type] = {
 LOGGED_IN, BUSY, ON_BREAK = 0, 1, 2
 
 
+def interval_index(t_s: np.ndarray, interval_s: float) -> np.ndarray:
+    """``(t_s // interval_s).astype(np.int64)`` for times ``t_s >= 0`` (seconds), about five times faster.
+
+    numpy's float floor division is exact but slow. For a whole number of seconds per interval (every scenario's
+    case) the rounded quotient ``floor(t / interval)`` is the exact one or one more (just below a multiple), which
+    ``k * interval > t`` (exact: whole numbers below 2**53) detects; otherwise the floor division is used.
+    """
+    if interval_s <= 0.0 or interval_s != math.floor(interval_s) or interval_s >= 2.0**31:
+        return (t_s // interval_s).astype(np.int64)
+    k = np.floor(t_s / interval_s)
+    k -= k * interval_s > t_s
+    return k.astype(np.int64)
+
+
 def spread(out: np.ndarray, start_s: np.ndarray, end_s: np.ndarray, column: np.ndarray, interval_s: float) -> None:
     """Add the overlap (seconds) of each period ``[start_s, end_s)`` with each interval into ``out[k, column]``.
 
@@ -68,8 +82,8 @@ def spread(out: np.ndarray, start_s: np.ndarray, end_s: np.ndarray, column: np.n
         s, e, column = s[keep], e[keep], column[keep]
     if not len(s):
         return
-    k0 = np.minimum((s // interval_s).astype(np.int64), n_int - 1)
-    k1 = np.minimum((e // interval_s).astype(np.int64), n_int)
+    k0 = np.minimum(interval_index(s, interval_s), n_int - 1)
+    k1 = np.minimum(interval_index(e, interval_s), n_int)
     flat = out.reshape(-1)
     same = k0 == k1
     if same.all():
@@ -88,14 +102,22 @@ def spread(out: np.ndarray, start_s: np.ndarray, end_s: np.ndarray, column: np.n
 
 
 def frt_bins(wait_s: np.ndarray) -> np.ndarray:
-    """Vectorised :func:`sim.schema.frt_bin`."""
+    """Vectorised :func:`sim.schema.frt_bin`: the bin of each wait (seconds).
+
+    Most waits are under 10 minutes (one-second bins), so the coarser bins are computed for the others only.
+    """
     w = np.asarray(wait_s, dtype=float)
-    b1 = 1.0 + np.floor(w)
-    b2 = 601.0 + (w - 600.0) // 10.0
-    b3 = 601.0 + 660.0 + (w - 7200.0) // 60.0
-    b4 = 601.0 + 660.0 + 4200.0 + (w - 259200.0) // 600.0
-    out = np.where(w < 600.0, b1, np.where(w < 7200.0, b2, np.where(w < 259200.0, b3, b4)))
-    return np.where(w <= 0.0, 0, out).astype(np.int64)
+    out = np.floor(w)
+    out += 1.0
+    big = w >= 600.0
+    if big.any():
+        wb = w[big]
+        b2 = 601.0 + (wb - 600.0) // 10.0
+        b3 = 601.0 + 660.0 + (wb - 7200.0) // 60.0
+        b4 = 601.0 + 660.0 + 4200.0 + (wb - 259200.0) // 600.0
+        out[big] = np.where(wb < 7200.0, b2, np.where(wb < 259200.0, b3, b4))
+    out[w <= 0.0] = 0.0
+    return out.astype(np.int64)
 
 
 class Recorder:
@@ -142,7 +164,8 @@ class Recorder:
         self.chunk = chunk
         self.fields = LOG_FIELDS if keep_log else STREAM_FIELDS
         self.buf = array("d")
-        """Finished contacts not yet aggregated: ``len(self.fields)`` floats per contact, appended by the engine."""
+        """Finished contacts not yet aggregated: ``len(self.fields)`` floats per contact, appended by the engine
+        (which may hold on to it: it is the same array for the recorder's life, emptied by :meth:`flush`)."""
         self.limit = chunk * len(self.fields)
         self.periods_kind = array("b")
         self.periods_group = array("l")
@@ -203,8 +226,9 @@ class Recorder:
     def flush(self) -> None:
         """Aggregate the buffered contacts and periods (the engine calls this every ``chunk`` contacts)."""
         if self.buf:
-            self._aggregate_contacts(np.frombuffer(self.buf, dtype=float).reshape(-1, len(self.fields)))
-            self.buf = array("d")
+            rows = np.frombuffer(self.buf, dtype=float).reshape(-1, len(self.fields)).copy()
+            del self.buf[:]  # emptied in place (the engine appends to it directly)
+            self._aggregate_contacts(rows)
         if self.periods_kind:
             kind = np.frombuffer(self.periods_kind, dtype=np.int8).astype(np.int64)
             group = np.frombuffer(self.periods_group, dtype=np.int_).astype(np.int64)
@@ -237,7 +261,7 @@ class Recorder:
 
     def _aggregate_contacts(self, rows: np.ndarray) -> None:
         self.n_recorded += len(rows)
-        col = {name: rows[:, i].copy() for i, name in enumerate(self.fields)}
+        col = dict(zip(self.fields, rows.T.copy(), strict=True))  # one contiguous copy, a row per field
         for name in ("seg", "outcome", "group", "contact_id", "channel", "intent", "priority", "tier", "language",
                      "customer_id", "agent_id", "repeat", "bot", "approval", "transfer"):  # fmt: skip
             if name in col:
@@ -255,7 +279,7 @@ class Recorder:
 
     def _add_counts(self, col, served, abandoned, censored, wait) -> None:
         seg = col["seg"]
-        k = np.minimum((col["arrival_s"] // self.interval_s).astype(np.int64), self.n_int - 1)
+        k = np.minimum(interval_index(col["arrival_s"], self.interval_s), self.n_int - 1)
         idx = k * self.n_seg + seg
         size = self.n_int * self.n_seg
         c = self._counts

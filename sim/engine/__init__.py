@@ -2,7 +2,8 @@
 
 Where each concept lives:
 
-* :mod:`~sim.engine.dispatch`: the clock, the one place that runs event handlers, eager arrivals (invariants).
+* :mod:`~sim.engine.dispatch`: the clock, the one place that runs event handlers, eager arrivals, service ends on
+  an own heap next to SimPy's (invariants, and the order at equal times).
 * :mod:`~sim.engine.center`: arrivals, queues, routing decisions, service (:class:`ContactCenter`).
 * :mod:`~sim.engine.queues`: which queues exist and the one function that computes a queue key.
 * :mod:`~sim.engine.draws`: per-contact draws for the stages (a named record, :class:`~sim.entities.ContactDraws`).

@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable, Iterator
+from heapq import heappush
 from itertools import repeat
 from typing import cast
 
@@ -38,7 +39,7 @@ from sim.arrivals import ArrivalBatch
 from sim.config import Scenario
 from sim.defaults import LongestIdleRouting, NoDeflection, NoEmpowerment
 from sim.engine import resolution as r
-from sim.engine.dispatch import Dispatcher, Wakeup
+from sim.engine.dispatch import Dispatcher
 from sim.engine.draws import StageDraws
 from sim.engine.guards import check_agent, check_contact
 from sim.engine.output import close_at_horizon, result
@@ -79,8 +80,9 @@ class ContactCenter(Dispatcher):
         routing: Routing policy (default :class:`~sim.defaults.LongestIdleRouting`).
         log: Keep the contact log (``contacts`` frame); otherwise only aggregates are kept.
         eager_arrivals: Process an arrival inside the callback of the event before it when no scheduled event
-            precedes it (the default, and the fast path); ``False`` gives every arrival its own SimPy event. Both
-            give the same results (a test checks it).
+            precedes it, and keep service ends on the dispatcher's own heap (the default, and the fast path);
+            ``False`` gives every arrival and every service end its own SimPy event. Both give the same results (a
+            test checks it).
         fast_paths: Let the engine take the default routing's decision itself where it is trivial (one group
             for a queue, one queue for a group); ``False`` always asks the policy. Same results (tested).
         deflection: Which contacts go to the channel's bot first (default: none).
@@ -164,6 +166,9 @@ class ContactCenter(Dispatcher):
         )
         self.finish = self.recorder.record_log if log else self.recorder.record_stream
         """Record a finished contact."""
+        # Without the log, a plain service end appends its row to the recorder's buffer itself (the hot path).
+        self._stream_buf = None if log else self.recorder.buf
+        self._stream_limit = self.recorder.limit
         self.res = r.new_counters(len(self.channels))
         """Resolution counters per segment (see :mod:`sim.engine.resolution`)."""
         self.view = CenterView(self)
@@ -184,6 +189,7 @@ class ContactCenter(Dispatcher):
         self._g_simple = [-1] * len(self.groups)
         if default and fast_paths:
             self._fast_paths()
+        self._release = self.release  # bound once: nearly every contact's service end
         self._next_id = 0
         self.n_arrivals = 0
         self.shifts = Shifts(self, staffing, streams)
@@ -352,12 +358,13 @@ class ContactCenter(Dispatcher):
         contact.start_s = now
         contact.handle_s = handle
         # At the end of the handle time the service ends, or, for a team-lead approval, the agent holds the
-        # customer until a team lead approves. (Self.at, inlined: this is the event of nearly every contact.)
-        env = self.env
-        event = Wakeup(env, now + handle - env.now)
-        event.handler = self.release if contact.approval != APPROVAL_TEAM_LEAD else self._hold
-        event.arg = contact
-        event.callbacks.append(self._dispatch_)
+        # customer until a team lead approves: an own-heap event (self.at_heap, inlined: nearly every contact's).
+        handler = self._release if contact.approval != APPROVAL_TEAM_LEAD else self._hold
+        if self._eager:
+            base = self.event_s
+            heappush(self._heap, (base + (now + handle - base), next(self._seq), handler, contact))
+        else:
+            self.at(now + handle, handler, contact)
 
     def _hold(self, contact: Contact) -> None:
         self.team_leads.hold(cast(StageContact, contact))
@@ -374,6 +381,14 @@ class ContactCenter(Dispatcher):
             to = self._service_stages.end(contact, agent)
             if to == -1:
                 self.finish(contact)
+        elif (buf := self._stream_buf) is not None:
+            # Recorder.record_stream, inlined (the fields of sim.log.STREAM_FIELDS): nearly every contact's row.
+            buf.extend(
+                (contact.seg, contact.arrival_s, _SERVED, contact.start_s, now, contact.handle_s, contact.patience_s,
+                 agent.group, contact.queued_s)
+            )  # fmt: skip
+            if len(buf) >= self._stream_limit:
+                self.recorder.flush()
         else:
             self.finish(contact)
         agent.handled += 1
@@ -390,13 +405,16 @@ class ContactCenter(Dispatcher):
                 self.shifts.drained(agent)
             elif (q := self._g_simple[agent.group]) >= 0:
                 # One slot, one channel, one queue, default routing: take the head or become available.
-                nxt = self.head(q)
+                dq = self.waiting[q]
+                nxt = dq[0] if dq else None
+                if nxt is not None and (nxt.state != WAITING or nxt.deadline_s <= now):
+                    nxt = self.head(q)  # stale or expired entries at the front (head, inlined for a live one)
                 if nxt is None:
                     c = self._g_channels[agent.group][0]
                     self.avail[agent.group][c][agent] = None
                     agent.since[c] = now
                 else:
-                    self.waiting[q].popleft()
+                    dq.popleft()
                     self._start(agent, nxt)
             else:
                 self.pull(agent)
@@ -483,8 +501,8 @@ class ContactCenter(Dispatcher):
 
     def request_review(self, at_s: float) -> None:
         """Offer every available agent to the routing policy again at ``at_s`` (seconds)."""
-        env_now = self.env.now
-        self.at(at_s if at_s > env_now else env_now, self._review)
+        event_s = self.event_s
+        self.at(at_s if at_s > event_s else event_s, self._review)
 
     def _review(self, _arg: object) -> None:
         for agent in self.agents:

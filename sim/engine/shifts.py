@@ -131,8 +131,8 @@ class Shifts:
 
     def _schedule_plan(self, agent: Agent) -> None:
         at = agent.plan[agent.plan_i][0]
-        env_now = self.c.env.now
-        self.c.at(at if at > env_now else env_now, self._on_plan, agent)  # plans run on real events only
+        event_s = self.c.event_s
+        self.c.at(at if at > event_s else event_s, self._on_plan, agent)  # plans run on SimPy events only
 
     def _on_plan(self, agent: Agent) -> None:
         _, action, arg = agent.plan[agent.plan_i]
