@@ -635,8 +635,10 @@ def _print_optimization(console: Console, result: Any, space: Any) -> None:
     trials = result.trials
     states = trials["state"].value_counts().to_dict() if len(trials) else {}
     counts = ", ".join(f"{n} {state.lower()}" for state, n in states.items())
+    plans = int((~trials["note"].str.startswith("same plan")).sum()) if len(trials) else 0
     console.print(
-        f"study [bold]{_text(result.study_name)}[/] in {_text(result.storage)}: {len(trials)} trials ({counts}); "
+        f"study [bold]{_text(result.study_name)}[/] in {_text(result.storage)}: {len(trials)} trials ({counts}), "
+        f"{plans} distinct plans; "
         f"objective {_text(space.objective)} (mean over {space.replications} replications, seed {space.seed})"
     )
     paths = [v.path for v in space.variables]

@@ -17,7 +17,8 @@ dotted-path overrides of the scenario (:mod:`experiments.space`). How a plan is 
   multi-objective studies, where Optuna's pruners cannot be used. The check runs after each replication in order,
   so a trial's outcome does not depend on the worker count.
 * **Repeats.** A trial that proposes a plan already evaluated in the study reuses that trial's values (under
-  common random numbers a re-run would give the same numbers), so it costs no simulation.
+  common random numbers a re-run would give the same numbers), so it costs no simulation, and it does not count
+  towards ``trials`` (distinct plans); a space with fewer plans than ``trials`` is searched exhaustively.
 * **Confirmation.** The ``confirm_top`` cheapest feasible plans are re-run on fresh seeds (``seed + 10,000``, so
   the search's own luck does not carry over) with ``confirm_replications`` replications each. For each target the
   table gives the mean attainment with its 95% Student-t CI, the status (``MET`` when the CI's lower bound reaches
@@ -94,6 +95,9 @@ BEST_OVERRIDES, TRIALS_CSV, CONFIRM_CSV, PARETO_CSV = (
     "pareto.csv",
 )
 """Files written into the output folder."""
+
+_MAX_TRIALS_PER_PLAN = 10
+"""A search stops after this many trials per plan asked for, even when most proposals repeated earlier plans."""
 
 _FORMAT = "ccsim-optimize/1"
 """Marker of a ccsim study (``study.user_attrs["ccsim"]["format"]``)."""
@@ -345,6 +349,7 @@ def _reuse(trial: optuna.Trial, earlier: optuna.trial.FrozenTrial, pareto: bool)
     for key in ("cost", "attainment"):
         trial.set_user_attr(key, earlier.user_attrs[key])
     note = earlier.user_attrs.get("note", "")
+    trial.set_user_attr("repeat_of", earlier.number)
     trial.set_user_attr("note", f"same plan as trial {earlier.number}" + (f"; {note}" if note else ""))
     if not pareto:
         for name, value in earlier.constraints.items():
@@ -674,9 +679,6 @@ def optimize(
         >>> result.best  # doctest: +SKIP
         {'groups.agents.staffing.always': 3}
     """
-    import optuna
-    from optuna.trial import TrialState
-
     if not 0 < alpha < 1:
         raise OptimizeError(f"alpha must be between 0 and 1, got {alpha}")
     if confirm_replications < 2 and confirm_top > 0:
@@ -711,16 +713,19 @@ def optimize(
         if on_trial is not None:
             on_trial(_progress_line(_trial_row(trial, space, levels), space))
 
-    counted = (TrialState.COMPLETE, TrialState.PRUNED)
-    done = len(study.get_trials(deepcopy=False, states=counted))
+    def plans() -> int:
+        return _distinct_plans(study)
+
+    def enough(study_: optuna.Study, _: optuna.trial.FrozenTrial) -> None:
+        if plans() >= min(space.trials, space.size()):
+            study_.stop()
+
     with _Evaluator(workers, Path(base_dir) if base_dir is not None else None, simulate, measure) as evaluator:
         objective = make_objective(scenario, space, evaluator, pareto=pareto, alpha=alpha)
-        if done < space.trials:
-            study.optimize(
-                objective,
-                n_trials=space.trials - done,
-                callbacks=[optuna.study.MaxTrialsCallback(space.trials, states=counted), report],
-            )
+        if plans() < min(space.trials, space.size()):
+            # Trials that repeat a plan cost no simulation and do not count; the cap stops a sampler that only
+            # proposes repeats (a space nearly exhausted).
+            study.optimize(objective, n_trials=_MAX_TRIALS_PER_PLAN * space.trials, callbacks=[report, enough])
         trials = trials_table(study, space, levels)
         front = None
         if pareto:
@@ -766,6 +771,14 @@ def optimize(
         out_dir=out,
         notes=tuple(notes),
     )
+
+
+def _distinct_plans(study: optuna.Study) -> int:
+    """Finished trials that evaluated a plan of their own (not a repeat of an earlier trial's)."""
+    from optuna.trial import TrialState
+
+    finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+    return sum(1 for t in finished if "repeat_of" not in t.user_attrs)
 
 
 def _candidates(study: optuna.Study, table: pd.DataFrame, k: int) -> list[optuna.trial.FrozenTrial]:

@@ -10,7 +10,8 @@ A space file (``SPACE.yaml``)::
         choice: [{name: longest_idle}, {name: overflow, params: {after: 60s}}]
     objective: total_cost      # metric to minimise (scope "all"); default recurring_cost_per_week if measured
     replications: 8            # replications per trial (common random numbers: the same for every trial)
-    trials: 50                 # trials in the study in all (a resumed study runs only the missing ones)
+    trials: 50                 # distinct plans to evaluate in all (a resumed study runs only the missing ones;
+                               # a trial repeating an earlier plan costs nothing and does not count)
     seed: 0                    # base seed of the trials' replications and of the sampler
 
 Every variable is an override, so a path is checked exactly like ``ccsim run --set``: :func:`check_space` applies
@@ -207,7 +208,7 @@ class Space:
         variables: The decision variables, in file order.
         objective: Metric to minimise (scope ``all``).
         replications: Replications per trial.
-        trials: Trials in the study in all.
+        trials: Distinct plans to evaluate in the study in all (repeats do not count; at most the space's size).
         seed: Base seed of the replications and the sampler.
         label: Where the space came from (file path), for messages.
     """
@@ -223,6 +224,20 @@ class Space:
         """The variable at a dotted path (compared after parsing, so ``a["b"]`` and ``a.b`` are the same)."""
         key = parse_path(path)
         return next((v for v in self.variables if parse_path(v.path) == key), None)
+
+    def size(self) -> float:
+        """Number of distinct plans (``inf`` with a continuous variable)."""
+        total = 1.0
+        for v in self.variables:
+            if isinstance(v, IntVariable):
+                total *= (v.high - v.low) // v.step + 1
+            elif isinstance(v, ChoiceVariable):
+                total *= len(v.choices)
+            elif v.step is None:
+                return math.inf
+            else:
+                total *= math.floor((v.high - v.low) / v.step + 1e-9) + 1
+        return total
 
     def settings(self) -> dict[str, Any]:
         """What decides the trials' values: variables, objective, replications, seed (JSON-ready).
