@@ -384,7 +384,7 @@ def _storage(url: str) -> optuna.storages.RDBStorage:
     except ImportError as exc:
         raise OptimizeError(
             f"cannot open the study storage {_redacted(url)}: its database driver is not installed ({exc}); "
-            "install it (e.g. pip install psycopg2-binary for PostgreSQL)"
+            "install it, or name an installed one (PostgreSQL with psycopg 3: postgresql+psycopg://...)"
         ) from None
     except Exception as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
