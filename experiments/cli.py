@@ -484,10 +484,97 @@ def _duration(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _probability(text: str) -> float:
+    """An argparse type: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}")
+    return value
+
+
+class _Optimize(_BaseCommand):
+    """Search the cheapest plan that meets every target (Optuna), confirm the best plans on fresh seeds.
+
+    SPACE.yaml maps dotted paths to ranges or choices, e.g. `variables: {groups.chat.staffing.day: {int: [8, 20]},
+    policies.routing: {choice: [{name: longest_idle}, {name: overflow}]}}`, with optional objective:, replications:,
+    trials:, seed: (see the README). Every target is a constraint; each trial runs its replications on common random
+    numbers and stops early when a target is clearly missed. The cheapest feasible plans are re-run on fresh seeds;
+    the cheapest whose every target is MET is written to OUT/best_overrides.yaml (for `ccsim run --overrides`).
+    The study is stored in OUT/study.db (or --storage URL): running the same command again continues it.
+    """
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Declare the command's arguments."""
+        _scenario_arguments(parser)
+        parser.add_argument("space", help="SPACE.yaml: the decision variables (dotted paths) and their ranges")
+        parser.add_argument("--out", type=Path, help="output folder (default runs/optimize-<scenario name>)")
+        parser.add_argument("--storage", help="Optuna storage URL (default sqlite:///OUT/study.db)")
+        parser.add_argument("--study", help="study name in the storage (default: the scenario's name)")
+        parser.add_argument("--trials", type=_positive_int, help="trials in the study in all (default: the space's)")
+        parser.add_argument("-r", "--replications", type=_positive_int, help="replications per trial (space's)")
+        parser.add_argument("--seed", type=_non_negative_int, help="base seed (default: the space's)")
+        parser.add_argument("--start", metavar="FILE", help="override file to try first, e.g. from `ccsim erlang`")
+        parser.add_argument("--pareto", action="store_true", help="cost vs worst target margin: the Pareto front")
+        parser.add_argument(
+            "--confirm-replications", type=_int_at_least(2, "an integer >= 2"), default=30,
+            help="replications of each confirmed plan on fresh seeds (default 30)",
+        )
+        parser.add_argument(
+            "--confirm-top", type=_non_negative_int, default=3, help="confirm this many cheapest feasible plans"
+        )
+        parser.add_argument(
+            "--alpha", type=_probability, default=0.05,
+            help="chance of pruning a plan that meets every target (default 0.05)",
+        )
+        parser.add_argument("--workers", type=_positive_int, default=1, help="processes per trial (default 1)")
+        parser.add_argument("--no-progress", action="store_true", help="no line per trial on stderr")
+
+    def take_action(self, args: argparse.Namespace) -> int:
+        """Run the command; return the exit code."""
+        import dataclasses
+
+        from experiments.optimize import OptimizeError, optimize
+        from experiments.space import read_space
+
+        scenario, base_dir, _ = _load(args)
+        space = read_space(args.space)
+        changes = {"trials": args.trials, "replications": args.replications, "seed": args.seed}
+        space = dataclasses.replace(space, **{k: v for k, v in changes.items() if v is not None})
+        err = _error_console()
+        try:
+            start = read_overrides(args.start) if args.start else None
+            result = optimize(
+                scenario,
+                space,
+                out_dir=args.out,
+                storage=args.storage,
+                study_name=args.study,
+                pareto=args.pareto,
+                start=start,
+                confirm_replications=args.confirm_replications,
+                confirm_top=args.confirm_top,
+                alpha=args.alpha,
+                workers=args.workers,
+                base_dir=base_dir,
+                on_trial=None if args.no_progress else lambda line: err.print(_text(line)),
+            )
+        except OptimizeError as exc:
+            _error(str(exc))
+            return EXIT_USAGE
+        for note in result.notes:
+            err.print(f"[bold yellow]note:[/] {_text(note)}")
+        _print_optimization(_stdout(), result, space)
+        return EXIT_OK
+
+
 _COMMANDS: dict[str, type[_BaseCommand]] = {
     "run": _Run,
     "compare": _Compare,
     "sweep": _Sweep,
+    "optimize": _Optimize,
     "validate": _Validate,
     "scenarios": _Scenarios,
     "policies": _Policies,
@@ -737,6 +824,71 @@ def _print_comparison(console: Console, result: Any, alpha: float) -> None:
                 cells.append(f"{_cell(row['mean'], row['ci_half'], '%', 100.0)} [{style}]{row['status']}[/]")
             table.add_row(_text(target), *cells)
         console.print(table)
+
+
+def _print_optimization(console: Console, result: Any, space: Any) -> None:
+    """The study's counts, the best trials (or the Pareto front), the confirmation and the chosen plan."""
+    trials = result.trials
+    states = trials["state"].value_counts().to_dict() if len(trials) else {}
+    counts = ", ".join(f"{n} {state.lower()}" for state, n in states.items())
+    plans = int((~trials["note"].str.startswith("same plan")).sum()) if len(trials) else 0
+    console.print(
+        f"study [bold]{_text(result.study_name)}[/] in {_text(result.storage)}: {len(trials)} trials ({counts}), "
+        f"{plans} distinct plans; "
+        f"objective {_text(space.objective)} (mean over {space.replications} replications, seed {space.seed})"
+    )
+    paths = [v.path for v in space.variables]
+    targets = [c for c in trials.columns if c not in {"trial", "state", "cost", "replications", "worst_margin",
+                                                      "feasible", "note", *paths}]
+    if result.pareto is not None:
+        shown, title = result.pareto, "Pareto front: cost vs worst target margin (attainment − level)"
+    else:
+        feasible = trials[trials["feasible"]].drop_duplicates(subset=paths)
+        shown, title = feasible.sort_values(["cost", "trial"]).head(10), "cheapest feasible trials (distinct plans)"
+    table = Table(title=title, title_justify="left")
+    for column in ["trial", *paths, space.objective, *targets, "worst margin"]:
+        table.add_column(_text(column), justify="left" if column in paths else "right")
+    for row in shown.to_dict("records"):
+        cells = [str(row["trial"]), *(_text(row[p]) for p in paths), f"{row['cost']:,.2f}"]
+        cells += [_cell(row[t], math.nan, "%", 100.0) for t in targets]
+        table.add_row(*cells, f"{row['worst_margin'] * 100:+.1f} pts")
+    console.print(table)
+    confirmation = result.confirmation
+    if confirmation.empty:
+        console.print("[bold red]no feasible plan was found[/]: widen the space or add trials")
+        return
+    n = int(confirmation["replications"].iloc[0])
+    seed = int(confirmation["seed"].iloc[0])
+    table = Table(
+        title=f"confirmation on fresh seeds ({n} replications, seed {seed}): attainment mean ± 95% CI, status, "
+        "p_period = share of replications meeting the target, p_mean = P(mean ≥ level)",
+        title_justify="left",
+    )
+    table.add_column("trial", justify="right")
+    table.add_column(_text(space.objective), justify="right")
+    names = list(dict.fromkeys(confirmation["target"]))
+    for name in names:
+        table.add_column(_text(name), justify="right")
+    for trial, rows in confirmation.groupby("trial", sort=False):
+        by = rows.set_index("target")
+        first = rows.iloc[0]
+        cells = [f"{trial}{' *' if first['chosen'] else ''}", _cell(first["cost"], first["cost_ci_half"], "", 1.0)]
+        for name in names:
+            r = by.loc[name]
+            style = _STATUS_STYLE.get(r["status"], "")
+            cells.append(
+                f"{_cell(r['mean'], (r['ci_high'] - r['ci_low']) / 2, '%', 100.0)} [{style}]{r['status']}[/] "
+                f"p_period {r['p_period']:.2f} p_mean {r['p_mean']:.2f}"
+            )
+        table.add_row(*cells)
+    console.print(table)
+    if result.best is None:
+        console.print("[bold red]no confirmed plan met every target[/]; see confirmation.csv")
+    else:
+        console.print(
+            f"chosen: trial {result.best_trial} (*): {_text(result.out_dir / 'best_overrides.yaml')} "
+            "(apply with ccsim run SCENARIO --overrides FILE)"
+        )
 
 
 # ---------------------------------------------------------------------------------------------------- main

@@ -1,0 +1,437 @@
+"""Search spaces for ``ccsim optimize``: decision variables as dotted-path overrides, checked before any trial.
+
+A space file (``SPACE.yaml``)::
+
+    variables:                                  # dotted override paths (see experiments.overrides)
+      groups.chat_zh.staffing.day: {int: [8, 20]}              # integer headcount, both bounds included
+      empowerment.params.limits.chat_zh: {int: [0, 500], step: 50}
+      policies.deflection.params.threshold: {float: [0.2, 0.9]}  # optional: step: 0.1 or log: true
+      policies.routing:                          # a categorical choice of whole values
+        choice: [{name: longest_idle}, {name: overflow, params: {after: 60s}}]
+    objective: recurring_cost_per_week   # metric to minimise (scope "all"; this is the default)
+    replications: 8            # replications per trial (common random numbers: the same for every trial)
+    trials: 50                 # distinct plans to evaluate in all (a resumed study runs only the missing ones;
+                               # a trial repeating an earlier plan costs nothing and does not count)
+    seed: 0                    # base seed of the trials' replications and of the sampler
+
+Every variable is an override, so a path is checked exactly like ``ccsim run --set``: :func:`check_space` applies
+each variable's bounds (and every choice) to the scenario through :func:`experiments.overrides.apply_overrides`
+and reports every problem at once, before any trial runs. Values are written as in a scenario file (durations
+with units).
+
+Optuna parameter names are the dotted paths themselves; a choice is stored under a short text label
+(:attr:`ChoiceVariable.labels`: the policy ``name`` for ``{name: ...}`` values, the YAML text for scalars), so
+the study reads well in ``optuna-dashboard``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from experiments.overrides import apply_overrides, parse_path
+from experiments.scenario_errors import ScenarioError
+from experiments.scenario_files import parse_yaml, read_text
+from sim.config import Scenario
+from sim.metrics import METRICS
+from sim.problems import short_repr
+
+__all__ = [
+    "ChoiceVariable",
+    "FloatVariable",
+    "IntVariable",
+    "Space",
+    "Variable",
+    "check_space",
+    "default_objective",
+    "read_space",
+    "space_from_dict",
+]
+
+_TOP_KEYS = ("variables", "objective", "replications", "trials", "seed")
+_KINDS = ("int", "float", "choice")
+
+
+def default_objective() -> str:
+    """``recurring_cost_per_week``: what a plan costs every week (one-off costs are reported apart)."""
+    return "recurring_cost_per_week"
+
+
+@dataclasses.dataclass(frozen=True)
+class IntVariable:
+    """An integer decision variable: ``low``, ``low + step``, ... up to ``high`` (both included).
+
+    Attributes:
+        path: Dotted override path.
+        low: Smallest value.
+        high: Largest value (``high - low`` is a multiple of ``step``).
+        step: Spacing of the values (>= 1).
+    """
+
+    path: str
+    low: int
+    high: int
+    step: int = 1
+
+    def candidates(self) -> list[Any]:
+        """The values checked against the scenario before any trial (the bounds)."""
+        return [self.low, self.high]
+
+    def value_of(self, param: Any) -> Any:
+        """The override value of an Optuna parameter value."""
+        return int(param)
+
+    def param_of(self, value: Any) -> Any:
+        """The Optuna parameter value of an override value (for a warm start).
+
+        Raises:
+            ValueError: Not an integer of the range.
+        """
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"expected an integer, got {short_repr(value)}")
+        if not self.low <= value <= self.high or (value - self.low) % self.step:
+            raise ValueError(f"{value} is not one of the space's values {self.describe()}")
+        return value
+
+    def describe(self) -> str:
+        """The range as text, e.g. ``0..500 step 50``."""
+        return f"{self.low}..{self.high}" + (f" step {self.step}" if self.step != 1 else "")
+
+    def spec(self) -> dict[str, Any]:
+        """A canonical description (for the space's fingerprint)."""
+        return {"int": [self.low, self.high], "step": self.step}
+
+
+@dataclasses.dataclass(frozen=True)
+class FloatVariable:
+    """A real decision variable in ``[low, high]``, optionally on a grid of ``step`` or on a log scale.
+
+    Attributes:
+        path: Dotted override path.
+        low: Lower bound.
+        high: Upper bound.
+        step: Grid spacing, or ``None`` for a continuous range.
+        log: Sample on a log scale (``low > 0``; not with ``step``).
+    """
+
+    path: str
+    low: float
+    high: float
+    step: float | None = None
+    log: bool = False
+
+    def candidates(self) -> list[Any]:
+        """The values checked against the scenario before any trial (the bounds)."""
+        return [self.low, self.high]
+
+    def value_of(self, param: Any) -> Any:
+        """The override value of an Optuna parameter value."""
+        return float(param)
+
+    def param_of(self, value: Any) -> Any:
+        """The Optuna parameter value of an override value (for a warm start).
+
+        Raises:
+            ValueError: Not a number in the range.
+        """
+        if isinstance(value, bool) or not isinstance(value, int | float) or not self.low <= value <= self.high:
+            raise ValueError(f"{short_repr(value)} is not a number in {self.describe()}")
+        return float(value)
+
+    def describe(self) -> str:
+        """The range as text, e.g. ``[0.2, 0.9] step 0.1``."""
+        extra = f" step {self.step:g}" if self.step is not None else (" log" if self.log else "")
+        return f"[{self.low:g}, {self.high:g}]{extra}"
+
+    def spec(self) -> dict[str, Any]:
+        """A canonical description (for the space's fingerprint)."""
+        return {"float": [self.low, self.high], "step": self.step, "log": self.log}
+
+
+@dataclasses.dataclass(frozen=True)
+class ChoiceVariable:
+    """A categorical decision variable: one of ``choices``, stored in the study under its label.
+
+    Attributes:
+        path: Dotted override path.
+        choices: The values, as written in the space file.
+        labels: One distinct text label per choice (what Optuna stores and the tables show).
+    """
+
+    path: str
+    choices: tuple[Any, ...]
+    labels: tuple[str, ...]
+
+    def candidates(self) -> list[Any]:
+        """The values checked against the scenario before any trial (every choice)."""
+        return list(self.choices)
+
+    def value_of(self, param: Any) -> Any:
+        """The override value of an Optuna parameter value (a label)."""
+        return self.choices[self.labels.index(param)]
+
+    def param_of(self, value: Any) -> Any:
+        """The label of a choice equal to ``value`` (for a warm start).
+
+        Raises:
+            ValueError: ``value`` is none of the choices.
+        """
+        for choice, label in zip(self.choices, self.labels, strict=True):
+            if _canonical(choice) == _canonical(value):
+                return label
+        raise ValueError(f"{short_repr(value)} is not one of the choices {list(self.labels)}")
+
+    def describe(self) -> str:
+        """The choices' labels as text."""
+        return " | ".join(self.labels)
+
+    def spec(self) -> dict[str, Any]:
+        """A canonical description (for the space's fingerprint)."""
+        return {"choice": list(self.choices)}
+
+
+Variable = IntVariable | FloatVariable | ChoiceVariable
+"""One decision variable of a :class:`Space`."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Space:
+    """A validated search space (see the module docstring for the file format).
+
+    Attributes:
+        variables: The decision variables, in file order.
+        objective: Metric to minimise (scope ``all``).
+        replications: Replications per trial.
+        trials: Distinct plans to evaluate in the study in all (repeats do not count; at most the space's size).
+        seed: Base seed of the replications and the sampler.
+        label: Where the space came from (file path), for messages.
+    """
+
+    variables: tuple[Variable, ...]
+    objective: str = dataclasses.field(default_factory=default_objective)
+    replications: int = 8
+    trials: int = 50
+    seed: int = 0
+    label: str = "space"
+
+    def variable(self, path: str) -> Variable | None:
+        """The variable at a dotted path (compared after parsing, so ``a["b"]`` and ``a.b`` are the same)."""
+        key = parse_path(path)
+        return next((v for v in self.variables if parse_path(v.path) == key), None)
+
+    def size(self) -> float:
+        """Number of distinct plans (``inf`` with a continuous variable)."""
+        total = 1.0
+        for v in self.variables:
+            if isinstance(v, IntVariable):
+                total *= (v.high - v.low) // v.step + 1
+            elif isinstance(v, ChoiceVariable):
+                total *= len(v.choices)
+            elif v.step is None:
+                return math.inf
+            else:
+                total *= math.floor((v.high - v.low) / v.step + 1e-9) + 1
+        return total
+
+    def settings(self) -> dict[str, Any]:
+        """What decides the trials' values: variables, objective, replications, seed (JSON-ready).
+
+        ``trials`` is left out: raising it to add trials to a study is a resume, not a different search.
+        """
+        return {
+            "variables": {v.path: v.spec() for v in self.variables},
+            "objective": self.objective,
+            "replications": self.replications,
+            "seed": self.seed,
+        }
+
+    def fingerprint(self) -> str:
+        """SHA-256 of :meth:`settings` (canonical JSON)."""
+        return hashlib.sha256(_canonical(self.settings()).encode()).hexdigest()
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _labels(choices: Sequence[Any]) -> tuple[str, ...]:
+    """Short distinct labels: a policy's ``name`` (``name#2`` when repeated with other parameters), else YAML text."""
+    raw = []
+    for choice in choices:
+        if isinstance(choice, Mapping) and isinstance(choice.get("name"), str):
+            raw.append(choice["name"])
+        elif isinstance(choice, str):
+            raw.append(choice)
+        else:
+            raw.append(_canonical(choice))
+    labels, seen = [], {}
+    for text in raw:
+        seen[text] = seen.get(text, 0) + 1
+        labels.append(text if raw.count(text) == 1 else f"{text}#{seen[text]}")
+    return tuple(labels)
+
+
+def _variable(path: str, spec: Any, where: str, problems: list[str]) -> Variable | None:
+    """One variable from its spec, or ``None`` with the problems appended."""
+    if not isinstance(spec, Mapping):
+        problems.append(
+            f"{where}: expected a mapping such as {{int: [1, 10]}} or {{choice: [...]}}, got {short_repr(spec)}"
+        )
+        return None
+    kinds = [k for k in _KINDS if k in spec]
+    if len(kinds) != 1:
+        problems.append(f"{where}: expected exactly one of int:, float:, choice:; got keys {sorted(map(str, spec))}")
+        return None
+    kind = kinds[0]
+    allowed = {"int": {"int", "step"}, "float": {"float", "step", "log"}, "choice": {"choice"}}[kind]
+    unknown = sorted(str(k) for k in spec if k not in allowed)
+    if unknown:
+        problems.append(f"{where}: unknown keys {unknown} for a {kind} variable; allowed: {sorted(allowed)}")
+        return None
+    body = spec[kind]
+    if kind == "choice":
+        if not isinstance(body, list) or not body:
+            problems.append(f"{where}: choice: expected a non-empty list of values, got {short_repr(body)}")
+            return None
+        canon = [_canonical(c) for c in body]
+        repeated = sorted({c for c in canon if canon.count(c) > 1})
+        if repeated:
+            problems.append(f"{where}: choice: the same value is listed twice: {', '.join(repeated)}")
+            return None
+        return ChoiceVariable(path, tuple(body), _labels(body))
+    if not isinstance(body, list) or len(body) != 2:
+        problems.append(f"{where}: {kind}: expected [low, high], got {short_repr(body)}")
+        return None
+    low, high = body
+    check = _is_int if kind == "int" else _is_number
+    if not (check(low) and check(high)):
+        what = "integers" if kind == "int" else "finite numbers"
+        problems.append(f"{where}: {kind}: bounds must be {what}, got [{short_repr(low)}, {short_repr(high)}]")
+        return None
+    if low > high:
+        problems.append(f"{where}: {kind}: inverted bounds [{low}, {high}]: low must be <= high")
+        return None
+    step = spec.get("step")
+    if kind == "int":
+        step = 1 if step is None else step
+        if not _is_int(step) or step < 1:
+            problems.append(f"{where}: step: expected an integer >= 1, got {short_repr(step)}")
+            return None
+        if (high - low) % step:
+            problems.append(f"{where}: the range {low}..{high} is not a whole number of steps of {step}")
+            return None
+        return IntVariable(path, low, high, step)
+    log = spec.get("log", False)
+    if not isinstance(log, bool):
+        problems.append(f"{where}: log: expected true or false, got {short_repr(log)}")
+        return None
+    if step is not None and (not _is_number(step) or step <= 0):
+        problems.append(f"{where}: step: expected a positive number, got {short_repr(step)}")
+        return None
+    if log and (step is not None or low <= 0):
+        problems.append(f"{where}: log: needs low > 0 and no step")
+        return None
+    return FloatVariable(path, float(low), float(high), None if step is None else float(step), log)
+
+
+def _count(data: Mapping[str, Any], key: str, default: int, minimum: int, label: str, problems: list[str]) -> int:
+    value = data.get(key, default)
+    if not _is_int(value) or value < minimum:
+        problems.append(f"{label}: {key}: expected an integer >= {minimum}, got {short_repr(value)}")
+        return default
+    return int(value)
+
+
+def space_from_dict(data: Any, *, label: str = "space") -> Space:
+    """A :class:`Space` from parsed YAML, with every problem of the file reported at once.
+
+    Raises:
+        ScenarioError: Unknown keys, a malformed path, a variable without exactly one of ``int``, ``float``,
+            ``choice``, empty or inverted bounds, non-integer bounds or steps, an empty or repeated choice, an
+            unknown objective metric, bad counts.
+    """
+    if not isinstance(data, Mapping):
+        raise ScenarioError(label, [f"{label}: expected a mapping with variables:, got {short_repr(data)}"])
+    problems: list[str] = []
+    unknown = sorted(str(k) for k in data if k not in _TOP_KEYS)
+    if unknown:
+        problems.append(f"{label}: unknown keys {unknown}; allowed: {', '.join(_TOP_KEYS)}")
+    body = data.get("variables")
+    variables: list[Variable] = []
+    if not isinstance(body, Mapping) or not body:
+        problems.append(f"{label}: variables: expected a non-empty mapping of dotted paths to ranges or choices")
+        body = {}
+    seen: dict[tuple[str | int, ...], str] = {}
+    for path, spec in body.items():
+        where = f"{label}: variables.{path}"
+        try:
+            key = parse_path(path)
+        except ValueError as exc:
+            problems.append(f"{where}: {exc}")
+            continue
+        if key in seen:
+            problems.append(f"{where}: the same path as {seen[key]}")
+            continue
+        seen[key] = str(path)
+        variable = _variable(str(path), spec, where, problems)
+        if variable is not None:
+            variables.append(variable)
+    objective = data.get("objective", default_objective())
+    if objective not in METRICS:
+        costs = [m for m in METRICS if "cost" in m]
+        problems.append(f"{label}: objective: unknown metric {short_repr(objective)}; cost metrics: {costs}")
+    replications = _count(data, "replications", 8, 1, label, problems)
+    trials = _count(data, "trials", 50, 1, label, problems)
+    seed = _count(data, "seed", 0, 0, label, problems)
+    if problems:
+        raise ScenarioError(label, problems)
+    return Space(tuple(variables), str(objective), replications, trials, seed, label)
+
+
+def read_space(path: str | os.PathLike[str]) -> Space:
+    """Read and check a space file (see the module docstring); not yet checked against a scenario.
+
+    Raises:
+        ScenarioError: The file is missing, is not YAML, or describes no valid space (every problem listed).
+    """
+    label = os.fspath(path)
+    if not Path(label).is_file():
+        raise ScenarioError(label, [f"{label}: space file not found"])
+    data, _ = parse_yaml(read_text(Path(label), label), label)
+    return space_from_dict(data, label=label)
+
+
+def check_space(space: Space, scenario: Scenario) -> None:
+    """Check every variable against the scenario: each bound and each choice must make a valid scenario.
+
+    Each candidate value is applied alone through :func:`~experiments.overrides.apply_overrides`, so a path the
+    scenario has no field for, a shift or group that does not exist, or a value of the wrong type is named with
+    the same message as ``--set`` would give; all problems are reported together.
+
+    Raises:
+        ScenarioError: Some variable's path or value does not fit the scenario.
+    """
+    problems: list[str] = []
+    for variable in space.variables:
+        for value in variable.candidates():
+            try:
+                apply_overrides(scenario, {variable.path: value}, label=f"{space.label}: variables")
+            except ScenarioError as exc:
+                problems.extend(p for p in exc.problems if p not in problems)
+                break  # one message per variable: the path is usually the problem, not each value
+    if problems:
+        raise ScenarioError(space.label, problems)
