@@ -43,6 +43,8 @@ import hashlib
 import json
 import math
 import os
+import socket
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -174,6 +176,7 @@ class _Values:
 
     objective: str
     targets: dict[str, float]  # name -> level
+    sources: dict[str, str] = dataclasses.field(default_factory=dict)  # name -> metric its status is read from
     cost: list[float] = dataclasses.field(default_factory=list)
     attainment: dict[str, list[float]] = dataclasses.field(default_factory=dict)
 
@@ -186,8 +189,9 @@ class _Values:
                 f"cost metrics measured: {measured}"
             )
         self.cost.append(float(rows["value"].iloc[0]))
-        att = metrics[metrics["metric"] == TARGET_METRIC].set_index("scope")["value"]
+        by_metric = {m: rows.set_index("scope")["value"] for m, rows in metrics.groupby("metric", sort=False)}
         for name in self.targets:
+            att = by_metric.get(self.sources.get(name, TARGET_METRIC), pd.Series(dtype=float))
             self.attainment.setdefault(name, []).append(float(att.get(f"target={name}", math.nan)))
 
     def mean(self, name: str) -> float:
@@ -206,6 +210,19 @@ class _Values:
         """``min over targets of (mean attainment - level)`` (0 when no target has data)."""
         margins = [-c for c in self.constraints().values()]
         return min(margins) if margins else 0.0
+
+
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
+"""This process, as recorded on each trial it runs (``trial.user_attrs["worker"]``)."""
+
+
+def target_sources(scenario: Scenario) -> dict[str, str]:
+    """The metric each target's constraint reads, as its status in :func:`experiments.results.target_table` does.
+
+    A pooled target reads its attainment; an every-interval target its worst interval.
+    """
+    worst = "target_worst_interval"
+    return {t.name: worst if t.aggregation == "every_interval" else TARGET_METRIC for t in scenario.targets}
 
 
 def clearly_infeasible(
@@ -303,10 +320,11 @@ def make_objective(
         params = {v.path: _suggest(trial, v) for v in space.variables}
         overrides = {v.path: v.value_of(params[v.path]) for v in space.variables}
         trial.set_user_attr("overrides", overrides)
+        trial.set_user_attr("worker", WORKER)  # which process ran it, when several share one study
         earlier = _same_plan(trial.study, params, trial.number)
         if earlier is not None:
             return _reuse(trial, earlier, pareto)
-        values = _Values(space.objective, levels)
+        values = _Values(space.objective, levels, target_sources(scenario))
         try:
             planned = apply_overrides(scenario, overrides, label=f"trial {trial.number}")
         except ScenarioError as exc:  # the variables are valid one by one but not together
@@ -380,7 +398,14 @@ def _storage(url: str) -> optuna.storages.RDBStorage:
         {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {"pool_pre_ping": True}
     )
     try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+        except Exception as exc:
+            if "duplicate key" not in str(exc) and "already exists" not in str(exc):
+                raise
+            # Several workers started together on a new database raced to create Optuna's tables; one won.
+            time.sleep(1.0)
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
     except ImportError as exc:
         raise OptimizeError(
             f"cannot open the study storage {_redacted(url)}: its database driver is not installed ({exc}); "
@@ -574,7 +599,7 @@ def _confirm(
     key = f"confirm:{seed}:{n}:{_plan_key(overrides)}"
     cached = study.user_attrs.get(key)
     if cached is None:
-        values = _Values(space.objective, {t.name: t.level for t in scenario.targets})
+        values = _Values(space.objective, {t.name: t.level for t in scenario.targets}, target_sources(scenario))
         planned = apply_overrides(scenario, overrides, label=f"trial {trial.number}")
         for rep, metrics in evaluator.run(planned, seed, range(n)):
             values.add(metrics, rep)
@@ -774,11 +799,11 @@ def optimize(
 
 
 def _distinct_plans(study: optuna.Study) -> int:
-    """Finished trials that evaluated a plan of their own (not a repeat of an earlier trial's)."""
+    """Distinct plans among the finished trials (two workers sharing a study may evaluate one plan at once)."""
     from optuna.trial import TrialState
 
     finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
-    return sum(1 for t in finished if "repeat_of" not in t.user_attrs)
+    return len({_plan_key(t.user_attrs["overrides"]) for t in finished if "overrides" in t.user_attrs})
 
 
 def _candidates(study: optuna.Study, table: pd.DataFrame, k: int) -> list[optuna.trial.FrozenTrial]:

@@ -14,6 +14,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,13 +38,23 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def postgres_server(folder: Path, database: str = "ccsim") -> Iterator[str]:
+def postgres_server(database: str = "ccsim") -> Iterator[str]:
     """Start a throw-away PostgreSQL server on 127.0.0.1; yield a SQLAlchemy URL of a fresh database.
 
+    The cluster, its socket and its log live in a new folder under the system's temporary folder (pytest's own
+    are private to root, and the server may run as ``postgres``), removed afterwards.
+
     Args:
-        folder: An empty folder for the cluster, its socket and its log.
         database: Name of the database created for the caller.
     """
+    folder = Path(tempfile.mkdtemp(prefix="ccsim-pg-"))
+    try:
+        yield from _serve(folder, database)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _serve(folder: Path, database: str) -> Iterator[str]:
     bin_dir = postgres_bin()
     if bin_dir is None:
         raise FileNotFoundError("PostgreSQL is not installed (Debian package postgresql; .ci/run installs it)")
@@ -57,7 +68,9 @@ def postgres_server(folder: Path, database: str = "ccsim") -> Iterator[str]:
     port = _free_port()
 
     def run(*args: str) -> None:
-        subprocess.run([*as_user, *args], check=True, capture_output=True, text=True, timeout=120)
+        done = subprocess.run([*as_user, *args], capture_output=True, text=True, timeout=120, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"{Path(args[0]).name} failed: {done.stderr or done.stdout}")
 
     run(str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", user, "--no-sync")
     options = f"-c listen_addresses=127.0.0.1 -p {port} -k {folder} -c fsync=off"

@@ -297,3 +297,34 @@ def test_a_space_file_round_trip(tmp_path):
     assert space.fingerprint() != _space().fingerprint()
     with pytest.raises(ScenarioError, match="space file not found"):
         read_space(Path(tmp_path / "missing.yaml"))
+
+
+def test_an_every_interval_target_is_constrained_by_its_worst_interval():
+    """Its status is read from the worst interval, so its constraint must be too (the pooled figure can pass)."""
+    import copy
+
+    import pandas as pd
+
+    from experiments.optimize import _Values, target_sources
+    from experiments.scenario_files import scenario_from_dict
+    from tests.conftest import TINY_SCENARIO
+
+    data = copy.deepcopy(TINY_SCENARIO)
+    data["targets"] = [
+        {"name": "week", "threshold": "20s", "level": 0.8},
+        {"name": "hourly", "threshold": "20s", "level": 0.8, "aggregation": "every_interval"},
+    ]
+    scenario = scenario_from_dict(data)
+    assert target_sources(scenario) == {"week": "target_attainment", "hourly": "target_worst_interval"}
+    metrics = pd.DataFrame(
+        {
+            "metric": ["recurring_cost_per_week", "target_attainment", "target_attainment", "target_worst_interval"],
+            "scope": ["all", "target=week", "target=hourly", "target=hourly"],
+            "value": [100.0, 0.9, 0.9, 0.5],
+        }
+    )
+    values = _Values("recurring_cost_per_week", {"week": 0.8, "hourly": 0.8}, target_sources(scenario))
+    values.add(metrics, 0)
+    constraints = values.constraints()
+    assert constraints["week"] == pytest.approx(-0.1)
+    assert constraints["hourly"] == pytest.approx(0.3)
