@@ -530,6 +530,7 @@ class _Optimize(_BaseCommand):
             help="chance of pruning a plan that meets every target (default 0.05)",
         )
         parser.add_argument("--workers", type=_positive_int, default=1, help="processes per trial (default 1)")
+        _dask_argument(parser)
         parser.add_argument("--no-progress", action="store_true", help="no line per trial on stderr")
 
     def take_action(self, args: argparse.Namespace) -> int:
@@ -558,6 +559,7 @@ class _Optimize(_BaseCommand):
                 confirm_top=args.confirm_top,
                 alpha=args.alpha,
                 workers=args.workers,
+                dask=args.dask,
                 base_dir=base_dir,
                 on_trial=None if args.no_progress else lambda line: err.print(_text(line)),
             )

@@ -126,7 +126,9 @@ class _Evaluator:
     Replications come back in index order whatever the worker count, so the pruning test sees the same sequence.
     """
 
-    def __init__(self, workers: int, base_dir: Path | None, simulate: Any = None, measure: Any = None) -> None:
+    def __init__(
+        self, workers: int, base_dir: Path | None, simulate: Any = None, measure: Any = None, dask: str | None = None
+    ) -> None:
         from experiments.measure import replication_metrics
         from experiments.runner import simulate_scenario
 
@@ -134,18 +136,27 @@ class _Evaluator:
         self.base_dir = base_dir
         self.simulate = simulate or simulate_scenario
         self.measure = measure or replication_metrics
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: Any = None  # a ProcessPoolExecutor, or a dask.distributed Client (both have submit)
+        self._dask = dask
         self._replays: dict[str, Any] = {}
 
     def __enter__(self) -> _Evaluator:
-        if self.workers > 1:
+        if self._dask is not None:
+            from experiments.runner import dask_client
+
+            self._pool = dask_client(self._dask)  # a scheduler that is down fails here, before any trial
+            threads = sum(w.get("nthreads", 1) for w in self._pool.scheduler_info()["workers"].values())
+            self.workers = max(1, threads)
+        elif self.workers > 1:
             from experiments.runner import _mp_context  # the runner's choice: forkserver with preloaded modules
 
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=_mp_context())
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
+        if self._dask is not None and self._pool is not None:
+            self._pool.close()
+        elif self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _replay(self, scenario: Scenario) -> Any:
@@ -165,7 +176,8 @@ class _Evaluator:
             return
         for start in range(0, len(reps), self.workers):
             batch = reps[start : start + self.workers]
-            futures = [self._pool.submit(_replication_metrics, scenario, seed, rep, *args) for rep in batch]
+            extra = {"pure": False} if self._dask is not None else {}
+            futures = [self._pool.submit(_replication_metrics, scenario, seed, rep, *args, **extra) for rep in batch]
             for rep, future in zip(batch, futures, strict=True):
                 yield rep, future.result()
 
@@ -667,6 +679,7 @@ def optimize(
     on_trial: Callable[[str], object] | None = None,
     simulate: Any = None,
     measure: Any = None,
+    dask: str | None = None,
 ) -> OptimizationResult:
     """Search the space for the cheapest plan that meets every target, confirm the best plans, write the results.
 
@@ -687,6 +700,8 @@ def optimize(
         confirm_top: How many of the cheapest feasible plans to confirm (0: none).
         alpha: Chance of pruning a plan that meets every target (see :func:`clearly_infeasible`).
         workers: Processes for the replications of a trial (1: this process).
+        dask: Address of a Dask scheduler: each trial's replications run on its workers (``workers`` is then
+            the cluster's thread count); a scheduler that does not answer is an error before any trial.
         base_dir: Folder for relative paths in the scenario (a replay log).
         on_trial: Called with one line per finished trial and per confirmed plan (progress).
         simulate: Engine entry point (default :func:`experiments.runner.simulate_scenario`).
@@ -745,7 +760,8 @@ def optimize(
         if plans() >= min(space.trials, space.size()):
             study_.stop()
 
-    with _Evaluator(workers, Path(base_dir) if base_dir is not None else None, simulate, measure) as evaluator:
+    folder = Path(base_dir) if base_dir is not None else None
+    with _Evaluator(workers, folder, simulate, measure, dask=dask) as evaluator:
         objective = make_objective(scenario, space, evaluator, pareto=pareto, alpha=alpha)
         if plans() < min(space.trials, space.size()):
             # Trials that repeat a plan cost no simulation and do not count; the cap stops a sampler that only

@@ -137,3 +137,25 @@ def test_a_scheduler_that_is_down_is_a_clear_error(tmp_path: Path, tiny_scenario
     assert f"no Dask scheduler answers at {address}" in err
     assert "Traceback" not in err
     assert not out.exists()
+
+
+def test_optimize_on_the_cluster_finds_the_same_trials(cluster, tmp_path: Path):
+    """A search whose replications run on the Dask workers gives the trials a local search gives."""
+    from experiments.optimize import optimize
+    from experiments.space import read_space
+
+    address, _ = cluster
+    space_file = tmp_path / "space.yaml"
+    space_file.write_text(
+        "variables: {groups.agents.staffing.always: {int: [2, 4]}}\nreplications: 3\ntrials: 3\nseed: 4\n"
+    )
+    scenario = scenario_from_dict(TINY_SCENARIO)
+    space = read_space(space_file)
+    kwargs = {"confirm_replications": 2, "confirm_top": 1}
+    local = optimize(scenario, space, out_dir=tmp_path / "local", **kwargs)
+    remote = optimize(scenario, space, out_dir=tmp_path / "dask", dask=address, **kwargs)
+    columns = ["groups.agents.staffing.always", "cost", "state"]
+    pd.testing.assert_frame_equal(
+        local.trials[columns].sort_values(columns[0]).reset_index(drop=True),
+        remote.trials[columns].sort_values(columns[0]).reset_index(drop=True),
+    )
