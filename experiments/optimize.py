@@ -8,7 +8,9 @@ dotted-path overrides of the scenario (:mod:`experiments.space`). How a plan is 
   The objective is the mean over the replications of the space's ``objective`` metric (a cost, scope ``all``).
 * **Constraints.** Every target of the scenario is a constraint ``level - mean attainment`` (Optuna's
   ``trial.set_constraint``; a trial is feasible when each is ``<= 0``, i.e. when the mean attainment over the
-  trial's replications reaches the level). A target that matched no contact is not a constraint (0).
+  trial's replications reaches the level). An ``every_interval`` target's attainment is that of its worst interval
+  (``target_worst_interval``, what its status is read from in ``run`` and ``compare``), in the constraint, the
+  early stop and the confirmation. A target that matched no contact is not a constraint (0).
 * **Early stop.** After each replication from the third on, a one-sided Student t-test per target asks whether
   the mean attainment is below the level; the trial is pruned when some target's p-value is below
   ``alpha / (targets x looks)`` (Bonferroni over the targets and the looks, so a plan that in truth meets every
@@ -56,7 +58,7 @@ from experiments.files import write_atomic, write_csv
 from experiments.overrides import apply_overrides
 from experiments.provenance import scenario_hash
 from experiments.replay import scenario_replay
-from experiments.results import TARGET_METRIC, target_status
+from experiments.results import TARGET_METRIC, WORST_METRIC, target_status
 from experiments.run_dir import default_out_dir
 from experiments.scenario_errors import ScenarioError
 from experiments.space import ChoiceVariable, FloatVariable, IntVariable, Space, Variable, check_space
@@ -176,6 +178,7 @@ class _Values:
     targets: dict[str, float]  # name -> level
     cost: list[float] = dataclasses.field(default_factory=list)
     attainment: dict[str, list[float]] = dataclasses.field(default_factory=dict)
+    worst: frozenset[str] = frozenset()  # every_interval targets: judged on their worst interval (their status)
 
     def add(self, metrics: pd.DataFrame, replication: int) -> None:
         rows = metrics[(metrics["metric"] == self.objective) & (metrics["scope"] == "all")]
@@ -187,8 +190,10 @@ class _Values:
             )
         self.cost.append(float(rows["value"].iloc[0]))
         att = metrics[metrics["metric"] == TARGET_METRIC].set_index("scope")["value"]
+        worst = metrics[metrics["metric"] == WORST_METRIC].set_index("scope")["value"]
         for name in self.targets:
-            self.attainment.setdefault(name, []).append(float(att.get(f"target={name}", math.nan)))
+            values = worst if name in self.worst else att
+            self.attainment.setdefault(name, []).append(float(values.get(f"target={name}", math.nan)))
 
     def mean(self, name: str) -> float:
         values = [v for v in self.attainment.get(name, []) if not math.isnan(v)]
@@ -206,6 +211,11 @@ class _Values:
         """``min over targets of (mean attainment - level)`` (0 when no target has data)."""
         margins = [-c for c in self.constraints().values()]
         return min(margins) if margins else 0.0
+
+
+def _every_interval(scenario: Scenario) -> frozenset[str]:
+    """Targets met only when every interval of their window is (status from the worst interval, as in run/compare)."""
+    return frozenset(t.name for t in scenario.targets if t.aggregation == "every_interval")
 
 
 def clearly_infeasible(
@@ -306,7 +316,7 @@ def make_objective(
         earlier = _same_plan(trial.study, params, trial.number)
         if earlier is not None:
             return _reuse(trial, earlier, pareto)
-        values = _Values(space.objective, levels)
+        values = _Values(space.objective, levels, worst=_every_interval(scenario))
         try:
             planned = apply_overrides(scenario, overrides, label=f"trial {trial.number}")
         except ScenarioError as exc:  # the variables are valid one by one but not together
@@ -574,7 +584,7 @@ def _confirm(
     key = f"confirm:{seed}:{n}:{_plan_key(overrides)}"
     cached = study.user_attrs.get(key)
     if cached is None:
-        values = _Values(space.objective, {t.name: t.level for t in scenario.targets})
+        values = _Values(space.objective, {t.name: t.level for t in scenario.targets}, worst=_every_interval(scenario))
         planned = apply_overrides(scenario, overrides, label=f"trial {trial.number}")
         for rep, metrics in evaluator.run(planned, seed, range(n)):
             values.add(metrics, rep)
