@@ -237,6 +237,7 @@ def run_search(
     args: argparse.Namespace,
     t0: float,
     label: str,
+    searched_s: float | None = None,
 ) -> SearchOutcome:
     """Search until the time budget (or ``max_plans``), then confirm the cheapest feasible plans on the real targets.
 
@@ -278,6 +279,8 @@ def run_search(
 
     wanted = max_plans if max_plans is not None else 1_000_000
     with contextlib.suppress(_OutOfTimeError):
+        if searched_s is not None:  # --reuse-search: the study was searched by an earlier run
+            raise _OutOfTimeError
         optimize(
             searched,
             dataclasses.replace(space, trials=wanted),
@@ -287,7 +290,7 @@ def run_search(
             workers=args.workers,
             on_trial=on_trial,
         )
-    search_s = time.monotonic() - t_start
+    search_s = time.monotonic() - t_start if searched_s is None else searched_s
     result = optimize(  # no new trial: the study already has these plans; this reads the trials table back
         searched,
         dataclasses.replace(space, trials=max(1, counts["plans"])),
@@ -304,7 +307,8 @@ def run_search(
     )
     log_file.close()
     confirm, chosen = confirm_cheapest(scenario, space, trials, args, t0, label)
-    return SearchOutcome(trials, time.monotonic() - t_start, search_s, confirm, chosen)
+    confirm_s = time.monotonic() - t_start - (0.0 if searched_s is not None else search_s)
+    return SearchOutcome(trials, search_s + confirm_s, search_s, confirm, chosen)
 
 
 def _best_cost(trials: Any) -> float:
@@ -319,8 +323,15 @@ def _overrides_of(row: Any, space: Any) -> dict[str, Any]:
 def confirm_cheapest(
     scenario: Any, space: Any, trials: Any, args: argparse.Namespace, t0: float, label: str
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """Cheapest first, up to ``--confirm-top`` distinct feasible plans on the confirmation seed; the first MET wins."""
+    """Cheapest first, up to ``--confirm-top`` distinct feasible plans on the confirmation seed; the first MET wins.
+
+    Candidates are the plans feasible at the search levels whose every-interval targets also clear their level by
+    ``--confirm-margin`` on the search's replications: the search's cheapest plans are fitted to its few seeds.
+    """
     feasible = trials[trials["feasible"]].sort_values(["cost", "trial"], kind="stable")
+    for t in scenario.targets:
+        if t.aggregation == "every_interval":
+            feasible = feasible[feasible[t.name] >= t.level + args.confirm_margin - 1e-12]
     seen, rows = set(), []
     for _, row in feasible.iterrows():
         overrides = _overrides_of(row, space)
@@ -390,6 +401,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--confirm-replications", type=int, default=30)
     parser.add_argument("--confirm-top", type=int, default=4)
     parser.add_argument("--margin", type=float, default=0.03, help="added to every-interval levels in the search")
+    parser.add_argument(
+        "--confirm-margin",
+        type=float,
+        default=0.06,
+        help="every-interval margin a plan needs in the search to be confirmed",
+    )
+    parser.add_argument(
+        "--reuse-search",
+        metavar="JSON",
+        help="confirm and evaluate the studies an earlier run left in --out (its JSON gives the baselines and times)",
+    )
     parser.add_argument("--pooled-margin", type=float, default=0.005, help="added to the other levels in the search")
     parser.add_argument("--progress-every", type=int, default=10, help="print progress every N trials")
     parser.add_argument("--no-erlang-scan", action="store_true", help="do not raise the Erlang plan's shrinkage")
@@ -409,9 +431,11 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.monotonic()
     out = Path(args.out)
-    if (out / "search").exists():
-        shutil.rmtree(out / "search")  # a fresh study: the benchmark measures a search from scratch
-    (out / "search").mkdir(parents=True)
+    previous = json.loads(Path(args.reuse_search).read_text(encoding="utf-8")) if args.reuse_search else None
+    if previous is None:
+        if (out / "search").exists():
+            shutil.rmtree(out / "search")  # a fresh study: the benchmark measures a search from scratch
+        (out / "search").mkdir(parents=True)
     scenario, _ = load_scenario(SCENARIO)
     space = read_space(args.space)
     _log(
@@ -431,20 +455,28 @@ def main(argv: list[str] | None = None) -> int:
         "budget_minutes": None if args.trials else args.budget_minutes,
         "max_trials": args.trials,
         "margin": args.margin,
+        "confirm_margin": args.confirm_margin,
         "pooled_margin": args.pooled_margin,
         "eval_replications": args.eval_replications,
         "eval_seed": args.eval_seed,
         "confirm_replications": args.confirm_replications,
         "load_average_at_start": os.getloadavg(),
     }
-    roster = evaluate(scenario, None, seed=args.eval_seed, n=args.eval_replications, workers=args.workers)
+    if previous is not None:
+        report["reused_from"] = args.reuse_search
+        for key in ("roster", "erlang", "erlang_meeting", "erlang_shrinkage_scan", "roster_weekly_pay"):
+            report[key] = previous.get(key)
+    roster = report.get("roster") or evaluate(
+        scenario, None, seed=args.eval_seed, n=args.eval_replications, workers=args.workers
+    )
     _log(
         f"current roster on {args.eval_replications} fresh reps: cost {roster['cost_per_week']:,.0f}; "
         f"{_status_text(roster)}",
         t0,
     )
     report["roster"] = roster
-    report.update(erlang_baselines(scenario, args, t0))
+    if previous is None:
+        report.update(erlang_baselines(scenario, args, t0))
     # Warm start: the Erlang plan's headcounts with the scenario's own bot scope and authority limits.
     start = dict(report["erlang"]["overrides"])
     start["policies.deflection"] = scenario.policies.deflection.model_dump(mode="json", exclude_defaults=True)
@@ -463,6 +495,7 @@ def main(argv: list[str] | None = None) -> int:
         args=args,
         t0=t0,
         label="search",
+        searched_s=previous["search"]["search_wall_s"] if previous else None,
     )
     report["search"] = search_report(outcome, scenario, args, t0, "optimized")
 
@@ -473,6 +506,30 @@ def main(argv: list[str] | None = None) -> int:
     if args.reference_json:
         reference = json.loads(Path(args.reference_json).read_text(encoding="utf-8"))
         _log(f"reference loaded from {args.reference_json}", t0)
+    elif args.reference_factor > 1 and previous is not None and (out / "reference" / "study.db").exists():
+        # --reuse-search: the reference study an earlier run continued (perhaps stopped early); its continuation
+        # time is the last timestamp of its trial log.
+        ref_dir = out / "reference"
+        last = (ref_dir / "trials.log").read_text(encoding="utf-8").strip().splitlines()[-1]
+        ref_outcome = run_search(
+            scenario,
+            space,
+            ref_dir,
+            start=start,
+            budget_s=None,
+            max_plans=None,
+            args=args,
+            t0=t0,
+            label="reference",
+            searched_s=float(last[1 : last.index(" s]")]),
+        )
+        reference = {
+            "factor": args.reference_factor,
+            "factor_reached": _stats(ref_outcome.trials)["trials"] / max(1, report["search"]["trials"]),
+            "continues_the_search": True,
+            **search_report(ref_outcome, scenario, args, t0, "reference"),
+        }
+        (out / "reference.json").write_text(json.dumps(reference, indent=2, default=str), encoding="utf-8")
     elif args.reference_factor > 1:
         ref_dir = out / "reference"
         if ref_dir.exists():
