@@ -328,3 +328,42 @@ def test_an_every_interval_target_is_constrained_by_its_worst_interval():
     constraints = values.constraints()
     assert constraints["week"] == pytest.approx(-0.1)
     assert constraints["hourly"] == pytest.approx(0.3)
+
+
+def test_an_every_interval_target_is_a_constraint_on_its_worst_interval(tmp_path):
+    """Its status is read from the worst interval (run, compare): a plan whose pooled window is fine but whose worst
+    half-hour is not must not be feasible, nor confirmed as meeting it."""
+    data = copy.deepcopy(TINY_SCENARIO)
+    data["targets"].append(
+        {
+            "name": "every hour",
+            "channel": "voice",
+            "threshold": "20s",
+            "level": 0.8,
+            "window": {"start": "08:00", "end": "16:00"},
+            "aggregation": "every_interval",
+        }
+    )
+    scenario = scenario_from_dict(data)
+    measured: list[str] = []
+
+    def measure(result, scenario_):
+        rows = [("recurring_cost_per_week", "all", 100.0 * scenario_.groups["agents"].staffing["always"])]
+        for target in scenario_.targets:
+            rows.append(("target_attainment", f"target={target.name}", 0.95 + 0.01 * (result.replication % 2)))
+        rows.append(("target_worst_interval", "target=every hour", 0.5 + 0.01 * (result.replication % 2)))
+        measured.append(result.replication)
+        return pd.DataFrame(rows, columns=["metric", "scope", "value"])
+
+    def simulate(scenario_, *, seed, replication, log, replay):
+        return type("Result", (), {"replication": replication})()
+
+    space = _space(variables={PATH: {"int": [1, 2]}}, replications=4, trials=2)
+    result = optimize(
+        scenario, space, out_dir=tmp_path / "w", confirm_replications=4, simulate=simulate, measure=measure
+    )
+    assert not result.trials["feasible"].any()
+    assert (result.trials["every hour"] < 0.6).all()
+    assert result.trials["note"].str.contains("every hour").all()  # pruned on the worst interval
+    assert result.best is None
+    assert result.confirmation.empty
