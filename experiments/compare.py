@@ -41,12 +41,12 @@ import numpy as np
 import pandas as pd
 
 from experiments.overrides import apply_overrides
-from experiments.results import ExperimentResult
+from experiments.results import WORST_METRIC, ExperimentResult
 from experiments.run_dir import default_out_dir
 from experiments.runner import run_experiment
 from experiments.scenario_errors import ScenarioError
 from experiments.scenario_files import parse_yaml, read_text
-from experiments.stats import replications_needed
+from experiments.stats import replications_needed, t_interval
 from sim.config import Scenario
 from sim.problems import short_repr
 
@@ -182,23 +182,17 @@ def holm(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
 
 
 def _paired(diff: np.ndarray, confidence: float) -> tuple[float, float, float]:
-    """Mean, CI half-width and two-sided p-value of a paired t-test of ``diff`` against 0."""
+    """Mean, CI half-width (:func:`experiments.stats.t_interval`) and two-sided p-value of a paired t-test against 0."""
     from scipy import special
 
-    diff = diff[~np.isnan(diff)]
-    n = len(diff)
-    if n == 0:
-        return math.nan, math.nan, math.nan
-    mean = float(diff.mean())
+    mean, half = t_interval(diff, confidence)
+    n = int((~np.isnan(diff)).sum())
     if n < 2:
-        return mean, math.nan, math.nan
-    sd = float(diff.std(ddof=1))
-    se = sd / math.sqrt(n)
-    half = float(special.stdtrit(n - 1, 0.5 + confidence / 2.0)) * se
+        return mean, half, math.nan
+    se = float(np.nanstd(diff, ddof=1)) / math.sqrt(n)
     if se == 0:
         return mean, 0.0, (1.0 if mean == 0 else 0.0)
-    p = float(2.0 * special.stdtr(n - 1, -abs(mean) / se))
-    return mean, half, p
+    return mean, half, float(2.0 * special.stdtr(n - 1, -abs(mean) / se))
 
 
 def default_family(scenario: Scenario, metrics: pd.DataFrame) -> list[tuple[str, str]]:
@@ -208,7 +202,7 @@ def default_family(scenario: Scenario, metrics: pd.DataFrame) -> list[tuple[str,
     for target in scenario.targets:
         family.append(("target_attainment", f"target={target.name}"))
         if target.aggregation == "every_interval":  # what its status is read from
-            family.append(("target_worst_interval", f"target={target.name}"))
+            family.append((WORST_METRIC, f"target={target.name}"))
     sl = sorted({m for m, _ in present if m.startswith("sl_")})[:1]
     for channel in scenario.channels:
         for metric in (*sl, "asa_s", "abandon_rate"):

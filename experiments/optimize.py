@@ -58,7 +58,7 @@ from experiments.files import write_atomic, write_csv
 from experiments.overrides import apply_overrides
 from experiments.provenance import scenario_hash
 from experiments.replay import scenario_replay
-from experiments.results import TARGET_METRIC, target_status
+from experiments.results import TARGET_METRIC, WORST_METRIC, target_status
 from experiments.run_dir import default_out_dir
 from experiments.scenario_errors import ScenarioError
 from experiments.space import ChoiceVariable, FloatVariable, IntVariable, Space, Variable, check_space
@@ -233,8 +233,7 @@ def target_sources(scenario: Scenario) -> dict[str, str]:
 
     A pooled target reads its attainment; an every-interval target its worst interval.
     """
-    worst = "target_worst_interval"
-    return {t.name: worst if t.aggregation == "every_interval" else TARGET_METRIC for t in scenario.targets}
+    return {t.name: WORST_METRIC if t.aggregation == "every_interval" else TARGET_METRIC for t in scenario.targets}
 
 
 def clearly_infeasible(
