@@ -92,7 +92,7 @@ def plot_cost_breakdown(summary: pd.DataFrame, scenario_name: str, currency: str
     one_off = [(label, *value(metric)) for metric, label in _ONE_OFF if value(metric)[0] > 0]
     total, total_half = value("recurring_cost_per_week")
     n = int(s["n"].max()) if len(s) else 0
-    fig = Figure(figsize=(10, 1.5 + 0.4 * (len(parts) + len(one_off))), layout="constrained")
+    fig = Figure(figsize=(10, max(3.0, 1.5 + 0.4 * (len(parts) + len(one_off)))), layout="constrained")
     heights = [max(len(parts), 1), max(len(one_off), 1)] if one_off else [1]
     axes = fig.subplots(len(heights), 1, gridspec_kw={"height_ratios": heights}, squeeze=False)[:, 0]
     labels, means, halves = zip(*parts, strict=True) if parts else ((), (), ())

@@ -134,7 +134,7 @@ def plot_sl_heatmap(
         labels.append(f"{channel} ({_duration(per_channel[channel])})")
     when = _calendar(scenario, starts)
     data = pd.DataFrame(grid, index=labels, columns=[w.strftime("%a %m-%d %H:%M") for w in when])
-    fig = Figure(figsize=(12, 1.2 + 0.55 * len(labels)), layout="constrained")
+    fig = Figure(figsize=(12, max(3.0, 1.2 + 0.55 * len(labels))), layout="constrained")
     ax = fig.subplots()
     step = max(1, len(starts) // 24)
     sns.heatmap(
