@@ -252,6 +252,8 @@ def _targets_section(run: RunFiles, targets: pd.DataFrame) -> str:
                 _status(str(t["status"])),
             ]
         )
+    if not rows:
+        return "<p class='note'>The scenario has no targets.</p>"
     header = ["target", "filter", "window", "threshold", "level", "attained (%)", "95% CI (%)", "status"]
     return _table(header, rows, "targets")
 
@@ -298,6 +300,8 @@ def _worst_section(run: RunFiles, targets: pd.DataFrame) -> str:
                 _status(str(t["status"])) if every else "",
             ]
         )
+    if not rows:
+        return "<p class='note'>The scenario has no targets.</p>"
     header = [
         "target", "level", "lowest interval, mean of replications (%)", "intervals below the level",
         "worst interval per replication (%, mean ± CI)", "intervals met (%)", "every-interval status",
@@ -477,6 +481,8 @@ def build_report(run: RunFiles, *, currency: str = "currency units") -> str:
     from experiments.results import target_table
 
     targets = target_table(run.summary, run.scenario, run.metrics)
+    if targets.empty:  # a scenario without targets
+        targets = pd.DataFrame(columns=["target", "status"])
     name = html.escape(run.scenario.name)
     sections = [
         ("summary", "Summary", _summary_section(run, targets)),

@@ -201,3 +201,15 @@ def test_chromium_renders_the_report(report, tmp_path):
     assert sum(1 for tag, _ in page.tags if tag == "img") == 7
     assert len(page.tables) >= 6
     assert "ccsim report: tiny <b>&amp;" in "".join(page.text)
+
+
+def test_a_run_without_targets_is_reported(tmp_path):
+    data = copy.deepcopy(TINY_SCENARIO)
+    data["targets"] = []
+    out = tmp_path / "run"
+    run_experiment(Scenario.model_validate(data), seed=1, n_replications=2, workers=1, progress=False, out_dir=out)
+    page = _parse(write_report(out).read_text(encoding="utf-8"))
+    text = "".join(page.text)
+    assert "The scenario has no targets." in text
+    assert sum(1 for tag, _ in page.tags if tag == "img") == 4  # heatmap, queue and agents, occupancy, costs
+    assert any(t[0][0] == "channel" for t in page.tables)
