@@ -58,7 +58,7 @@ def plot_pareto_front(
     ax.set_ylabel("worst target margin (percentage points)")
     ax.xaxis.set_major_formatter("{x:,.0f}")
     ax.legend(fontsize="small")
-    reps = int(trials["replications"].max()) if len(trials) else 0
+    reps = int(trials["replications"].max()) if len(trials) and pd.notna(trials["replications"].max()) else 0
     fig.suptitle(
         _title("Cost vs service: the Pareto front", scenario_name, reps, f"{len(done)} trials", per=" per trial")
     )
@@ -85,6 +85,9 @@ def plot_forest(
         scenario_name: Title's scenario name (default: the comparison's baseline scenario).
         baseline: Name of the baseline (default: the comparison's).
         currency: The scenario's currency, for cost axes.
+
+    Raises:
+        ValueError: Nothing to plot (no variant besides the baseline, or no metric).
     """
     if isinstance(comparison, pd.DataFrame):
         table = comparison
@@ -95,6 +98,8 @@ def plot_forest(
     every = zip(table["metric"], table["scope"], strict=True)
     pairs = list(metrics) if metrics is not None else list(dict.fromkeys(every))
     variants = list(dict.fromkeys(table["variant"]))
+    if not pairs or not variants:
+        raise ValueError("no paired differences to plot (the comparison has no variant besides the baseline)")
     fig = Figure(figsize=(9, 1.0 + sum(0.45 * len(variants) + 0.7 for _ in pairs)), layout="constrained")
     axes = fig.subplots(len(pairs), 1, squeeze=False)[:, 0]
     for ax, (metric, scope) in zip(axes, pairs, strict=True):

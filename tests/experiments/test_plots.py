@@ -325,3 +325,12 @@ def test_units_are_read_from_metric_names():
     assert metric_unit("one_off_cost", "CNY") == ("one_off_cost", "CNY", 1.0)
     assert metric_unit("overtime_h") == ("overtime", "h", 1.0)
     assert metric_unit("offered") == ("offered", "count", 1.0)
+
+
+def test_empty_inputs_give_a_clear_error_or_an_empty_front():
+    empty = _differences().iloc[0:0]
+    with pytest.raises(ValueError, match="no paired differences to plot"):
+        plot_forest(empty, scenario_name="tiny", baseline="base")
+    trials = _trials().iloc[0:0]
+    ax = plot_pareto_front(trials, "tiny").axes[0]
+    assert len(_line(ax, "Pareto front").get_xydata()) == 0
