@@ -53,6 +53,9 @@ CHECKS: dict[str, int] = {
     "tests/policies/test_effects.py::test_erlang_a_staffing_meets_its_service_level_in_more_slices_than_a_flat_roster_of_equal_hours": 1,
     "tests/policies/test_effects.py::test_least_loaded_spreads_chats_so_fewer_are_slowed_by_concurrency_inflation": 2,
     "tests/policies/test_effects.py::test_rebalancing_lets_the_other_team_absorb_a_spike_in_one_queue": 5,
+    "tests/policies/test_effects.py::test_priority_with_overflow_serves_urgent_first_and_puts_the_backup_group_to_work": 4,
+    "tests/policies/test_effects.py::test_sticky_with_priority_keeps_the_last_agent_share_and_still_serves_urgent_first": 2,
+    "tests/policies/test_effects.py::test_priority_with_rebalancing_serves_urgent_first_and_absorbs_the_spike": 2,
     # Large samples: normal (binomial, Poisson, sample mean) and chi-square bounds.
     "tests/sim/test_stages.py::test_bot_endings_match_probabilities_and_every_contact_is_recorded_once": 4,
     "tests/sim/test_stages.py::test_silent_failures_come_back_as_repeat_contacts_of_the_same_customer": 1,
