@@ -428,3 +428,57 @@ def test_same_seed_same_frames_with_every_feature():
         pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
     c = run(sc, seed=10, log=True)
     assert not a.contacts.wrap_s.equals(c.contacts.wrap_s)
+
+
+# --------------------------------------------------------------------------------------- replayed identities
+
+
+def test_replayed_contacts_keep_their_log_row_and_passthrough_columns(tmp_path):
+    from experiments.replay import load_replay_log
+
+    # Rows out of time order, one outside the window, one dropped on purpose, an empty cell in a passthrough.
+    log = pd.DataFrame(
+        {
+            "call_id": [101, 102, 103, 104, 105, 106],
+            "when": ["2026-11-09 08:00:30", "2026-11-09 08:00:10", "2026-11-10 09:00:00", "2026-11-09 08:05:00",
+                     "2026-11-09 08:01:00", "2026-11-09 08:02:00"],
+            "vru_line": ["AA0101", "", "AA0103", "AA0104", "AA0105", "AA0106"],
+            "ser_time": [30, 40, 50, 60, 70, 80],
+            "outcome": ["AGENT", "AGENT", "AGENT", "AGENT", "PHANTOM", "HANG"],
+        }
+    )  # fmt: skip
+    path = tmp_path / "calls.csv"
+    log.to_csv(path, index=False)
+    arrivals = {"kind": "replay", "path": str(path), "columns": {"arrival": "when", "handle": "ser_time"},
+                "defaults": {"channel": "voice", "intent": "general"}, "drop": {"outcome": ["PHANTOM"]},
+                "passthrough": ["call_id", "vru_line"]}  # fmt: skip
+    sc = scenario(horizon="12h", arrivals=arrivals)
+    replay = load_replay_log(sc)
+    res = run(sc, seed=1, log=True, replay=replay)
+    c = res.contacts.sort_values("arrival_s")
+    # Replayed in time order: rows 1, 0, 5, 3 (row 2 is after the window, row 4 dropped).
+    assert c.source_row.tolist() == [1, 0, 5, 3]
+    assert c.log_call_id.tolist() == ["102", "101", "106", "104"]
+    assert c.log_vru_line.tolist() == ["", "AA0101", "AA0106", "AA0104"]
+    # One to one with the log: the arrival time and the handle time are those of the row it names.
+    when = pd.to_datetime(log.when.iloc[c.source_row]) - pd.Timestamp("2026-11-09")
+    np.testing.assert_array_equal(c.arrival_s.to_numpy(), when.dt.total_seconds().to_numpy())
+    np.testing.assert_array_equal(c.handle_s.to_numpy(), log.ser_time.iloc[c.source_row].to_numpy(dtype=float))
+    # Without the log kept, nothing is tagged; without passthrough, no log_ columns.
+    assert run(sc, seed=1, replay=replay).contacts is None
+    plain = sc.model_copy(update={"arrivals": sc.arrivals.model_copy(update={"passthrough": []})})
+    cols = run(plain, seed=1, log=True, replay=load_replay_log(plain)).contacts.columns
+    assert "source_row" in cols
+    assert not any(str(col).startswith("log_") for col in cols)
+
+
+def test_contacts_not_from_a_log_have_source_row_minus_one():
+    res = simulate(scenario(), [batch([0.0, 5.0])])
+    assert res.contacts.source_row.tolist() == [-1, -1]
+
+
+def test_passthrough_names_must_be_distinct():
+    arrivals = {"kind": "replay", "path": "x.csv", "columns": {"arrival": "t"}, "defaults": {"channel": "voice",
+                "intent": "general"}, "passthrough": ["call_id", "call_id"]}  # fmt: skip
+    with pytest.raises(ValidationError, match=r"arrivals\.replay\.passthrough[\s\S]*listed twice"):
+        scenario(arrivals=arrivals)
