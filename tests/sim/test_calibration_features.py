@@ -503,3 +503,55 @@ def test_budget_counts_a_table_s_agents_on_duty():
     np.testing.assert_allclose(budget._on_duty(sc, bounds)["agents"], [0.0, 2.0, 2.5, 3.0, 0.0])
     assert budget.estimate(sc).agents == 3
     assert not any("0 agents on the roster" in w for w in budget.scenario_warnings(sc))
+
+
+# ------------------------------------------------------------------------- invariants with every feature on
+
+
+def mixed_with_features() -> Scenario:
+    from tests.sim.test_invariants import mixed_scenario
+
+    d = mixed_scenario(horizon="1d").model_dump(mode="json")
+    d["channels"]["voice"]["wrap_up"] = {"dist": "lognormal", "mean": "30s", "cv": 0.5}
+    d["channels"]["chat"]["wrap_up"] = {"dist": "exponential", "mean": "15s"}
+    d["intents"]["billing"]["wrap_up"] = {"dist": "fixed", "value": "20s"}
+    d["intents"]["billing"]["patience_by"] = [
+        {"priority": "urgent", "from": "08:00", "to": "18:00", "patience": SURV},
+    ]
+    agents = {(pd.Timestamp("2026-11-09T06:00") + pd.Timedelta(minutes=30 * k)).strftime("%Y-%m-%dT%H:%M"):
+              2.0 + (k % 7) * 0.6 for k in range(48)}  # fmt: skip
+    d["groups"]["voice_zh"]["staffing_table"] = table(agents, "30min", 0.8)
+    d["groups"]["voice_zh"]["staffing"] = {"night": 1}
+    return Scenario.model_validate(d)
+
+
+def run_center(sc: Scenario, **kwargs):
+    from sim.arrivals import iter_arrivals
+    from sim.engine import ContactCenter
+
+    streams = Streams(3, 0)
+    center = ContactCenter(sc, streams, iter_arrivals(sc, streams), log=True, **kwargs)
+    center.run()
+    return center, center.result(0, 3, 0.0)
+
+
+def test_with_every_feature_each_arrival_has_one_outcome_and_the_modes_agree():
+    from sim.defaults import LongestIdleRouting
+
+    sc = mixed_with_features()
+    center, res = run_center(sc)
+    c = res.contacts
+    assert center.n_arrivals == (~c.repeat).sum()  # conservation: one row per arrival (plus repeat contacts)
+    assert c.contact_id.is_unique
+    assert (c.wrap_s[c.outcome == "served"] > 0).mean() > 0.9
+    assert (res.agents["shift"] == "table").sum() > 0
+    _, plain = run_center(sc, eager_arrivals=False)
+    for col in ("contact_id", "outcome", "agent_id", "channel", "wrap_s"):
+        assert (c[col] == plain.contacts[col]).all(), col
+    for col in ("arrival_s", "service_start_s", "service_end_s", "wait_s"):
+        np.testing.assert_allclose(c[col], plain.contacts[col], rtol=0, atol=1e-6, err_msg=col)
+    _, generic = run_center(sc, routing=LongestIdleRouting(), fast_paths=False)
+    pd.testing.assert_frame_equal(c, generic.contacts)
+    streamed = run(sc, seed=3, replication=0, log=False)
+    for name in ("intervals", "staffing", "agents"):
+        pd.testing.assert_frame_equal(getattr(streamed, name), getattr(res, name), check_exact=False, rtol=1e-9)
