@@ -208,6 +208,13 @@ def test_intent_wrap_overrides_the_channel_and_no_wrap_means_the_old_engine():
     assert plain.wrap_s.tolist() == [0.0, 0.0]
 
 
+def test_a_wrap_up_that_never_ends_is_refused():
+    with pytest.raises(ValidationError, match=r"channels\.voice\n[\s\S]*wrap_up must be a finite duration"):
+        scenario(channels={"voice": {"wrap_up": {"dist": "none"}}})
+    with pytest.raises(ValidationError, match=r"intents\.general\n[\s\S]*wrap_up must be a finite duration"):
+        scenario(intents={"general": {"wrap_up": {**SURV, "tail": "none"}}})
+
+
 def test_logout_waits_for_the_wrap_up_and_it_is_overtime():
     sc = wrap_scenario(
         "60s",
