@@ -562,3 +562,15 @@ def test_with_every_feature_each_arrival_has_one_outcome_and_the_modes_agree():
     streamed = run(sc, seed=3, replication=0, log=False)
     for name in ("intervals", "staffing", "agents"):
         pd.testing.assert_frame_equal(getattr(streamed, name), getattr(res, name), check_exact=False, rtol=1e-9)
+
+
+def test_a_passthrough_column_missing_from_the_log_is_refused(tmp_path):
+    from experiments.replay import load_replay_log
+    from sim.arrivals import ReplayError
+
+    path = tmp_path / "calls.csv"
+    pd.DataFrame({"when": ["2026-11-09 08:00:00"], "x": [1]}).to_csv(path, index=False)
+    arrivals = {"kind": "replay", "path": str(path), "columns": {"arrival": "when"},
+                "defaults": {"channel": "voice", "intent": "general"}, "passthrough": ["call_id"]}  # fmt: skip
+    with pytest.raises(ReplayError, match=r"column\(s\) \['call_id'\] not in the file"):
+        load_replay_log(scenario(arrivals=arrivals))
