@@ -42,6 +42,7 @@ from sim.engine import resolution as r
 from sim.engine.dispatch import Dispatcher
 from sim.engine.draws import StageDraws
 from sim.engine.guards import check_agent, check_contact
+from sim.engine.outages import Outages, has_outages
 from sim.engine.output import close_at_horizon, result
 from sim.engine.queues import QueueLayout, queue_key
 from sim.engine.shifts import Shifts
@@ -205,6 +206,11 @@ class ContactCenter(Dispatcher):
         self._track_last = self.service_stages.track_last
         self.last: dict[int, Agent] = {}
         """Each customer's last agent (kept when the population is finite or the routing uses it)."""
+        self.outages: Outages | None = None
+        """Channel outages applied as contacts arrive (:mod:`sim.engine.outages`); ``None`` without outages."""
+        if has_outages(self):
+            self.outages = Outages(self, streams)
+            self._arrive = self.outages.arrive  # type: ignore[method-assign]  # set once: no cost without outages
         self.shifts.start()
 
     def _fast_paths(self) -> None:

@@ -67,6 +67,9 @@ def result(center: ContactCenter, replication: int, seed: int, wall_s: float) ->
     rec = center.recorder
     stats = {"n_arrivals": float(center.n_arrivals), "n_recorded": float(rec.n_recorded), "wall_s": wall_s}
     stats.update(costs(center))
+    if center.outages is not None:
+        o = center.outages
+        stats.update({"n_lost": float(o.n_lost), "n_moved": float(o.n_moved), "n_retries": float(o.n_retries)})
     return RunResult(
         replication=replication,
         seed=seed,

@@ -18,6 +18,7 @@ __all__ = [
     "COUNT_COLUMNS",
     "INTERVAL_KEYS",
     "LEVEL_COLUMNS",
+    "LOST_OUTCOMES",
     "METRICS",
     "QUEUE_OUTCOMES",
     "RESOLUTION_METRICS",
@@ -48,8 +49,13 @@ QUEUE_OUTCOMES: tuple[str, ...] = ANSWERED_OUTCOMES + ABANDONED_OUTCOMES + CENSO
 
 INTERVAL_KEYS: tuple[str, ...] = ("replication", "interval", "interval_start_s", "channel", "priority", "tier")
 """Key columns of the ``intervals`` frame, in order."""
-COUNT_COLUMNS: tuple[str, ...] = ("offered", "answered", "abandoned", "abandoned_short", "censored", "delayed")
-"""Count columns of the ``intervals`` frame that do not depend on an SL threshold, in order."""
+COUNT_COLUMNS: tuple[str, ...] = (
+    "offered", "answered", "abandoned", "abandoned_short", "censored", "delayed", "lost",
+)  # fmt: skip
+"""Count columns of the ``intervals`` frame that do not depend on an SL threshold, in order (``lost``: contacts
+that arrived on a failed channel and gave up; they are not part of ``offered``)."""
+LOST_OUTCOMES: tuple[str, ...] = ("lost",)
+"""Outcomes of contacts lost to an outage (never offered to the human queue)."""
 SUM_COLUMNS: tuple[str, ...] = ("wait_answered_s", "wait_abandoned_s", "handle_s")
 """Summed-seconds columns of the ``intervals`` frame, in order."""
 LEVEL_COLUMNS: tuple[str, ...] = ("queue_len", "in_service")
