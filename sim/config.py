@@ -19,6 +19,7 @@ import numpy as np
 from pydantic import BaseModel, BeforeValidator, Field, field_validator, model_validator
 
 from sim.distributions import Distribution, ExponentialDist, LognormalDist, NoAbandonment
+from sim.plans import Plan, plan_problems
 from sim.problems import Problem, ScenarioProblemsError, short_repr
 from sim.units import (
     MODEL_CONFIG,
@@ -826,6 +827,7 @@ class Scenario(_Frozen):
     team_leads: TeamLeads = TeamLeads()
     back_office: BackOffice = BackOffice()
     night: NightWindow = NightWindow()
+    plans: list[Plan] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
@@ -904,6 +906,7 @@ class Scenario(_Frozen):
         if bo is not None and bo not in channels:
             problems.append(_unknown(("back_office", "recontact_channel"), "channel", bo, channels))
         problems.extend(_check_names(self))
+        problems.extend(plan_problems(self))
         if problems:
             raise ScenarioProblemsError(problems)
         return self

@@ -16,6 +16,7 @@ Where each concept lives:
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 from sim.arrivals import ReplayLog, iter_arrivals
 from sim.config import Scenario
@@ -41,6 +42,7 @@ def run(
     deflection: DeflectionPolicy | None = None,
     staffing: StaffingPolicy | None = None,
     empowerment: EmpowermentPolicy | None = None,
+    plan_policies: Mapping[str, Mapping[str, object]] | None = None,
 ) -> RunResult:
     """Simulate one replication of ``scenario`` with the given policy objects.
 
@@ -57,6 +59,8 @@ def run(
         deflection: Deflection policy; default no bot.
         staffing: Staffing policy; default the scenario's rosters.
         empowerment: Empowerment policy; default approvals never escalated.
+        plan_policies: Per contingency plan, per slot, the policy object it switches to (see
+            :mod:`sim.engine.plans`).
 
     Returns:
         The replication's frames.
@@ -76,6 +80,7 @@ def run(
         deflection=deflection,
         staffing=staffing,
         empowerment=empowerment,
+        plan_policies=plan_policies,
     )
     center.run()
     return result(center, replication, seed, time.perf_counter() - wall)

@@ -46,6 +46,8 @@ def close_at_horizon(center: ContactCenter) -> None:
                 center.unserved(c, _ABANDONED if c.deadline_s < horizon else _CENSORED)
         dq.clear()
     rec = center.recorder
+    if center.plans is not None:
+        center.plans.close(horizon)
     for agent in center.agents:
         for c in agent.hand:
             c.outcome = _SERVED

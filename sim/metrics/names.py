@@ -110,6 +110,8 @@ METRICS: tuple[str, ...] = (
     "abandoned",
     "abandoned_short",
     "censored",
+    "lost",  # contacts lost to an outage (only for a scenario with outages)
+    "lost_rate",  # lost / (offered + lost)
     "backlog_h",  # hours of work still waiting at the end, at the answer rate (see sim.metrics.kpis.backlog_h)
     "abandon_rate",
     "sl",  # one row per threshold, named sl_<label> (see sl_metric), e.g. "sl_20s"
