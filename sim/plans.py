@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.problems import Problem
 from sim.units import MODEL_CONFIG, DateTime, Duration, PositiveDuration, TimeOfDay
@@ -125,6 +125,8 @@ class MoveAgents(_Frozen):
     seconds and that the group has the skill and language for, one contact at a time; the group's own work
     keeps its routing, and what an agent holds when the plan ends is finished.
     """
+
+    model_config = ConfigDict(**MODEL_CONFIG, serialize_by_alias=True)  # dumps ``from``, which loads back
 
     group: str
     from_: str = Field(alias="from")

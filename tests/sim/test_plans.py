@@ -230,3 +230,19 @@ def test_a_trigger_on_an_unknown_queue_and_a_move_from_a_lacking_channel_are_ref
 def test_malformed_plans_are_refused(plan, message):
     with pytest.raises(ValidationError, match=message):
         scenario(plans=[{"name": "p", **plan}])
+
+
+def test_a_scenario_with_plans_and_outages_round_trips_through_its_json_dump():
+    plan = {"name": "m", "window": {"start": _at(50), "end": _at(1000)},
+            "actions": {"move_agents": [{"group": "voice", "from": "voice", "to": "chat", "after_wait": "1min"}],
+                        "shift_demand": {"share": 0.2, "after": "22:00"}}}  # fmt: skip
+    sc = scenario(
+        channels={"voice": {"patience": {"dist": "none"}}, "chat": {"patience": {"dist": "none"}}},
+        groups={"voice": group(["voice"], 1), "chat": group(["chat"], 1)},
+        arrivals={"kind": "generated", "channels": {"voice": {"daily_volume": 0, "intent_mix": {"general": 1}}},
+                  "outages": [{"channel": "voice", "start": _at(100), "end": _at(200), "moved_to": "chat",
+                               "moved_share": 0.5, "notice": {"at": _at(150), "retry_share": 0.5,
+                                                               "retry_after": {"dist": "fixed", "value": "1h"}}}]},
+        plans=[plan],
+    )  # fmt: skip
+    assert type(sc).model_validate(sc.model_dump(mode="json")) == sc
