@@ -43,7 +43,7 @@ def two_channel(outage: dict | None = None, *, agents: int = 5, **extra):
                 "channels": ["voice", "chat"], "skills": {"general": 1.0}, "languages": ["en"],
                 "staffing": {"always": agents},
             }
-        },  # fmt: skip
+        },
         **extra,
     )
 
@@ -62,12 +62,16 @@ def test_contacts_in_the_window_are_lost_and_counted_outside_it_untouched():
     assert [str(rows[i]["outcome"]) for i in range(6)] == ["served", "lost", "lost", "lost", "served", "served"]
     lost = res.contacts[res.contacts.outcome == "lost"]
     assert lost.arrival_s.tolist() == [100.0, 150.0, 199.9]
-    assert lost.wait_s.isna().all() and lost.first_response_s.isna().all() and (lost.agent_id == -1).all()
+    assert lost.wait_s.isna().all()
+    assert lost.first_response_s.isna().all()
+    assert (lost.agent_id == -1).all()
     served = res.contacts[res.contacts.outcome == "served"]
     assert served.service_start_s.tolist() == [50.0, 200.0, 250.0]  # an idle agent answers at once
     iv = res.intervals.groupby("channel", observed=True)[["offered", "lost"]].sum()
-    assert iv.loc["voice", "offered"] == 3 and iv.loc["voice", "lost"] == 3
-    assert res.stats["n_lost"] == 3 and res.stats["n_arrivals"] == 6
+    assert iv.loc["voice", "offered"] == 3
+    assert iv.loc["voice", "lost"] == 3
+    assert res.stats["n_lost"] == 3
+    assert res.stats["n_arrivals"] == 6
 
 
 def test_moved_contacts_arrive_on_the_destination_at_once_with_its_draws():
@@ -79,7 +83,8 @@ def test_moved_contacts_arrive_on_the_destination_at_once_with_its_draws():
     assert c.service_start_s.tolist() == [50.0, 120.0, 150.0, 250.0]
     # The handle time of a moved contact is drawn from the destination (fixed 100 s here); its stream is its own.
     assert c.loc[1, "handle_s"] == 100.0
-    assert res.stats["n_moved"] == 2 and res.stats.get("n_lost") == 0
+    assert res.stats["n_moved"] == 2
+    assert res.stats.get("n_lost") == 0
 
 
 def test_retries_come_back_after_the_delay_and_meet_the_rule_again():
@@ -99,8 +104,10 @@ def test_a_retry_due_after_the_horizon_is_lost():
     sc = two_channel({"start": _at(70000), "end": _at(80000), **retry})  # the horizon is 86,400 s
     res = simulate(sc, [batch([78000.0, 79300.0])])
     c = res.contacts.set_index("contact_id")
-    assert str(c.loc[0, "outcome"]) == "served" and c.loc[0, "arrival_s"] == 78000.0 + 7200.0
-    assert str(c.loc[1, "outcome"]) == "lost" and c.loc[1, "arrival_s"] == 79300.0
+    assert str(c.loc[0, "outcome"]) == "served"
+    assert c.loc[0, "arrival_s"] == 78000.0 + 7200.0
+    assert str(c.loc[1, "outcome"]) == "lost"
+    assert c.loc[1, "arrival_s"] == 79300.0
 
 
 def test_an_outage_notice_changes_the_shares_from_its_time_on():
@@ -177,7 +184,9 @@ def test_conservation_with_lost_contacts_and_intervals_from_the_log():
     assert len(df) == res.stats["n_arrivals"] == res.stats["n_recorded"]
     assert df.contact_id.is_unique
     lost = int((df.outcome == "lost").sum())
-    assert lost == res.stats["n_lost"] > 0 and res.stats["n_moved"] > 0 and res.stats["n_retries"] > 0
+    assert lost == res.stats["n_lost"] > 0
+    assert res.stats["n_moved"] > 0
+    assert res.stats["n_retries"] > 0
     assert res.intervals.lost.sum() == lost
     queue = df.outcome.isin(["served", "abandoned", "censored", "escalated_async"])
     assert res.intervals.offered.sum() == int(queue.sum())

@@ -51,7 +51,8 @@ def test_a_window_calls_in_reserve_agents_exactly_from_start_to_end():
     assert c.outcome.astype(str).tolist() == ["served", "served", "served", "censored"]
     agent = res.agents.set_index("agent_id").loc[0]
     assert agent["shift"] == "plan:reserve"
-    assert agent["callin_s"] == 1000.0 and agent["overtime_s"] == pytest.approx(99.0)
+    assert agent["callin_s"] == 1000.0
+    assert agent["overtime_s"] == pytest.approx(99.0)
     assert agent["paid_s"] == pytest.approx(1099.0)
 
 
@@ -82,7 +83,8 @@ def test_a_queue_trigger_starts_and_stops_at_the_checks_where_the_condition_chan
     assert c.service_start_s.tolist()[:2] == [60.0, 160.0]
     assert c.outcome.astype(str).tolist() == ["served", "served", "censored", "censored"]
     agent = res.agents.iloc[0]
-    assert agent["callin_s"] == 120.0 and agent["overtime_s"] == pytest.approx(80.0)
+    assert agent["callin_s"] == 120.0
+    assert agent["overtime_s"] == pytest.approx(80.0)
 
 
 def test_an_oldest_wait_trigger():
@@ -126,7 +128,7 @@ def test_moves_without_a_wait_take_a_contact_at_once():
         groups={"voice": group(["voice"], 1), "chat": group(["chat"], 0)},
         plans=[plan],
     )  # fmt: skip
-    center, res = run_center(sc, [batch([10.0, 60.0], channel=[1, 1])])
+    _, res = run_center(sc, [batch([10.0, 60.0], channel=[1, 1])])
     # chat 10 waits until the plan starts (50: the sweep at the start); chat 60 when the agent frees at 150.
     assert rows(res).service_start_s.tolist() == [50.0, 150.0]
 
@@ -138,7 +140,7 @@ def test_shift_demand_reschedules_a_share_to_after_the_time_of_day():
     plan = {"name": "later", "window": {"start": _at(0), "end": _at(3600)},
             "actions": {"shift_demand": {"share": 1.0, "after": "02:00", "spread": "0s"}}}
     sc = scenario(plans=[plan])
-    center, res = run_center(sc, [batch([100.0, 3599.0, 4000.0])])
+    _, res = run_center(sc, [batch([100.0, 3599.0, 4000.0])])
     c = rows(res)
     # A shifted contact gets its id when it arrives (as every arrival does): 4000 comes first.
     assert c.arrival_s.tolist() == [4000.0, 7200.0, 7200.0]
@@ -154,7 +156,8 @@ def test_shift_demand_share_and_spread():
     c = res.contacts
     moved = c[c.arrival_s >= 22 * 3600.0]
     assert ((moved.arrival_s >= 22 * 3600.0) & (moved.arrival_s < 23 * 3600.0)).all()
-    assert 0 < len(moved) < 400 and len(c) == 400
+    assert 0 < len(moved) < 400
+    assert len(c) == 400
 
 
 # ------------------------------------------------------------------------------------------- policy switches
@@ -165,7 +168,8 @@ def test_a_plan_switches_the_deflection_policy_only_inside_its_window():
             "actions": {"policies": {"deflection": {"name": "all"}}}}
     bot = {"session": {"dist": "fixed", "value": "60s"}, "default_resolution": 1.0}
     sc = scenario(bots={"voice": bot}, plans=[plan])
-    center, res = run_center(sc, [batch([500.0, 1000.0, 1500.0, 2000.0])], plan_policies={"bot": {"deflection": OfferAll()}})
+    policies = {"bot": {"deflection": OfferAll()}}
+    _, res = run_center(sc, [batch([500.0, 1000.0, 1500.0, 2000.0])], plan_policies=policies)
     c = rows(res)
     assert c.outcome.astype(str).tolist() == ["served", "bot_resolved", "bot_resolved", "served"]
 
@@ -197,7 +201,8 @@ def test_overlapping_windows_on_one_slot_are_refused():
         {"name": "c", "window": {"start": _at(150), "end": _at(200)}, "actions": switch},  # touches b: fine
     ]
     (p,) = _problems(plans=plans)
-    assert p.path == ("plans", 1, "actions", "policies") and "overlaps plan 0" in p.message
+    assert p.path == ("plans", 1, "actions", "policies")
+    assert "overlaps plan 0" in p.message
 
 
 def test_a_trigger_on_an_unknown_queue_and_a_move_from_a_lacking_channel_are_refused():
@@ -246,3 +251,48 @@ def test_a_scenario_with_plans_and_outages_round_trips_through_its_json_dump():
         plans=[plan],
     )  # fmt: skip
     assert type(sc).model_validate(sc.model_dump(mode="json")) == sc
+
+
+# ------------------------------------------------------------------------------------- no plan in force: oracle
+
+NEVER = {"name": "never", "trigger": {"queue": {"channel": "voice", "length_over": 10**6, "check_every": "5min"}},
+         "actions": {"call_in": [{"group": "agents", "agents": 3}],
+                     "shift_demand": {"share": 1.0, "after": "03:00"}}}  # fmt: skip
+
+
+def test_a_plan_that_never_comes_into_force_changes_no_contact():
+    from tests.sim.test_validation import mm_scenario
+
+    data = {**mm_scenario(14).model_dump(mode="json"), "horizon": "1d"}
+    sc = type(mm_scenario(14)).model_validate(data)
+    with_plan = type(sc).model_validate({**data, "plans": [NEVER]})
+    a = ContactCenter(sc, Streams(3, 0), iter_arrivals_of(sc, 3), log=True)
+    b = ContactCenter(with_plan, Streams(3, 0), iter_arrivals_of(with_plan, 3), log=True)
+    a.run()
+    b.run()
+    assert b.plans is not None
+    assert b.plans.events == []
+    ra, rb = a.result(0, 3, 0.0), b.result(0, 3, 0.0)
+    assert ra.contacts.equals(rb.contacts)
+    assert ra.intervals.equals(rb.intervals)
+
+
+def iter_arrivals_of(sc, seed):
+    from sim.arrivals import iter_arrivals
+
+    return iter_arrivals(sc, Streams(seed, 0))
+
+
+@pytest.mark.slow
+def test_erlang_c_holds_with_a_plan_configured_but_not_in_force():
+    from sim.erlang import erlang_c
+    from tests.sim.test_validation import HANDLE_S, RATE_PER_S, mm_scenario, per_replication
+    from tests.stats_family import assert_covers
+
+    base = mm_scenario(14)
+    sc = type(base).model_validate({**base.model_dump(mode="json"), "plans": [NEVER]})
+    stats = per_replication(sc, seed=29)
+    theory = erlang_c(RATE_PER_S, HANDLE_S, 14)
+    assert_covers(stats["sl20"], theory.service_level(20), "Erlang C 14 agents, idle plan: SL(20 s)")
+    assert_covers(stats["p_wait"], theory.p_wait, "Erlang C 14 agents, idle plan: P(wait > 0)")
+    assert_covers(stats["asa"], theory.asa_s, "Erlang C 14 agents, idle plan: ASA (s)")
