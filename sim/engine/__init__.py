@@ -10,6 +10,8 @@ Where each concept lives:
 * :mod:`~sim.engine.shifts`: agents, their shifts and breaks, reserve call-ins.
 * :mod:`~sim.engine.stages`: the bot, team-lead approvals, transfers, repeat contacts.
 * :mod:`~sim.engine.view`: the read-only view policies see.
+* :mod:`~sim.engine.outages`: what a contact arriving on a failed channel does (lost, moved, retried).
+* :mod:`~sim.engine.plans`: contingency plans (windows, triggers, and their actions).
 * :mod:`~sim.engine.resolution`, :mod:`~sim.engine.output`: counters, output frames and costs.
 """
 

@@ -20,6 +20,7 @@ __all__ = [
     "LEVEL_COLUMNS",
     "LOST_OUTCOMES",
     "METRICS",
+    "OUTAGE_METRICS",
     "QUEUE_OUTCOMES",
     "RESOLUTION_METRICS",
     "SL_CONVENTIONS",
@@ -95,6 +96,9 @@ COST_METRICS: tuple[str, ...] = (
 """Recurring costs per week (the total includes the agents' ``labor_cost_per_week``), one-off costs apart, and
 team-lead occupancy (scope ``all``), when the engine reports them; currency units (see :mod:`sim.metrics.costs`)."""
 
+OUTAGE_METRICS: tuple[str, ...] = ("lost", "lost_rate")
+"""Contacts lost to an outage and lost / (offered + lost), per contact scope; only for a scenario with outages."""
+
 TARGET_INTERVAL_METRICS: tuple[str, ...] = (
     "target_worst_interval",
     "target_worst_interval_start_s",
@@ -110,8 +114,7 @@ METRICS: tuple[str, ...] = (
     "abandoned",
     "abandoned_short",
     "censored",
-    "lost",  # contacts lost to an outage (only for a scenario with outages)
-    "lost_rate",  # lost / (offered + lost)
+    *OUTAGE_METRICS,
     "backlog_h",  # hours of work still waiting at the end, at the answer rate (see sim.metrics.kpis.backlog_h)
     "abandon_rate",
     "sl",  # one row per threshold, named sl_<label> (see sl_metric), e.g. "sl_20s"

@@ -203,6 +203,14 @@ def test_conservation_with_lost_contacts_and_intervals_from_the_log():
     lo, hi = 4 * 3600.0, 8 * 3600.0
     inside = (df.channel == "voice") & (df.arrival_s >= lo) & (df.arrival_s < hi)
     assert (df.outcome[inside] == "lost").all()
+    # The lost metrics of the summary come from the intervals (after the warm-up: none here).
+    from experiments.measure import replication_metrics
+
+    metrics = replication_metrics(res, sc).set_index(["metric", "scope"])["value"]
+    assert metrics["lost", "channel=voice"] == lost
+    assert metrics["lost", "all"] == lost
+    offered_voice = int(res.intervals.loc[res.intervals.channel == "voice", "offered"].sum())
+    assert metrics["lost_rate", "channel=voice"] == lost / (offered_voice + lost)
     # Reproducible.
     again = run(sc, seed=4, log=True).contacts
     assert again.equals(df)
