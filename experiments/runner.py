@@ -95,7 +95,15 @@ def simulate_scenario(
     if replay is None and scenario.arrivals.kind == "replay":
         replay = load_replay_log(scenario, base_dir)
     policies = {slot: make(slot, getattr(scenario.policies, slot)) for slot in SLOTS}
-    return run(scenario, seed=seed, replication=replication, log=log, replay=replay, **policies)
+    plan_policies = {
+        plan.name: {slot: make(slot, spec) for slot, spec in plan.actions.policies.items()}
+        for plan in scenario.plans
+        if plan.actions.policies
+    }
+    return run(
+        scenario, seed=seed, replication=replication, log=log, replay=replay, plan_policies=plan_policies or None,
+        **policies,
+    )  # fmt: skip
 
 
 def _default_simulate() -> Simulate:

@@ -19,6 +19,7 @@ import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from sim.distributions import Distribution, ExponentialDist, LognormalDist, NoAbandonment
+from sim.plans import Plan, plan_problems
 from sim.problems import Problem, ScenarioProblemsError, short_repr
 from sim.units import (
     MODEL_CONFIG,
@@ -45,6 +46,8 @@ __all__ = [
     "GeneratedArrivals",
     "Intent",
     "Outage",
+    "OutageNotice",
+    "OutageShares",
     "PatienceRule",
     "PolicySlots",
     "PolicySpec",
@@ -255,21 +258,74 @@ class Promotion(_Frozen):
         return self
 
 
-class Outage(_Frozen):
-    """A channel failure: during the window a share of its arrivals move to another channel, the rest are lost."""
+class OutageShares(_Frozen):
+    """What customers arriving on a failed channel do: move, retry later, or give up (lost).
+
+    Attributes:
+        moved_share: Share that moves to ``moved_to`` at once (the outage's other channel).
+        retry_share: Share that tries the same channel again after a ``retry_after`` delay.
+        retry_after: Delay before a retry (seconds; a distribution); required when ``retry_share > 0``.
+
+    The rest, ``1 - moved_share - retry_share``, is lost: an outcome of its own (``lost``).
+    """
+
+    moved_share: Share = 0.0
+    retry_share: Share = 0.0
+    retry_after: Distribution | None = None
+
+    @model_validator(mode="after")
+    def _shares(self) -> OutageShares:
+        if self.moved_share + self.retry_share > 1.0 + 1e-12:
+            raise ValueError(
+                f"moved_share + retry_share is {self.moved_share + self.retry_share:g}; they must sum to at most 1 "
+                "(the rest is lost)"
+            )
+        if self.retry_share > 0 and self.retry_after is None:
+            raise ValueError("retry_share > 0 needs retry_after (the delay before a retry, e.g. {dist: exponential, "
+                             "mean: 30min})")
+        return self
+
+
+class OutageNotice(OutageShares):
+    """An outage notice announcing the expected recovery time.
+
+    From ``at`` to the end of the outage, customers act on these shares instead of the outage's own (e.g. more
+    retry after the announced recovery, fewer lost).
+
+    Attributes:
+        at: When the notice goes out (inside the outage window).
+    """
+
+    at: DateTime
+
+
+class Outage(OutageShares):
+    """A channel failure in ``[start, end)``.
+
+    A contact arriving on ``channel`` then (a generated arrival, a repeat, a chaser or a retry) moves to
+    ``moved_to`` with probability ``moved_share``, retries the same channel after ``retry_after`` with
+    probability ``retry_share``, and is otherwise lost. A ``notice`` changes these shares from its ``at`` time on.
+
+    Agents of the failed channel stay idle for it (nothing arrives) unless a contingency plan moves them.
+    """
 
     channel: str
     start: DateTime
     end: DateTime
     moved_to: str | None = None
-    moved_share: Share = 0.0
+    notice: OutageNotice | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> Outage:
         if self.end <= self.start:
             raise ValueError(f"end ({self.end}) must be after start ({self.start})")
-        if self.moved_share > 0 and self.moved_to is None:
+        shares = [self] + ([self.notice] if self.notice is not None else [])
+        if any(s.moved_share > 0 for s in shares) and self.moved_to is None:
             raise ValueError("moved_share > 0 needs moved_to (the channel that takes the traffic)")
+        if self.moved_to == self.channel:
+            raise ValueError(f"moved_to must be another channel than the failed one ({self.channel!r})")
+        if self.notice is not None and not self.start <= self.notice.at < self.end:
+            raise ValueError(f"notice.at ({self.notice.at}) must lie inside the outage [{self.start}, {self.end})")
         return self
 
 
@@ -924,6 +980,7 @@ class Scenario(_Frozen):
     team_leads: TeamLeads = TeamLeads()
     back_office: BackOffice = BackOffice()
     night: NightWindow = NightWindow()
+    plans: list[Plan] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
@@ -1002,6 +1059,7 @@ class Scenario(_Frozen):
         if bo is not None and bo not in channels:
             problems.append(_unknown(("back_office", "recontact_channel"), "channel", bo, channels))
         problems.extend(_check_names(self))
+        problems.extend(plan_problems(self))
         if problems:
             raise ScenarioProblemsError(problems)
         return self
@@ -1110,6 +1168,18 @@ class Scenario(_Frozen):
             for field, name in (("channel", outage.channel), ("moved_to", outage.moved_to)):
                 if name is not None and name not in channels:
                     problems.append(_unknown(("arrivals", "outages", i, field), "channel", name, channels))
+        for i, outage in enumerate(arrivals.outages):
+            for j, earlier in enumerate(arrivals.outages[:i]):
+                if earlier.channel == outage.channel and outage.start < earlier.end and earlier.start < outage.end:
+                    problems.append(
+                        Problem(
+                            ("arrivals", "outages", i),
+                            f"this outage of channel {outage.channel!r} overlaps outage {j} of the same channel "
+                            f"({earlier.start:%Y-%m-%d %H:%M} to {earlier.end:%Y-%m-%d %H:%M})",
+                            value=f"{outage.start:%Y-%m-%d %H:%M} to {outage.end:%Y-%m-%d %H:%M}",
+                            expected="outages of one channel that do not overlap (merge them, or use a notice)",
+                        )
+                    )
         end = self.start + dt.timedelta(seconds=self.horizon)
         events: list[tuple[str, int, Promotion | Outage]] = [
             *(("promotions", i, e) for i, e in enumerate(arrivals.promotions)),

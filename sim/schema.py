@@ -25,7 +25,8 @@ Every time column ends in ``_s`` (seconds; ``*_at_s`` style times are seconds fr
 ``intervals`` (one row per replication x interval x channel x priority x tier, every combination present):
     replication, interval, interval_start_s, channel, priority, tier, and the counts of contacts *arriving* in
     the interval: offered, answered, abandoned, abandoned_short, censored, delayed (answered or abandoned with
-    wait > 0), and for each SL threshold T (column suffix :func:`threshold_label`, e.g. ``20s``):
+    wait > 0), lost (arrived on a failed channel and gave up: not offered), and for each SL threshold T (column
+    suffix :func:`threshold_label`, e.g. ``20s``):
     answered_within_T, abandoned_within_T, censored_over_T; sums: wait_answered_s, wait_abandoned_s,
     handle_s (of answered contacts that finished), max_wait_answered_s; time-weighted levels over the interval:
     queue_len (mean waiting contacts of this segment), in_service (mean contacts of this segment in service).
@@ -81,9 +82,12 @@ OUTCOMES: tuple[str, ...] = (
     "escalated_async",
     "censored",
     "in_bot",
+    "lost",
 )
 """Every contact ends in exactly one of these (``censored``: still waiting in the human queue at the horizon;
-``in_bot``: still in a bot session or its hand-off at the horizon, so never offered to the human queue)."""
+``in_bot``: still in a bot session or its hand-off at the horizon, so never offered to the human queue;
+``lost``: arrived on a failed channel during an outage and gave up, never offered to the human queue; see
+:mod:`sim.engine.outages`)."""
 
 PRIORITIES: tuple[str, ...] = ("normal", "urgent")
 """Priority names by code (0, 1)."""

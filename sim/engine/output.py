@@ -48,6 +48,8 @@ def close_at_horizon(center: ContactCenter) -> None:
                 center.unserved(c, _ABANDONED if c.deadline_s < horizon else _CENSORED)
         dq.clear()
     rec = center.recorder
+    if center.plans is not None:
+        center.plans.close(horizon)
     for agent in center.agents:
         for c in agent.hand:
             c.outcome = _SERVED
@@ -72,6 +74,9 @@ def result(center: ContactCenter, replication: int, seed: int, wall_s: float) ->
     contacts = rec.contacts_frame(replication, center.channels, center.intents, center.languages, center.groups)
     if contacts is not None:
         tag_contacts(center, contacts)
+    if center.outages is not None:
+        o = center.outages
+        stats.update({"n_lost": float(o.n_lost), "n_moved": float(o.n_moved), "n_retries": float(o.n_retries)})
     return RunResult(
         replication=replication,
         seed=seed,
