@@ -379,7 +379,11 @@ def run_replications(
 
 @contextlib.contextmanager
 def _progress_bar(total: int, completed: int, enabled: bool, label: str) -> Iterator[Callable[[], None]]:
-    """A rich progress bar on stderr (hidden when disabled or stderr is not a terminal); yields ``advance()``."""
+    """A rich progress bar on stderr, or a widget in Jupyter; yields ``advance()``.
+
+    Hidden when disabled, or when stderr is neither a terminal nor a Jupyter kernel (a log file gets no bar). In
+    Jupyter, rich redraws one ipywidgets ``Output`` in place instead of printing a line per refresh.
+    """
     from rich.console import Console
     from rich.markup import escape
     from rich.progress import (
@@ -399,11 +403,12 @@ def _progress_bar(total: int, completed: int, enabled: bool, label: str) -> Iter
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console,
-        disable=not (enabled and console.is_terminal),
+        disable=not (enabled and (console.is_terminal or console.is_jupyter)),
         transient=False,
     ) as bar:
         task = bar.add_task(escape(printable(label)), total=total, completed=completed)
         yield lambda: bar.advance(task)
+        bar.refresh()  # Jupyter keeps the last drawing, which rich's stop does not redraw: show the final count
 
 
 def _collect(

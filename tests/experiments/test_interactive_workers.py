@@ -76,7 +76,8 @@ def test_main_module_function_runs_with_two_workers(tmp_path: Path) -> None:
 def test_notebook_function_runs_with_two_workers(tmp_path: Path) -> None:
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CELL)])
+    progress_cell = 'res = run_experiment("erlang_c_textbook", seed=1, n_replications=3, workers=1, progress=True)'
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CELL), nbformat.v4.new_code_cell(progress_cell)])
     old = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = str(ROOT)  # the kernel inherits this process's environment
     try:
@@ -91,6 +92,16 @@ def test_notebook_function_runs_with_two_workers(tmp_path: Path) -> None:
             os.environ["PYTHONPATH"] = old
     streams = [o["text"] for o in notebook.cells[0].outputs if o.get("output_type") == "stream" and o["name"] == "stdout"]
     _check("".join(streams))
+    # The progress bar is one widget redrawn in place (its last drawing shows every replication done), not lines.
+    outputs = notebook.cells[1].outputs
+    widgets = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(widgets) == 1, outputs
+    assert not [o for o in outputs if o.get("output_type") == "stream"], outputs
+    model = widgets[0]["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
+    state = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"][model]["state"]
+    drawn = [o["data"]["text/plain"] for o in state["outputs"]]
+    assert len(drawn) == 1, drawn
+    assert "3/3" in drawn[0], drawn
 
 
 def test_by_value_pickles_a_closure_and_keeps_importable_functions_by_reference() -> None:
