@@ -23,14 +23,15 @@ __all__ = [
     "bot_business_case",
     "break_even",
     "busy_hours",
+    "case_rows",
     "human_mix",
     "miss_probability",
     "variant_table",
 ]
 
-BUSY_HOURS = "busy_h_per_week"
+BUSY_HOURS = "busy_per_week_h"
 """Metric of :func:`busy_hours`: agent-hours with at least one contact in hand, per week."""
-BUSY_VALUE = "busy_value_per_week"
+BUSY_VALUE = "busy_labor_cost_per_week"
 """Metric of :func:`busy_hours`: those hours at each group's ``hourly_cost`` (currency per week)."""
 
 WEEK_S = 7 * 86_400.0
@@ -151,7 +152,8 @@ def bot_business_case(
         confidence: Two-sided confidence level.
 
     Returns:
-        One row per variant; the columns above plus ``bot_sessions_per_day`` and ``one_off_cost``.
+        One row per variant; the columns above plus ``bot_sessions_per_day``, ``one_off_cost`` and ``n`` (paired
+        replications). :func:`case_rows` turns it into rows for :func:`experiments.nbplots.plot_lever`.
     """
     from sim.metrics import payback_weeks
 
@@ -187,9 +189,38 @@ def bot_business_case(
                 "payback_low_weeks": payback_weeks(one_off, net + half, 0.0),
                 "payback_high_weeks": payback_weeks(one_off, net - half, 0.0),
                 "break_even_sessions_per_day": fixed / per_session if per_session > 0 else math.inf,
+                "n": len(net_long),
             }
         )
     return pd.DataFrame(rows)
+
+
+def case_rows(case: pd.DataFrame) -> pd.DataFrame:
+    """:func:`bot_business_case` as rows like :func:`variant_table`'s, for :func:`experiments.nbplots.plot_lever`.
+
+    Returns:
+        Rows ``variant, metric, scope, mean, ci_low, ci_high, n`` of the metrics ``hours_saved_per_week_h``
+        (agent-hours) and ``net_saving_cost_per_week`` (currency per week), scope ``all``.
+    """
+    parts = []
+    for metric, column, low, high in (
+        ("hours_saved_per_week_h", "hours_saved_per_week", "hours_saved_ci_low", "hours_saved_ci_high"),
+        ("net_saving_cost_per_week", "net_saving_per_week", "net_saving_ci_low", "net_saving_ci_high"),
+    ):
+        parts.append(
+            pd.DataFrame(
+                {
+                    "variant": case["variant"],
+                    "metric": metric,
+                    "scope": "all",
+                    "mean": case[column],
+                    "ci_low": case[low],
+                    "ci_high": case[high],
+                    "n": case["n"],
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
 
 
 def _mean(long: pd.DataFrame, metric: str, scope: str = "all") -> float:

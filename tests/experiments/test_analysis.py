@@ -16,6 +16,7 @@ from experiments.analysis import (
     bot_business_case,
     break_even,
     busy_hours,
+    case_rows,
     human_mix,
     miss_probability,
     variant_table,
@@ -101,6 +102,10 @@ def test_bot_business_case_pairs_replications_and_computes_payback_and_break_eve
     assert row["bot_sessions_per_day"] == pytest.approx(sessions)
     per_session = (net.mean() / 7 + 10.0) / sessions
     assert row["break_even_sessions_per_day"] == pytest.approx(10.0 / per_session)
+    assert row["n"] == 2
+    rows = case_rows(bot_business_case(base, {"bot": bot})).set_index("metric")
+    assert rows.loc["net_saving_cost_per_week", "mean"] == pytest.approx(net.mean())
+    assert rows.loc["hours_saved_per_week_h", "ci_high"] == pytest.approx(row["hours_saved_ci_high"])
 
 
 def test_bot_business_case_on_a_real_run_frees_agent_hours() -> None:
