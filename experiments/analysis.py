@@ -26,6 +26,7 @@ __all__ = [
     "case_rows",
     "human_mix",
     "miss_probability",
+    "one_path_per_value",
     "variant_table",
 ]
 
@@ -355,3 +356,23 @@ def miss_probability(confirmation: pd.DataFrame) -> pd.DataFrame:
     out["p_miss_low"] = np.clip(centre - half, 0.0, 1.0).to_numpy()
     out["p_miss_high"] = np.clip(centre + half, 0.0, 1.0).to_numpy()
     return out.reset_index(drop=True)
+
+
+def one_path_per_value(overrides: Mapping[str, object]) -> dict[str, object]:
+    """Overrides with each mapping of scalars split into one dotted path per key.
+
+    ``ccsim erlang``'s plan sets ``groups.tech.staffing: {night: 11, day: 18}``; a search space's variables are
+    ``groups.tech.staffing.night`` and so on, so this gives the plan as a warm start for
+    :func:`experiments.optimize.optimize` (``start=``). Other values are kept as they are.
+
+    Example:
+        >>> one_path_per_value({"groups.tech.staffing": {"night": 11, "day": 18}, "horizon": "3d"})
+        {'groups.tech.staffing.night': 11, 'groups.tech.staffing.day': 18, 'horizon': '3d'}
+    """
+    out: dict[str, object] = {}
+    for path, value in overrides.items():
+        if isinstance(value, Mapping) and value and all(not isinstance(v, Mapping | list) for v in value.values()):
+            out.update({f"{path}.{key}": v for key, v in value.items()})
+        else:
+            out[path] = value
+    return out

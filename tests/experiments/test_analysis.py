@@ -19,6 +19,7 @@ from experiments.analysis import (
     case_rows,
     human_mix,
     miss_probability,
+    one_path_per_value,
     variant_table,
 )
 from experiments.results import ExperimentResult
@@ -176,3 +177,19 @@ def test_miss_probability_with_its_wilson_interval() -> None:
     assert out.loc["voice", "p_miss_high"] == pytest.approx(0.4042, abs=5e-5)
     assert out.loc["chat", "p_miss_low"] == 0.0
     assert out.loc["chat", "p_miss_high"] == pytest.approx(0.2775, abs=5e-5)  # Wilson of 0 in 10
+
+
+def test_one_path_per_value_gives_an_erlang_plan_as_a_warm_start() -> None:
+    from experiments.erlang_plan import erlang_plan
+    from experiments.optimize import start_params
+    from experiments.space import space_from_dict
+
+    scenario = Scenario.model_validate(TINY_SCENARIO)
+    plan = erlang_plan(scenario)
+    paths = one_path_per_value(plan.overrides())
+    assert paths == {"groups.agents.staffing.always": plan.staffing["agents"]["always"]}
+    space = space_from_dict({"variables": {"groups.agents.staffing.always": {"int": [1, 30]}}})
+    params, notes = start_params(space, paths)
+    assert params == {"groups.agents.staffing.always": plan.staffing["agents"]["always"]}
+    assert notes == []
+    assert one_path_per_value({"a": {"b": [1]}, "c": {}}) == {"a": {"b": [1]}, "c": {}}
