@@ -24,7 +24,7 @@ test: $(STAMP)
 	$(MAKE) test-notebooks
 
 # Every notebook top to bottom, with small replication counts (the committed outputs use the notebooks' defaults).
-NB_ENV := CCSIM_NB_REPLICATIONS=2 CCSIM_NB_TRIALS=3 CCSIM_NB_WORKERS=2
+NB_ENV := CCSIM_NB_REPLICATIONS=2 CCSIM_NB_TRIALS=3 CCSIM_NB_WORKERS=1
 test-notebooks: $(STAMP)
 	$(NB_ENV) $(BIN)/python -m pytest -q --nbmake --nbmake-timeout=600 notebooks
 
