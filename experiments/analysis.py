@@ -344,8 +344,12 @@ def miss_probability(confirmation: pd.DataFrame) -> pd.DataFrame:
         confirmation: Rows ``trial, target, level, mean, status, p_period, replications``.
 
     Returns:
-        One row per plan x target: ``trial, target, level, mean, status, p_miss, p_miss_low, p_miss_high``.
+        One row per plan x target: ``trial, target, level, mean, status, p_miss, p_miss_low, p_miss_high``
+        (no rows when no plan was confirmed).
     """
+    columns = ["trial", "target", "level", "mean", "status", "p_miss", "p_miss_low", "p_miss_high"]
+    if confirmation.empty:  # no plan was feasible in the search, so none was confirmed
+        return pd.DataFrame(columns=columns)
     out = confirmation[["trial", "target", "level", "mean", "status"]].copy()
     p = 1.0 - confirmation["p_period"].astype(float)
     n = confirmation["replications"].astype(float)

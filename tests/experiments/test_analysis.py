@@ -177,6 +177,9 @@ def test_miss_probability_with_its_wilson_interval() -> None:
     assert out.loc["voice", "p_miss_high"] == pytest.approx(0.4042, abs=5e-5)
     assert out.loc["chat", "p_miss_low"] == 0.0
     assert out.loc["chat", "p_miss_high"] == pytest.approx(0.2775, abs=5e-5)  # Wilson of 0 in 10
+    empty = miss_probability(pd.DataFrame())  # what optimize returns when no plan was feasible
+    assert empty.empty
+    assert "p_miss" in empty.columns
 
 
 def test_one_path_per_value_gives_an_erlang_plan_as_a_warm_start() -> None:
