@@ -104,6 +104,33 @@ def test_notebook_function_runs_with_two_workers(tmp_path: Path) -> None:
     assert "3/3" in drawn[0], drawn
 
 
+OPTIMIZE_CELL = textwrap.dedent(
+    """
+    import json, tempfile
+    from experiments import load_scenario, simulate_scenario
+    from experiments.optimize import optimize
+    from experiments.space import space_from_dict
+
+    def my_simulate(scenario, **kwargs):
+        return simulate_scenario(scenario, **kwargs)
+
+    scenario, _ = load_scenario("erlang_c_textbook")
+    space = space_from_dict({"variables": {"groups.agents.staffing.always": {"int": [13, 15]}},
+                             "replications": 2, "trials": 2, "seed": 1})
+    result = optimize(scenario, space, out_dir=tempfile.mkdtemp(), confirm_top=0, workers=2, simulate=my_simulate)
+    print(json.dumps({"complete": int((result.trials["state"] == "COMPLETE").sum())}))
+    """
+)
+
+
+def test_optimize_runs_a_main_module_simulate_with_two_workers(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", OPTIMIZE_CELL], cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"complete": 2}
+
+
 def test_by_value_pickles_a_closure_and_keeps_importable_functions_by_reference() -> None:
     offset = 5
 
