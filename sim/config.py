@@ -37,8 +37,10 @@ __all__ = [
     "AgentGroup",
     "Approval",
     "BackOffice",
+    "Balking",
     "Bot",
     "Break",
+    "Callback",
     "Channel",
     "ChannelArrivals",
     "Customers",
@@ -50,6 +52,7 @@ __all__ = [
     "Promotion",
     "ReplayArrivals",
     "Reporting",
+    "Retrials",
     "Scenario",
     "Shift",
     "Target",
@@ -74,6 +77,68 @@ class _Frozen(BaseModel):
 # --------------------------------------------------------------------------------------------------- channels
 
 
+class Balking(_Frozen):
+    """Callers who would have to wait leave at once (outcome ``balked``) with probability
+    ``min(1, share + per_waiting x contacts already waiting in their queue)``.
+
+    Attributes:
+        share: Balking probability of a caller who would wait behind nobody.
+        per_waiting: Added probability per contact already waiting in the caller's queue.
+    """
+
+    share: Share
+    per_waiting: float = Field(0.0, ge=0.0, le=1.0)
+
+
+RetrialAfter = Literal["blocked", "abandoned", "balked", "timed_out"]
+
+
+class Retrials(_Frozen):
+    """Customers who try again: after a blocked, abandoned or balked contact (configurable), with ``probability``
+    the same customer calls again after ``delay``, as a new contact marked as a retrial (``retrial`` = attempt).
+
+    Attributes:
+        probability: Chance that a customer whose contact ended in one of ``after`` tries again.
+        delay: Time from the end of that contact (blocked or balked: its arrival; abandoned or timed out: the end
+            of its wait) to the retrial (seconds, any distribution).
+        after: Outcomes that lead to a retrial.
+        max_retrials: At most this many retrials per first contact (none: unlimited).
+    """
+
+    probability: Share
+    delay: Distribution
+    after: list[RetrialAfter] = Field(default_factory=lambda: ["blocked", "abandoned", "balked"], min_length=1)
+    max_retrials: int | None = Field(None, ge=1)
+
+
+class Callback(_Frozen):
+    """Virtual hold: a caller whose predicted wait exceeds ``threshold`` leaves a callback request with
+    probability ``share`` and keeps their place in the queue (they no longer abandon). When the request reaches an
+    agent, the agent calls the customer back (outbound work: the contact's handle time when answered, ``no_answer``
+    when not). An unanswered call is tried again after ``retry_delay`` (rejoining the back of the queue) until
+    ``attempts`` calls were made, then the request is dropped (``callback_unanswered``).
+
+    Predicted wait (documented in the README): ``position x mean handle time of the (channel, intent) /
+    max(1, slots of the logged-in agents who may serve the queue)``, where ``position`` is the number of contacts
+    waiting in the caller's queue ahead of them plus one.
+
+    Attributes:
+        threshold: Predicted wait above which the callback is offered (seconds).
+        share: Share of the callers offered a callback who take it.
+        answer: Probability that the customer answers an outbound call.
+        no_answer: Agent time on an unanswered outbound call (seconds).
+        attempts: Outbound calls at most per request.
+        retry_delay: Time after an unanswered call before the request rejoins the queue (seconds).
+    """
+
+    threshold: Duration
+    share: Share
+    answer: Share = 1.0
+    no_answer: Duration = 30.0
+    attempts: int = Field(1, ge=1, le=100)
+    retry_delay: Duration = 600.0
+
+
 class Channel(_Frozen):
     """A contact channel.
 
@@ -85,6 +150,13 @@ class Channel(_Frozen):
             ``k`` other chats takes ``base * (1 + inflation * k)``.
         patience: Default patience distribution for this channel (``none``: never abandons).
         short_abandon: Abandons faster than this are "short" (excluded by the default SL convention).
+        lines: Trunk lines (live channels): contacts of this channel in the system (bot, queue, service, holds) at
+            most; a contact that finds every line busy is ``blocked``. None: unlimited.
+        max_wait: Longest wait in the human queue (live channels); a contact still waiting then is sent to a
+            message (outcome ``timed_out``, not an abandonment). None: no limit.
+        balk: Callers who would have to wait may leave at once (``balked``); see :class:`Balking`.
+        retrial: Blocked, abandoned or balked customers may try again; see :class:`Retrials`.
+        callback: Virtual hold; see :class:`Callback`.
     """
 
     kind: Literal["live", "deferrable"] = "live"
@@ -92,12 +164,29 @@ class Channel(_Frozen):
     inflation: float = Field(0.0, ge=0.0)
     patience: Distribution = NoAbandonment()
     short_abandon: Duration = 5.0
+    lines: int | None = Field(None, ge=1)
+    max_wait: PositiveDuration | None = None
+    balk: Balking | None = None
+    retrial: Retrials | None = None
+    callback: Callback | None = None
 
     @model_validator(mode="after")
     def _deferrable_never_abandons(self) -> Channel:
         if self.kind == "deferrable" and not isinstance(self.patience, NoAbandonment):
             raise ValueError("deferrable channels have no abandonment: remove 'patience' or use kind: live")
+        if self.kind == "deferrable":
+            used = [k for k in ("lines", "max_wait", "balk", "retrial", "callback") if getattr(self, k) is not None]
+            if used:
+                raise ValueError(
+                    f"{', '.join(used)} apply to live channels only (a deferrable backlog has no lines, waits "
+                    "without limit and is not called back): remove them or use kind: live"
+                )
         return self
+
+    @property
+    def has_mechanics(self) -> bool:
+        """Whether any of lines, max_wait, balk, retrial or callback is set (the engine's mechanics are on)."""
+        return any(getattr(self, k) is not None for k in ("lines", "max_wait", "balk", "retrial", "callback"))
 
 
 # ---------------------------------------------------------------------------------------------------- intents

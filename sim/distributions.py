@@ -7,6 +7,8 @@ float64 array of ``n`` draws in seconds. They are selected in YAML by ``dist``::
     patience: {dist: exponential, mean: 5min}
     patience: {dist: hyperexponential, means: [30s, 10min], probs: [0.4, 0.6]}
     handle: {dist: empirical, values: [2min, 3min, 7min]}
+    delay: {dist: uniform, low: 1min, high: 3min}
+    handle: {dist: triangular, low: 2min, mode: 3min, high: 8min}
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ __all__ = [
     "HyperexponentialDist",
     "LognormalDist",
     "NoAbandonment",
+    "TriangularDist",
+    "UniformDist",
 ]
 
 _FROZEN = MODEL_CONFIG
@@ -150,6 +154,58 @@ class FixedDist(BaseModel):
         return np.full(n, self.value, dtype=float)
 
 
+class UniformDist(BaseModel):
+    """Uniform distribution on ``[low, high]`` (durations with units); mean ``(low + high) / 2``."""
+
+    model_config = _FROZEN
+    dist: Literal["uniform"] = "uniform"
+    low: Duration
+    high: Duration
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UniformDist:
+        if not self.low < self.high:
+            raise ValueError(f"low must be below high, got low={self.low:g}s and high={self.high:g}s")
+        return self
+
+    @property
+    def mean_s(self) -> float:
+        """Mean in seconds."""
+        return (self.low + self.high) / 2.0
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Draw ``n`` values in seconds."""
+        return rng.uniform(self.low, self.high, n)
+
+
+class TriangularDist(BaseModel):
+    """Triangular distribution on ``[low, high]`` peaking at ``mode``; mean ``(low + mode + high) / 3``."""
+
+    model_config = _FROZEN
+    dist: Literal["triangular"] = "triangular"
+    low: Duration
+    mode: Duration
+    high: Duration
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TriangularDist:
+        if not (self.low <= self.mode <= self.high and self.low < self.high):
+            raise ValueError(
+                f"need low <= mode <= high and low < high, got low={self.low:g}s, mode={self.mode:g}s, "
+                f"high={self.high:g}s"
+            )
+        return self
+
+    @property
+    def mean_s(self) -> float:
+        """Mean in seconds."""
+        return (self.low + self.mode + self.high) / 3.0
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Draw ``n`` values in seconds."""
+        return rng.triangular(self.low, self.mode, self.high, n)
+
+
 class NoAbandonment(BaseModel):
     """Infinite patience: the contact never abandons (deferrable work, or a textbook Erlang C queue)."""
 
@@ -167,7 +223,15 @@ class NoAbandonment(BaseModel):
 
 
 Distribution = Annotated[
-    ExponentialDist | LognormalDist | GammaDist | HyperexponentialDist | EmpiricalDist | FixedDist | NoAbandonment,
+    ExponentialDist
+    | LognormalDist
+    | GammaDist
+    | HyperexponentialDist
+    | EmpiricalDist
+    | FixedDist
+    | UniformDist
+    | TriangularDist
+    | NoAbandonment,
     Field(discriminator="dist"),
 ]
 """Any duration distribution, selected by its ``dist`` key."""

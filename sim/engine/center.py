@@ -19,7 +19,8 @@ Semantics (DESIGN §3):
 * Fast paths: with the default routing, where its choice is trivial (one group for a queue, one queue for a
   group), the engine takes it itself; ``fast_paths=False`` always asks the policy (same results, tested).
 
-Shifts are in :mod:`sim.engine.shifts`; the bot, team leads, transfers, repeats and what they add to a service's
+Lines, a maximum queue time, balking, retrials and callbacks are in :mod:`sim.engine.mechanics` (they hook in at
+set-up only when a channel uses them). Shifts are in :mod:`sim.engine.shifts`; the bot, team leads, transfers, repeats and what they add to a service's
 start and end in :mod:`sim.engine.stages`; the per-contact stage draws in :mod:`sim.engine.draws`; the policies'
 view in :mod:`sim.engine.view`; closing at the horizon, the output frames and costs in :mod:`sim.engine.output`.
 """
@@ -42,6 +43,7 @@ from sim.engine import resolution as r
 from sim.engine.dispatch import Dispatcher
 from sim.engine.draws import StageDraws
 from sim.engine.guards import check_agent, check_contact
+from sim.engine.mechanics import Mechanics
 from sim.engine.output import close_at_horizon, result
 from sim.engine.queues import QueueLayout, queue_key
 from sim.engine.shifts import Shifts
@@ -205,6 +207,10 @@ class ContactCenter(Dispatcher):
         self._track_last = self.service_stages.track_last
         self.last: dict[int, Agent] = {}
         """Each customer's last agent (kept when the population is finite or the routing uses it)."""
+        self.mechanics = Mechanics(self)
+        """Lines, maximum queue time, balking, retrials, callbacks (:mod:`sim.engine.mechanics`)."""
+        if self.mechanics.active:  # set-up only: it takes over some hooks; nothing changes when unused
+            self.mechanics.install(streams)
         self.shifts.start()
 
     def _fast_paths(self) -> None:

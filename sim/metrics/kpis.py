@@ -57,12 +57,16 @@ def sl_from_counts(
     abandoned: _Counts,
     abandoned_short: _Counts,
     convention: str,
+    timed_out: _Counts | float = 0.0,
 ) -> _Counts:
     """Service level from its counts (all scalars, or all arrays element by element) under ``convention``.
 
-    The formulas are the table in the :mod:`sim.metrics` docstring; NaN where the denominator is 0.
+    The formulas are the table in the :mod:`sim.metrics` docstring; NaN where the denominator is 0. Contacts
+    ``timed_out`` (sent to a message after the channel's ``max_wait``) were not answered: they join every
+    denominator and no numerator, under every convention (so a short ``max_wait`` cannot raise the SL).
     """
     check_convention(convention)
+    censored_over = np.add(censored_over, timed_out)
     if convention == "ignore_abandons":
         return ratio(answered_within, np.add(answered, censored_over))
     if convention == "abandons_bad":
@@ -71,6 +75,14 @@ def sl_from_counts(
         den = np.add(np.subtract(np.add(answered, abandoned), abandoned_short), censored_over)
         return ratio(answered_within, den)
     return ratio(np.add(answered_within, abandoned_within), np.add(np.add(answered, abandoned), censored_over))
+
+
+def timed_out_count(intervals: pd.DataFrame | None) -> float:
+    """Timed-out contacts in the rows of an ``intervals`` frame (0 for a frame without the column)."""
+    if is_empty(intervals) or "timed_out" not in intervals.columns:  # type: ignore[union-attr]
+        return 0.0
+    assert intervals is not None
+    return float(intervals["timed_out"].sum())
 
 
 # -------------------------------------------------------------------------------------------- queue KPIs
@@ -95,8 +107,11 @@ def service_level(
     a_col, ab_col, c_col = threshold_columns(threshold_s)
     s = column_sums(intervals, (a_col, ab_col, c_col, "answered", "abandoned", "abandoned_short"))
     return float(
-        sl_from_counts(s[a_col], s[ab_col], s[c_col], s["answered"], s["abandoned"], s["abandoned_short"], convention)
-    )
+        sl_from_counts(
+            s[a_col], s[ab_col], s[c_col], s["answered"], s["abandoned"], s["abandoned_short"], convention,
+            timed_out_count(intervals),
+        )
+    )  # fmt: skip
 
 
 def service_level_from_contacts(
@@ -143,8 +158,11 @@ def service_level_from_contacts(
     f = classify_contacts(sub, [threshold_s], short_abandon_s)
     s = {k: float(np.count_nonzero(f[k])) for k in (a_col, ab_col, c_col, "answered", "abandoned", "abandoned_short")}
     return float(
-        sl_from_counts(s[a_col], s[ab_col], s[c_col], s["answered"], s["abandoned"], s["abandoned_short"], convention)
-    )
+        sl_from_counts(
+            s[a_col], s[ab_col], s[c_col], s["answered"], s["abandoned"], s["abandoned_short"], convention,
+            float(np.count_nonzero(f["timed_out"])),
+        )
+    )  # fmt: skip
 
 
 def asa_s(intervals: pd.DataFrame | None) -> float:

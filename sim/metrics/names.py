@@ -8,11 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal
 
+from sim.log import MECHANICS_COUNTS, MECHANICS_SUMS
 from sim.schema import threshold_label
 
 __all__ = [
     "ABANDONED_OUTCOMES",
     "ANSWERED_OUTCOMES",
+    "CALLBACK_OUTCOMES",
     "CENSORED_OUTCOMES",
     "COST_METRICS",
     "COUNT_COLUMNS",
@@ -24,6 +26,7 @@ __all__ = [
     "SL_CONVENTIONS",
     "SUM_COLUMNS",
     "TARGET_INTERVAL_METRICS",
+    "TIMED_OUT_OUTCOMES",
     "SLConvention",
     "check_convention",
     "interval_columns",
@@ -42,15 +45,22 @@ ABANDONED_OUTCOMES: tuple[str, ...] = ("abandoned",)
 """Outcomes counted as abandoned from the human queue."""
 CENSORED_OUTCOMES: tuple[str, ...] = ("censored",)
 """Outcomes of contacts still waiting in the human queue at the horizon."""
-QUEUE_OUTCOMES: tuple[str, ...] = ANSWERED_OUTCOMES + ABANDONED_OUTCOMES + CENSORED_OUTCOMES
+TIMED_OUT_OUTCOMES: tuple[str, ...] = ("timed_out",)
+"""Outcomes of contacts sent to a message after the channel's ``max_wait`` (offered; missed in every SL)."""
+QUEUE_OUTCOMES: tuple[str, ...] = ANSWERED_OUTCOMES + ABANDONED_OUTCOMES + CENSORED_OUTCOMES + TIMED_OUT_OUTCOMES
 """Outcomes of contacts offered to the human queue. Bot outcomes (``bot_resolved``, ``bot_abandoned``,
-``silent_failure``) never reached it; a bot-escalated contact that reached it ends as one of these."""
+``silent_failure``) never reached it; a bot-escalated contact that reached it ends as one of these. Blocked and
+balked contacts never joined it; callback requests are counted apart (:data:`CALLBACK_OUTCOMES`)."""
+CALLBACK_OUTCOMES: tuple[str, ...] = ("callback_answered", "callback_unanswered", "callback_censored")
+"""Outcomes of callback requests (virtual hold): reported in their own columns, never as inbound answers."""
 
 INTERVAL_KEYS: tuple[str, ...] = ("replication", "interval", "interval_start_s", "channel", "priority", "tier")
 """Key columns of the ``intervals`` frame, in order."""
-COUNT_COLUMNS: tuple[str, ...] = ("offered", "answered", "abandoned", "abandoned_short", "censored", "delayed")
+COUNT_COLUMNS: tuple[str, ...] = (
+    "offered", "answered", "abandoned", "abandoned_short", "censored", "delayed", *MECHANICS_COUNTS,
+)  # fmt: skip
 """Count columns of the ``intervals`` frame that do not depend on an SL threshold, in order."""
-SUM_COLUMNS: tuple[str, ...] = ("wait_answered_s", "wait_abandoned_s", "handle_s")
+SUM_COLUMNS: tuple[str, ...] = ("wait_answered_s", "wait_abandoned_s", "handle_s", *MECHANICS_SUMS)
 """Summed-seconds columns of the ``intervals`` frame, in order."""
 LEVEL_COLUMNS: tuple[str, ...] = ("queue_len", "in_service")
 """Time-weighted level columns of the ``intervals`` frame (the engine's level records; NaN from contacts alone)."""
