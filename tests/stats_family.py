@@ -61,6 +61,7 @@ CHECKS: dict[str, int] = {
     "tests/sim/test_distributions.py::test_mean_and_cv_match_parameters": 4,  # 3 means + the lognormal log-variance
     "tests/sim/test_distributions.py::test_hyperexponential_mixes_its_phases": 2,
     "tests/sim/test_distributions.py::test_empirical_resamples_the_values_uniformly": 3,
+    "tests/sim/test_distributions.py::test_uniform_and_triangular_have_their_support_mean_and_variance": 3,
     "tests/sim/test_arrivals.py::test_nhpp_counts_per_interval_match_integrated_rate_across_a_sharp_change": 2,
     "tests/sim/test_arrivals.py::test_naive_previous_rate_gaps_fail_the_same_check": 2,
     "tests/sim/test_arrivals.py::test_zero_weight_slices_get_no_arrivals_and_rate_is_exact_per_slice": 1,
