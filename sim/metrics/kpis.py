@@ -31,6 +31,7 @@ __all__ = [
     "handled",
     "labor_cost",
     "mean_wait_all_s",
+    "mechanics_kpis",
     "occupancy",
     "occupancy_from_staffing",
     "overtime_h",
@@ -181,6 +182,42 @@ def p_wait(intervals: pd.DataFrame | None) -> float:
     """P(wait > 0) = delayed / (answered + abandoned) (NaN if none)."""
     s = column_sums(intervals, ("delayed", "answered", "abandoned"))
     return float(ratio(s["delayed"], s["answered"] + s["abandoned"]))
+
+
+def mechanics_kpis(intervals: pd.DataFrame | None) -> dict[str, float]:
+    """Channel-mechanics KPIs of the rows of an ``intervals`` frame (:data:`sim.metrics.MECHANICS_METRICS`).
+
+    With *arriving* = offered + blocked + balked + callback requests (every contact that reached the channel's
+    human side; bot outcomes excluded): ``blocking_rate`` = blocked / arriving, ``balk_rate`` = balked / arriving,
+    ``timed_out_rate`` = timed out / offered; ``callback_wait_mean_s`` = mean wait until called of answered call
+    backs (seconds), reported apart from ASA; ``asa_with_callbacks_s`` = (wait of answered inbound + wait until
+    called of answered call backs) / (answered + answered call backs), so hiding waits in callbacks cannot improve
+    it. NaN where a denominator is 0.
+    """
+    names = ("offered", "answered", "wait_answered_s", *_MECH_COLUMNS)
+    s = column_sums(intervals, names)
+    arriving = s["offered"] + s["blocked"] + s["balked"] + s["callback_requested"]
+    return {
+        "blocked": s["blocked"],
+        "blocking_rate": float(ratio(s["blocked"], arriving)),
+        "balked": s["balked"],
+        "balk_rate": float(ratio(s["balked"], arriving)),
+        "timed_out": s["timed_out"],
+        "timed_out_rate": float(ratio(s["timed_out"], s["offered"])),
+        "callback_requested": s["callback_requested"],
+        "callback_answered": s["callback_answered"],
+        "callback_unanswered": s["callback_unanswered"],
+        "callback_wait_mean_s": float(ratio(s["wait_callback_s"], s["callback_answered"])),
+        "asa_with_callbacks_s": float(
+            ratio(s["wait_answered_s"] + s["wait_callback_s"], s["answered"] + s["callback_answered"])
+        ),
+    }
+
+
+_MECH_COLUMNS = (
+    "blocked", "balked", "timed_out", "callback_requested", "callback_answered", "callback_unanswered",
+    "wait_callback_s",
+)  # fmt: skip
 
 
 def abandon_rate(intervals: pd.DataFrame | None) -> float:

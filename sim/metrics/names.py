@@ -20,6 +20,7 @@ __all__ = [
     "COUNT_COLUMNS",
     "INTERVAL_KEYS",
     "LEVEL_COLUMNS",
+    "MECHANICS_METRICS",
     "METRICS",
     "QUEUE_OUTCOMES",
     "RESOLUTION_METRICS",
@@ -86,6 +87,21 @@ RESOLUTION_METRICS: tuple[str, ...] = (
     "transfer_wait_mean_s",
 )
 """Bot, approval and repeat-contact families (scopes as contacts), present when the run has a ``resolution`` frame."""
+MECHANICS_METRICS: tuple[str, ...] = (
+    "blocked",
+    "blocking_rate",
+    "balked",
+    "balk_rate",
+    "timed_out",
+    "timed_out_rate",
+    "callback_requested",
+    "callback_answered",
+    "callback_unanswered",
+    "callback_wait_mean_s",
+    "asa_with_callbacks_s",
+)
+"""Channel-mechanics families (scopes as contacts), present when a channel of the scenario uses lines, max_wait,
+balking, retrials or callbacks (:func:`sim.metrics.mechanics_kpis`)."""
 COST_METRICS: tuple[str, ...] = (
     "bot_cost_per_week",
     "team_lead_cost_per_week",
@@ -133,6 +149,7 @@ METRICS: tuple[str, ...] = (
     "labor_cost_per_week",
     "cost_per_contact",
     *RESOLUTION_METRICS,
+    *MECHANICS_METRICS,
     *COST_METRICS,
     # targets (scope "target=<name>")
     "target_attainment",
