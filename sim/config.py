@@ -78,8 +78,9 @@ class _Frozen(BaseModel):
 
 
 class Balking(_Frozen):
-    """Callers who would have to wait leave at once (outcome ``balked``) with probability
-    ``min(1, share + per_waiting x contacts already waiting in their queue)``.
+    """Balking: callers who would have to wait leave at once (outcome ``balked``).
+
+    The probability is ``min(1, share + per_waiting x contacts already waiting in their queue)``.
 
     Attributes:
         share: Balking probability of a caller who would wait behind nobody.
@@ -91,11 +92,14 @@ class Balking(_Frozen):
 
 
 RetrialAfter = Literal["blocked", "abandoned", "balked", "timed_out"]
+_RETRIAL_AFTER: tuple[RetrialAfter, ...] = ("blocked", "abandoned", "balked")
 
 
 class Retrials(_Frozen):
-    """Customers who try again: after a blocked, abandoned or balked contact (configurable), with ``probability``
-    the same customer calls again after ``delay``, as a new contact marked as a retrial (``retrial`` = attempt).
+    """Retrials: customers who try again after a blocked, abandoned or balked contact (configurable).
+
+    With ``probability`` the same customer calls again after ``delay``, as a new contact marked as a retrial
+    (``retrial`` = attempt number).
 
     Attributes:
         probability: Chance that a customer whose contact ended in one of ``after`` tries again.
@@ -107,13 +111,15 @@ class Retrials(_Frozen):
 
     probability: Share
     delay: Distribution
-    after: list[RetrialAfter] = Field(default_factory=lambda: ["blocked", "abandoned", "balked"], min_length=1)
+    after: list[RetrialAfter] = Field(default_factory=lambda: list(_RETRIAL_AFTER), min_length=1)
     max_retrials: int | None = Field(None, ge=1)
 
 
 class Callback(_Frozen):
-    """Virtual hold: a caller whose predicted wait exceeds ``threshold`` leaves a callback request with
-    probability ``share`` and keeps their place in the queue (they no longer abandon). When the request reaches an
+    """Virtual hold: callers facing a long predicted wait may leave a callback request.
+
+    A caller whose predicted wait exceeds ``threshold`` leaves a callback request with probability ``share`` and
+    keeps their place in the queue (they no longer abandon). When the request reaches an
     agent, the agent calls the customer back (outbound work: the contact's handle time when answered, ``no_answer``
     when not). An unanswered call is tried again after ``retry_delay`` (rejoining the back of the queue) until
     ``attempts`` calls were made, then the request is dropped (``callback_unanswered``).

@@ -470,7 +470,9 @@ def mmnk(
     if isinstance(capacity, bool) or int(capacity) != capacity or capacity < n:
         raise ValueError(f"capacity must be an integer >= n_agents ({n}), got {capacity!r}")
     if not 0.0 <= balk_share <= 1.0 or balk_per_waiting < 0:
-        raise ValueError(f"balk_share must be in [0, 1] and balk_per_waiting >= 0, got {balk_share}, {balk_per_waiting}")
+        raise ValueError(
+            f"balk_share must be in [0, 1] and balk_per_waiting >= 0, got {balk_share!r}, {balk_per_waiting!r}"
+        )
     cap = int(capacity)
     lam, mu = arrival_rate_per_s, 1.0 / mean_handle_s
     k = np.arange(cap + 1)

@@ -32,8 +32,9 @@ Every time column ends in ``_s`` (seconds; ``*_at_s`` style times are seconds fr
     handle_s (of answered contacts that finished), max_wait_answered_s; channel mechanics (0 when unused): blocked,
     balked, timed_out (timed-out contacts are offered, and count as missed in every SL denominator),
     callback_requested, callback_answered, callback_unanswered (callback requests are not in offered / answered /
-    ASA), wait_timed_out_s, wait_callback_s (sum over answered callbacks of arrival -> call back); time-weighted levels over the interval:
-    queue_len (mean waiting contacts of this segment), in_service (mean contacts of this segment in service).
+    ASA), wait_timed_out_s, wait_callback_s (sum over answered callbacks of arrival -> call back); time-weighted
+    levels over the interval: queue_len (mean waiting contacts of this segment), in_service (mean contacts of
+    this segment in service).
 
 ``staffing`` (one row per replication x interval x group): replication, interval, interval_start_s, group,
     logged_in, busy, on_break (time-weighted mean number of agents), busy_slots (mean contacts in service).

@@ -20,9 +20,10 @@ Semantics (DESIGN §3):
   group), the engine takes it itself; ``fast_paths=False`` always asks the policy (same results, tested).
 
 Lines, a maximum queue time, balking, retrials and callbacks are in :mod:`sim.engine.mechanics` (they hook in at
-set-up only when a channel uses them). Shifts are in :mod:`sim.engine.shifts`; the bot, team leads, transfers, repeats and what they add to a service's
-start and end in :mod:`sim.engine.stages`; the per-contact stage draws in :mod:`sim.engine.draws`; the policies'
-view in :mod:`sim.engine.view`; closing at the horizon, the output frames and costs in :mod:`sim.engine.output`.
+set-up only when a channel uses them). Shifts are in :mod:`sim.engine.shifts`; the bot, team leads, transfers,
+repeats and what they add to a service's start and end in :mod:`sim.engine.stages`; the per-contact stage
+draws in :mod:`sim.engine.draws`; the policies' view in :mod:`sim.engine.view`; closing at the horizon, the
+output frames and costs in :mod:`sim.engine.output`.
 """
 
 from __future__ import annotations

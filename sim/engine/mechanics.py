@@ -105,7 +105,7 @@ class Mechanics:
         c._extras = True  # every contact carries stage draws (a StageContact)
         self._route_new, c.route_new = c.route_new, self.route_new  # type: ignore[method-assign]
         self._enqueue, c.enqueue = c.enqueue, self.enqueue  # type: ignore[method-assign]
-        self._finish, c.finish = c.finish, self.finish
+        self._finish, c.finish = c.finish, self.finish  # type: ignore[assignment]
         self._unserved, c.unserved = c.unserved, self.unserved  # type: ignore[method-assign]
         self._rows, c._rows = c._rows, self.rows  # type: ignore[method-assign]
         self._stages = c._service_stages
@@ -207,7 +207,7 @@ class Mechanics:
 
     def unserved(self, contact: Contact, outcome: int) -> None:
         """The center's ``unserved``, with a time-out and a pending callback request told apart."""
-        if outcome == _ABANDONED and contact.timeout:
+        if outcome == _ABANDONED and cast(StageContact, contact).timeout:  # every contact is one here
             contact.state = DONE
             contact.outcome = _TIMED_OUT
             contact.start_s = contact.handle_s = math.nan
@@ -225,7 +225,8 @@ class Mechanics:
         if contact.cb:
             contact = cast(StageContact, contact)
             cb = self.callback[contact.channel]
-            assert cb is not None and contact.mu is not None
+            assert cb is not None
+            assert contact.mu is not None
             rng = np.random.default_rng((contact.mu[2], 1))
             answers = rng.random(contact.cb_tries + 1)
             if answers[contact.cb_tries] < cb.answer:

@@ -48,7 +48,8 @@ def test_a_call_finding_every_line_busy_is_blocked_and_lines_free_when_calls_end
         (3, 150.0, "served", 50.0, 0),
     ]  # fmt: skip
     blocked = res.contacts[res.contacts.outcome == "blocked"].iloc[0]
-    assert math.isnan(blocked.first_response_s) and blocked.agent_id == -1
+    assert math.isnan(blocked.first_response_s)
+    assert blocked.agent_id == -1
     assert totals(res, "offered", "answered", "blocked") == {"offered": 3, "answered": 3, "blocked": 1}
 
 
@@ -347,3 +348,46 @@ def test_same_seed_same_frames_and_event_modes_agree():
     assert a.contacts.equals(c.contacts)
     d = _run(sc, fast_paths=False)
     assert a.contacts.equals(d.contacts)
+
+
+# ------------------------------------------------------------------------------------------------ metrics
+
+
+def test_callback_waits_are_their_own_metric_and_asa_stays_inbound():
+    from experiments.measure import replication_metrics
+
+    sc = voice(callback={"threshold": "150s", "share": 1.0})
+    res = simulate(sc, [batch([0, 10, 20, 30], patience=[np.inf, np.inf, 50, np.inf])])
+    long = replication_metrics(res, sc)
+    value = long[long.scope == "all"].set_index("metric").value
+    # Inbound: waits 0 and 90; call backs: waits until called 180 and 270 (see the trace above).
+    assert value["asa_s"] == 45.0
+    assert value["callback_wait_mean_s"] == 225.0
+    assert value["asa_with_callbacks_s"] == (0 + 90 + 180 + 270) / 4
+    assert (value["offered"], value["callback_requested"], value["callback_answered"]) == (2, 2, 2)
+    assert value["blocking_rate"] == 0.0
+
+
+def test_blocking_balking_and_time_out_rates():
+    from experiments.measure import replication_metrics
+
+    sc = voice(lines=3, max_wait="50s", balk={"share": 0.0, "per_waiting": 1.0})
+    # t=0 served; t=10 joins (nobody waiting), times out at 60; t=20 balks (one waiting); t=30 balks; t=40, 50:
+    # t=40 balks (t=10 still waiting); at 50 lines held: t=0 and t=10 (balkers freed theirs) -> t=50 balks too.
+    res = simulate(sc, [batch([0, 10, 20, 30, 40, 50])])
+    assert [r[2] for r in rows(res)] == ["served", "timed_out", "balked", "balked", "balked", "balked"]
+    long = replication_metrics(res, sc)
+    value = long[long.scope == "channel=voice"].set_index("metric").value
+    assert value["balk_rate"] == 4 / 6
+    assert value["timed_out_rate"] == 1 / 2
+    assert value["sl_20s"] == 1 / 2  # the timed-out caller is a miss
+
+
+def test_scenarios_without_mechanics_report_no_mechanics_rows():
+    from experiments.measure import replication_metrics
+    from sim.metrics import MECHANICS_METRICS
+
+    sc = scenario()
+    long = replication_metrics(simulate(sc, [batch([0, 10])]), sc)
+    assert len(long) > 0
+    assert not long.metric.isin(MECHANICS_METRICS).any()
