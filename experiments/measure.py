@@ -237,7 +237,7 @@ def replication_metrics(result: RunFrames, scenario: Scenario) -> pd.DataFrame:
     if not is_empty(contacts):
         contacts = filter_contacts(contacts, warmup_s=start_s, horizon_s=end_s)
     hist = result.frt_hist
-    mechanics = any(ch.has_mechanics for ch in scenario.channels.values())  # their rows only when in use
+    mechanics = scenario.has_mechanics  # their rows only when in use
 
     scopes: list[tuple[str, dict[str, str]]] = [("all", {})]
     scopes += [(f"channel={c}", {"channel": c}) for c in scenario.channels]

@@ -206,12 +206,15 @@ class Intent(_Frozen):
         handle_by_channel: Per-channel overrides of ``handle``.
         patience: Overrides the channel's patience for this intent (live channels only).
         urgent_share: Share of contacts of this intent with priority ``urgent`` (the rest are ``normal``).
+        max_wait: Overrides the channel's ``max_wait`` for this intent on live channels (seconds; a contact still
+            waiting then is ``timed_out``).
     """
 
     handle: Distribution = LognormalDist(mean="5min", cv=1.0)
     handle_by_channel: dict[str, Distribution] = Field(default_factory=dict)
     patience: Distribution | None = None
     urgent_share: Share = 0.0
+    max_wait: PositiveDuration | None = None
 
     def handle_for(self, channel: str) -> Any:
         """Handle-time distribution of this intent on ``channel``."""
@@ -1084,6 +1087,21 @@ class Scenario(_Frozen):
         """Most simultaneous contacts of ``channel`` an agent of ``group`` handles."""
         cap = self.groups[group].concurrency
         return min(self.channels[channel].concurrency, cap) if cap is not None else self.channels[channel].concurrency
+
+    @property
+    def has_mechanics(self) -> bool:
+        """Whether a live channel uses lines, max_wait, balking, retrials or callbacks, or an intent a max_wait."""
+        live = any(ch.kind == "live" for ch in self.channels.values())
+        return any(ch.has_mechanics for ch in self.channels.values()) or (
+            live and any(i.max_wait is not None for i in self.intents.values())
+        )
+
+    def max_wait_for(self, channel: str, intent: str) -> float | None:
+        """Longest wait in the human queue for ``intent`` on ``channel`` (seconds; None: no limit)."""
+        if self.channels[channel].kind != "live":
+            return None
+        own = self.intents[intent].max_wait
+        return own if own is not None else self.channels[channel].max_wait
 
     def patience_for(self, channel: str, intent: str) -> Any:
         """Patience distribution for a contact of this channel and intent."""

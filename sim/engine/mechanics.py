@@ -5,9 +5,9 @@ Semantics (per live channel, ``scenario.channels.<c>``; README "Channel mechanic
 * **Lines** (``lines: K``): a contact of the channel holds a line from its arrival until it ends (bot session,
   hand-off, queue, service, team-lead hold and a transfer's second service included). An arrival that finds all
   ``K`` lines held is ``blocked``: recorded at once with wait 0, never queued.
-* **Maximum queue time** (``max_wait``): a contact still waiting in the human queue ``max_wait`` after it joined
-  it (and before its patience runs out) is sent to a message: ``timed_out`` at that time, not an abandonment.
-  Not applied to a transfer's second service or to callback requests.
+* **Maximum queue time** (``max_wait``, per channel, or per intent on live channels): a contact still waiting in
+  the human queue ``max_wait`` after it joined it (and before its patience runs out) is sent to a message:
+  ``timed_out`` at that time, not an abandonment. Not applied to a transfer's second service or to callback requests.
 * **Balking** (``balk``): a caller who would have to wait (no agent takes the contact when it joins the queue)
   leaves at once with probability ``share + per_waiting x contacts already waiting in its queue`` (``balked``,
   wait 0). Only first joins of a contact (not bot hand-offs, transfers or callback re-queues).
@@ -74,7 +74,7 @@ class Mechanics:
         self.c = center
         sc = center.scenario
         specs = [sc.channels[ch] for ch in center.channels]
-        self.active = any(s.has_mechanics for s in specs)
+        self.active = sc.has_mechanics
         """Whether any channel uses a mechanic (otherwise nothing here runs)."""
         self.n_retrials = 0
         """Retrials that arrived."""
@@ -83,7 +83,7 @@ class Mechanics:
         self.lines = [s.lines for s in specs]
         self.used = [0] * len(specs)
         """Lines held per channel code."""
-        self.max_wait = [s.max_wait for s in specs]
+        self.max_wait = [[sc.max_wait_for(ch, i) for i in center.intents] for ch in center.channels]
         self.balk = [s.balk for s in specs]
         self.retrial = [s.retrial for s in specs]
         self.retry_after = [
@@ -180,7 +180,7 @@ class Mechanics:
                     contact.cb = CB_WAITING
                     contact.deadline_s = math.inf  # keeps its place; no longer abandons or times out
                     return
-            limit = self.max_wait[ch]
+            limit = self.max_wait[ch][contact.intent]
             if limit is not None and contact.queued_s + limit < contact.deadline_s:
                 contact.deadline_s = contact.queued_s + limit
                 contact.timeout = True

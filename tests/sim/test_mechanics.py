@@ -391,3 +391,16 @@ def test_scenarios_without_mechanics_report_no_mechanics_rows():
     long = replication_metrics(simulate(sc, [batch([0, 10])]), sc)
     assert len(long) > 0
     assert not long.metric.isin(MECHANICS_METRICS).any()
+
+
+def test_an_intent_max_wait_overrides_the_channel_one():
+    sc = scenario(
+        channels={"voice": {"patience": {"dist": "none"}, "max_wait": "60s"}},
+        intents={"general": {"handle": {"dist": "fixed", "value": "100s"}, "max_wait": "30s"},
+                 "other": {"handle": {"dist": "fixed", "value": "100s"}}},
+        groups={"agents": {"channels": ["voice"], "skills": {"general": 1.0, "other": 1.0}, "languages": ["en"],
+                           "staffing": {"always": 1}}},
+    )  # fmt: skip
+    # t=10 general times out at 40 (its own 30 s); t=10 other at 70 (the channel's 60 s).
+    res = simulate(sc, [batch([0, 10, 10], intent=[0, 0, 1])])
+    assert [r[2:4] for r in rows(res)] == [("served", 0.0), ("timed_out", 30.0), ("timed_out", 60.0)]
