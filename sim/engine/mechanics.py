@@ -17,7 +17,8 @@ Semantics (per live channel, ``scenario.channels.<c>``; README "Channel mechanic
   ``retrial = k`` (the k-th retrial) and with id = predecessor's id + 2**40 (like repeat contacts).
 * **Callbacks** (``callback``): a caller who would have to wait, whose predicted wait exceeds ``threshold``, leaves a
   callback request with probability ``share`` (after the balking check) and keeps its place in the queue; it no
-  longer abandons or times out. Predicted wait = (contacts waiting ahead in its queue + 1) x mean handle time of
+  longer abandons or times out, and hangs up: its line is free again (call backs are outbound and hold no
+  inbound line). Predicted wait = (contacts waiting ahead in its queue + 1) x mean handle time of
   its (channel, intent) / max(1, channel slots of the logged-in agents of the groups that serve the queue). When
   an agent takes the request, it calls the customer: answered with probability ``answer`` (the service is the
   contact's handle time), otherwise the agent spends ``no_answer`` and the request rejoins the back of the queue
@@ -179,6 +180,9 @@ class Mechanics:
                 if cb is not None and contact.mu[1] < cb.share and self.predicted_wait_s(contact) > cb.threshold:
                     contact.cb = CB_WAITING
                     contact.deadline_s = math.inf  # keeps its place; no longer abandons or times out
+                    if contact.line:  # the caller hangs up: the line is free (the call back is outbound)
+                        contact.line = False
+                        self.used[ch] -= 1
                     return
             limit = self.max_wait[ch][contact.intent]
             if limit is not None and contact.queued_s + limit < contact.deadline_s:

@@ -17,6 +17,7 @@ from sim.schema import OUTCOMES
 from tests.sim.conftest import batch, scenario, simulate
 
 STEP = 1 << 40  # a follow-up contact's id step (sim.engine.stages.REPEAT_ID_STEP)
+CALLBACKS = ["callback_answered", "callback_unanswered", "callback_censored"]
 
 
 def voice(**mech) -> Scenario:
@@ -256,7 +257,7 @@ def _everything() -> Scenario:
         channels={
             "voice": {
                 "patience": {"dist": "exponential", "mean": "5min"},
-                "lines": 16,
+                "lines": 11,
                 "max_wait": "2min",
                 "balk": {"share": 0.1, "per_waiting": 0.02},
                 "retrial": {"probability": 0.6, "delay": {"dist": "uniform", "low": "1min", "high": "5min"},
@@ -326,18 +327,19 @@ def test_lines_never_exceeded():
     out = df.outcome.astype(str)
     held = ~out.isin(["blocked"])
     start = df.arrival_s[held].to_numpy()
-    # A line is held until the contact ends: service end, or the end of the wait for those never served.
+    # A line is held until the contact ends: service end, or the end of the wait for those never served; a
+    # callback request hangs up at once (no callback here is a bot hand-off: it asks when it joins at arrival).
     end = np.where(
-        out[held].isin(["served", "callback_answered", "callback_unanswered"]),
+        out[held] == "served",
         df.service_end_s[held].fillna(2 * 86400.0),
-        np.where(out[held] == "balked", start, df.arrival_s[held] + df.wait_s[held]),
+        np.where(out[held].isin(["balked", *CALLBACKS]), start, df.arrival_s[held] + df.wait_s[held]),
     )
     events = sorted([(t, 1) for t in start] + [(t, -1) for t in end], key=lambda e: (e[0], e[1]))
     level = peak = 0
     for _, d in events:
         level += d
         peak = max(peak, level)
-    assert peak == 16  # reached, never exceeded
+    assert peak == 11  # reached, never exceeded
 
 
 def test_same_seed_same_frames_and_event_modes_agree():
@@ -404,3 +406,101 @@ def test_an_intent_max_wait_overrides_the_channel_one():
     # t=10 general times out at 40 (its own 30 s); t=10 other at 70 (the channel's 60 s).
     res = simulate(sc, [batch([0, 10, 10], intent=[0, 0, 1])])
     assert [r[2:4] for r in rows(res)] == [("served", 0.0), ("timed_out", 30.0), ("timed_out", 60.0)]
+
+
+# ------------------------------------------------------------------------------ the two recording paths agree
+
+
+def test_engine_intervals_match_the_pure_metric_function_and_streaming_mode():
+    import pandas as pd
+
+    from sim.engine import run
+    from sim.metrics import intervals_from_contacts
+
+    sc = _everything()
+    res = _run(sc)
+    expected = intervals_from_contacts(
+        res.contacts, interval_s=sc.reporting.interval, thresholds_s=sc.sl_thresholds_s(),
+        short_abandon_s={c: sc.channels[c].short_abandon for c in sc.channels}, horizon_s=sc.horizon,
+        n_intervals=sc.n_intervals, channels=list(sc.channels), replication=0,
+    )  # fmt: skip
+    got = res.intervals
+    assert got.timed_out.sum() > 0
+    assert got.callback_requested.sum() > 0
+    for col in expected.columns:
+        if col in ("replication", "channel", "priority", "tier", "queue_len", "in_service"):
+            continue
+        np.testing.assert_allclose(got[col].astype(float), expected[col].astype(float), err_msg=col)
+    streamed = run(sc, seed=3, replication=0, log=False)
+    for name in ("intervals", "staffing", "agents", "frt_hist"):
+        pd.testing.assert_frame_equal(getattr(streamed, name), getattr(res, name), check_exact=False, rtol=1e-9)
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    times=st.lists(st.floats(0, 3000, allow_nan=False), min_size=1, max_size=40),
+    patiences=st.lists(st.one_of(st.floats(0.5, 400), st.just(float("inf"))), min_size=40, max_size=40),
+    n_agents=st.integers(0, 3),
+    lines=st.one_of(st.none(), st.integers(1, 6)),
+    max_wait=st.one_of(st.none(), st.sampled_from(["10s", "1min", "5min"])),
+    balk=st.one_of(st.none(), st.floats(0, 1)),
+    retry=st.one_of(st.none(), st.floats(0, 1)),
+    callback=st.one_of(st.none(), st.floats(0, 1)),
+)
+def test_property_every_arrival_one_outcome_with_any_mechanics(
+    times, patiences, n_agents, lines, max_wait, balk, retry, callback
+):
+    mech: dict = {}
+    if lines is not None:
+        mech["lines"] = lines
+    if max_wait is not None:
+        mech["max_wait"] = max_wait
+    if balk is not None:
+        mech["balk"] = {"share": balk, "per_waiting": 0.1}
+    if retry is not None:
+        mech["retrial"] = {"probability": retry, "delay": {"dist": "triangular", "low": "10s", "mode": "1min",
+                                                           "high": "5min"}, "max_retrials": 2}  # fmt: skip
+    if callback is not None:
+        mech["callback"] = {"threshold": "30s", "share": callback, "answer": 0.5, "attempts": 2, "retry_delay": "2min"}
+    times = sorted(times)
+    n = len(times)
+    sc = scenario(
+        horizon="1h",
+        channels={"voice": {"patience": {"dist": "exponential", "mean": "1min"}, **mech}},
+        groups={"agents": {"channels": ["voice"], "skills": {"general": 1.0}, "languages": ["en"],
+                           "staffing": {"always": n_agents}}},
+    )  # fmt: skip
+    res = simulate(sc, [batch(times, patience=patiences[:n])])
+    df = res.contacts
+    assert len(df) == res.stats["n_arrivals"] >= n
+    assert df.contact_id.is_unique
+    iv = res.intervals
+    assert iv[["offered", "blocked", "balked", "callback_requested"]].to_numpy().sum() == len(df)
+    assert iv.offered.sum() == iv[["answered", "abandoned", "censored", "timed_out"]].to_numpy().sum()
+    out = df.outcome.astype(str)
+    served = df[out.isin(["served", "callback_answered"])]
+    if n_agents == 0:
+        assert served.empty
+    if lines is not None:  # never more contacts in the system than lines
+        held = df[out != "blocked"]
+        kind = held.outcome.astype(str)
+        ends = np.where(
+            kind.isin(CALLBACKS), held.arrival_s,  # the caller hangs up when asking for a call back
+            np.where(held.service_end_s.notna(), held.service_end_s,
+                     np.where(kind == "served", sc.horizon, held.arrival_s + held.wait_s.fillna(0.0))),
+        )  # fmt: skip
+        ev = sorted([(t, 1) for t in held.arrival_s] + [(t, -1) for t in ends], key=lambda e: (e[0], e[1]))
+        level = np.cumsum([d for _, d in ev])
+        assert level.max() <= lines
+
+
+def test_a_callback_request_frees_its_line():
+    # 2 lines, threshold 0: t=10 asks for a call back and hangs up, so t=20 gets a line (it asks too); without
+    # the hang-up t=20 would be blocked.
+    sc = voice(lines=2, callback={"threshold": "0s", "share": 1.0})
+    res = simulate(sc, [batch([0, 10, 20])])
+    assert [r[2] for r in rows(res)] == ["served", "callback_answered", "callback_answered"]
