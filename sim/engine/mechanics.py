@@ -299,7 +299,7 @@ class Mechanics:
         ended_s = contact.arrival_s if out in (_BLOCKED, _BALKED) else contact.deadline_s
         at_s = ended_s + delay
         c = self.c
-        if at_s < c.horizon_s:
+        if at_s < c.horizon_s and c.now < c.horizon_s:  # nothing is scheduled once the run has ended
             c.at(max(at_s, c.now), self._retry, contact)
 
     def _retry(self, orig: StageContact) -> None:
