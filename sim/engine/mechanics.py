@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, cast
 import numpy as np
 
 from sim.arrivals import ArrivalBatch
+from sim.engine.stages import REPEAT_ID_STEP
 from sim.entities import DONE, NO_AGENT, WAITING, Agent, Contact, StageContact
 from sim.schema import OUTCOMES
 
@@ -65,7 +66,6 @@ _CB_UNANSWERED = OUTCOMES.index("callback_unanswered")
 _CB_CENSORED = OUTCOMES.index("callback_censored")
 # Callback states (Contact.cb).
 CB_WAITING, CB_ANSWERED, CB_UNANSWERED = 1, 2, 3
-_REPEAT_ID_STEP = 1 << 40  # as sim.engine.stages.REPEAT_ID_STEP (a retrial is a follow-up contact like a repeat)
 
 
 class Mechanics:
@@ -311,7 +311,7 @@ class Mechanics:
         lang, prio, tier = orig.language, orig.priority, orig.tier
         qi = c.layout.key(ch, intent, lang, prio, tier)
         contact = StageContact(
-            orig.id + _REPEAT_ID_STEP, c.now, ch, intent, prio, tier, lang, orig.customer_id, handle, patience, qi,
+            orig.id + REPEAT_ID_STEP, c.now, ch, intent, prio, tier, lang, orig.customer_id, handle, patience, qi,
             x=x, amount=orig.amount,
         )  # fmt: skip
         contact.retrial = orig.retrial + 1
