@@ -25,6 +25,7 @@ from sim.metrics import (
     intervals_from_contacts,
     labor_cost,
     measurement_window,
+    mechanics_kpis,
     occupancy_from_staffing,
     overtime_h,
     paid_h,
@@ -82,6 +83,7 @@ def _queue_rows(
     thresholds_s: Sequence[float],
     convention: str,
     window_s: float,
+    mechanics: bool = False,
 ) -> list[tuple[str, str, float]]:
     derived = queue_kpis(intervals, thresholds_s, convention)
     kind, frt_frame = frt_source
@@ -93,6 +95,8 @@ def _queue_rows(
     rows += [("frt_p50_s", scope, float(p50)), ("frt_p90_s", scope, float(p90))]
     rows.append(("frt_max_s", scope, float(derived["frt_max_s"])))
     rows.append(("backlog_h", scope, backlog_h(intervals, window_s)))
+    if mechanics:
+        rows += [(name, scope, float(value)) for name, value in mechanics_kpis(intervals).items()]
     return rows
 
 
@@ -208,6 +212,9 @@ def replication_metrics(result: RunFrames, scenario: Scenario) -> pd.DataFrame:
     included (cost per contact is consistent: cost and contacts over the same period). Labor cost is per week
     (``labor_cost_per_week``: the horizon's pay x 7 days / horizon).
 
+    When a channel uses lines, a maximum queue time, balking, retrials or callbacks, every contact scope also gets
+    the :data:`sim.metrics.MECHANICS_METRICS` rows (:func:`sim.metrics.mechanics_kpis`); other scenarios do not.
+
     Costs (scope ``all``, :func:`sim.metrics.cost_kpis`): recurring costs per week over the whole horizon, one-off
     costs apart (never part of a per-run total), in the scenario's currency.
 
@@ -242,6 +249,7 @@ def replication_metrics(result: RunFrames, scenario: Scenario) -> pd.DataFrame:
     if not is_empty(contacts):
         contacts = filter_contacts(contacts, warmup_s=start_s, horizon_s=end_s)
     hist = result.frt_hist
+    mechanics = scenario.has_mechanics  # their rows only when in use
 
     scopes: list[tuple[str, dict[str, str]]] = [("all", {})]
     scopes += [(f"channel={c}", {"channel": c}) for c in scenario.channels]
@@ -254,7 +262,7 @@ def replication_metrics(result: RunFrames, scenario: Scenario) -> pd.DataFrame:
             frt_source = ("hist", None if is_empty(hist) else select_rows(hist, **flt))
         else:
             frt_source = ("contacts", None if is_empty(contacts) else select_rows(contacts, **flt))
-        rows += _queue_rows(scope, sub, frt_source, thresholds, convention, end_s - start_s)
+        rows += _queue_rows(scope, sub, frt_source, thresholds, convention, end_s - start_s, mechanics)
 
     if outage_metrics_apply(scenario) and not is_empty(iv) and "lost" in iv.columns:
         for scope, flt in scopes:

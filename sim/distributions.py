@@ -8,6 +8,8 @@ float64 array of ``n`` draws in seconds. They are selected in YAML by ``dist``::
     patience: {dist: hyperexponential, means: [30s, 10min], probs: [0.4, 0.6]}
     handle: {dist: empirical, values: [2min, 3min, 7min]}
     patience: {dist: survival, times: [0s, 30s, 2min, 10min], survival: [1.0, 0.93, 0.8, 0.5]}
+    delay: {dist: uniform, low: 1min, high: 3min}
+    handle: {dist: triangular, low: 2min, mode: 3min, high: 8min}
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ __all__ = [
     "LognormalDist",
     "NoAbandonment",
     "SurvivalDist",
+    "TriangularDist",
+    "UniformDist",
 ]
 
 _FROZEN = MODEL_CONFIG
@@ -150,6 +154,58 @@ class FixedDist(BaseModel):
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Return ``n`` copies of the value (consumes no random numbers)."""
         return np.full(n, self.value, dtype=float)
+
+
+class UniformDist(BaseModel):
+    """Uniform distribution on ``[low, high]`` (durations with units); mean ``(low + high) / 2``."""
+
+    model_config = _FROZEN
+    dist: Literal["uniform"] = "uniform"
+    low: Duration
+    high: Duration
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UniformDist:
+        if not self.low < self.high:
+            raise ValueError(f"low must be below high, got low={self.low:g}s and high={self.high:g}s")
+        return self
+
+    @property
+    def mean_s(self) -> float:
+        """Mean in seconds."""
+        return (self.low + self.high) / 2.0
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Draw ``n`` values in seconds."""
+        return rng.uniform(self.low, self.high, n)
+
+
+class TriangularDist(BaseModel):
+    """Triangular distribution on ``[low, high]`` peaking at ``mode``; mean ``(low + mode + high) / 3``."""
+
+    model_config = _FROZEN
+    dist: Literal["triangular"] = "triangular"
+    low: Duration
+    mode: Duration
+    high: Duration
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TriangularDist:
+        if not (self.low <= self.mode <= self.high and self.low < self.high):
+            raise ValueError(
+                f"need low <= mode <= high and low < high, got low={self.low:g}s, mode={self.mode:g}s, "
+                f"high={self.high:g}s"
+            )
+        return self
+
+    @property
+    def mean_s(self) -> float:
+        """Mean in seconds."""
+        return (self.low + self.mode + self.high) / 3.0
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Draw ``n`` values in seconds."""
+        return rng.triangular(self.low, self.mode, self.high, n)
 
 
 class NoAbandonment(BaseModel):
@@ -286,6 +342,8 @@ Distribution = Annotated[
     | HyperexponentialDist
     | EmpiricalDist
     | FixedDist
+    | UniformDist
+    | TriangularDist
     | NoAbandonment
     | SurvivalDist,
     Field(discriminator="dist"),

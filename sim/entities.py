@@ -114,6 +114,10 @@ class Contact:
     transfer = 0
     """Transfer outcome (0: none, 1: answered, 2: abandoned, 3: still waiting at the horizon)."""
     transfer_wait_s = math.nan
+    retrial = 0
+    """Attempt number of a retrial (0: a first attempt; see :mod:`sim.engine.mechanics`)."""
+    cb = 0
+    """Callback state (0: none; 1: request waiting; 2: call back answered; 3: call back unanswered)."""
 
     def __init__(
         self,
@@ -157,8 +161,8 @@ class StageContact(Contact):
     """A contact with its draws ``x`` for the bot, approval, transfer and repeat stages (see :class:`Contact`)."""
 
     __slots__ = (
-        "amount", "approval", "approval_wait_s", "bot", "bot_end_s", "parent", "repeat", "transfer",
-        "transfer_wait_s", "x",
+        "amount", "approval", "approval_wait_s", "bot", "bot_end_s", "cb", "cb_tries", "line", "mu", "parent",
+        "repeat", "retrial", "timeout", "transfer", "transfer_wait_s", "x",
     )  # fmt: skip
 
     def __init__(self, *args, x: ContactDraws, amount: float = 0.0) -> None:
@@ -174,6 +178,13 @@ class StageContact(Contact):
         self.parent = None
         self.transfer = 0
         self.transfer_wait_s = math.nan
+        # Channel mechanics (sim.engine.mechanics): attempt, callback state, line held, timeout, draws.
+        self.retrial = 0
+        self.cb = 0
+        self.cb_tries = 0
+        self.line = False
+        self.timeout = False
+        self.mu: tuple[float, float, int] | None = None
 
 
 class Agent:

@@ -1,4 +1,4 @@
-"""Analytic queueing formulas: Erlang B, Erlang C (M/M/n) and Erlang A (M/M/n+M).
+"""Analytic queueing formulas: Erlang B, Erlang C (M/M/n), Erlang A (M/M/n+M) and M/M/n/K (with balking).
 
 They give the textbook baseline the simulator is validated against and the warm start of staffing searches.
 Rates are per second and times in seconds throughout.
@@ -14,6 +14,10 @@ Rates are per second and times in seconds throughout.
   ends, so answer/abandon probabilities and mean waits are closed-form products and sums, and the time to leave
   stage ``j`` satisfies ``exp(-theta H_j) ~ Beta(n mu / theta + 1, j + 1)``: the probabilities of being answered
   or abandoning within ``T`` are regularized incomplete beta functions, exact for any ``T``.
+* **M/M/n/K** (``K`` trunk lines: at most ``K`` contacts in the system, an arrival finding ``K`` is blocked), with
+  optional balking (an arrival who would have to wait leaves at once with probability ``share + per_waiting x
+  waiting``): the finite birth-death chain on ``0..K`` solved exactly; arrivals see the stationary distribution
+  (PASTA). ``K = n`` is Erlang B.
 
 Example:
     >>> res = erlang_c(100 / 1800, 180.0, 14)
@@ -32,9 +36,11 @@ import numpy as np
 __all__ = [
     "ErlangAResult",
     "ErlangCResult",
+    "MMnKResult",
     "erlang_a",
     "erlang_b",
     "erlang_c",
+    "mmnk",
     "staff_for_service_level",
 ]
 
@@ -368,6 +374,137 @@ def erlang_a(arrival_rate_per_s: float, mean_handle_s: float, mean_patience_s: f
         _p_ahead=p_ahead,
         _share=share,
         _p_answer_given_j=p_answer_given_j,
+    )
+
+
+# ------------------------------------------------------------------------------------------------ M/M/n/K
+
+
+@dataclass(frozen=True, eq=False)
+class MMnKResult:
+    """Steady state of an M/M/n/K queue (``K`` lines), FCFS, no abandonment, optional balking.
+
+    Attributes:
+        arrival_rate_per_s: Poisson arrival rate (per second).
+        mean_handle_s: Mean exponential handle time (seconds).
+        n_agents: Number of agents ``n``.
+        capacity: Lines ``K >= n``: contacts in the system (in service or waiting) at most.
+        p_block: Share of arrivals that find all ``K`` lines busy (blocked).
+        p_balk: Share of arrivals that would have to wait and leave at once instead (balked).
+        p_wait: Share of arrivals that join the queue and wait (``P(W > 0)`` among all arrivals).
+        asa_s: Mean wait of the arrivals that are answered (all of those that join; no abandonment), seconds.
+        mean_queue_len: Time-average number of waiting contacts.
+        occupancy: Time-average share of agents busy.
+        probs: Stationary probabilities of ``0..K`` contacts in the system.
+    """
+
+    arrival_rate_per_s: float
+    mean_handle_s: float
+    n_agents: int
+    capacity: int
+    p_block: float
+    p_balk: float
+    p_wait: float
+    asa_s: float
+    mean_queue_len: float
+    occupancy: float
+    probs: np.ndarray = field(repr=False)
+    _join: np.ndarray = field(repr=False)
+
+    def service_level(self, threshold_s: float) -> float:
+        """Share of *answered* contacts answered within ``threshold_s`` seconds (``P(W <= T | joined)``).
+
+        An arrival that joins with ``k >= n`` in the system waits for ``k - n + 1`` completions at rate ``n mu``:
+        an Erlang(``k - n + 1``, ``n mu``) wait.
+        """
+        if threshold_s < 0:
+            raise ValueError(f"threshold_s must be >= 0, got {threshold_s!r}")
+        n = self.n_agents
+        joined = self.probs * self._join  # per state k: arrivals that join
+        total = joined.sum()
+        if total <= 0:
+            return math.nan
+        x = n / self.mean_handle_s * threshold_s
+        late = 0.0
+        # P(Erlang(j + 1, n mu) > T) = P(Poisson(x) <= j), j = k - n contacts ahead.
+        term, cdf = math.exp(-x), 0.0
+        for j, k in enumerate(range(n, self.capacity)):
+            cdf += term
+            term *= x / (j + 1)
+            late += joined[k] * cdf
+        return float(1.0 - late / total)
+
+
+def mmnk(
+    arrival_rate_per_s: float,
+    mean_handle_s: float,
+    n_agents: int,
+    capacity: int,
+    *,
+    balk_share: float = 0.0,
+    balk_per_waiting: float = 0.0,
+) -> MMnKResult:
+    """M/M/n/K: ``n`` agents, ``K`` lines (at most ``K`` contacts in the system), no abandonment.
+
+    With ``balk_share`` / ``balk_per_waiting``, an arrival that finds every agent busy and ``j`` contacts waiting
+    leaves at once with probability ``min(1, balk_share + balk_per_waiting * j)``, as the engine's channel
+    ``balk`` does. ``capacity == n_agents`` gives Erlang B (``p_block == erlang_b(a, n)``).
+
+    Args:
+        arrival_rate_per_s: Poisson arrival rate (per second, > 0).
+        mean_handle_s: Mean exponential handle time (seconds, > 0).
+        n_agents: Number of agents (>= 1).
+        capacity: Lines ``K >= n_agents``.
+        balk_share: Balking probability of an arrival that would wait behind nobody (0 to 1).
+        balk_per_waiting: Added balking probability per contact already waiting (>= 0).
+
+    Example:
+        >>> res = mmnk(1 / 60, 120.0, 2, 2)
+        >>> round(res.p_block, 6) == round(erlang_b(2.0, 2), 6)
+        True
+    """
+    _check_positive(arrival_rate_per_s=arrival_rate_per_s, mean_handle_s=mean_handle_s)
+    n = _check_agents(n_agents)
+    if n < 1:
+        raise ValueError(f"n_agents must be >= 1, got {n_agents!r}")
+    if isinstance(capacity, bool) or int(capacity) != capacity or capacity < n:
+        raise ValueError(f"capacity must be an integer >= n_agents ({n}), got {capacity!r}")
+    if not 0.0 <= balk_share <= 1.0 or balk_per_waiting < 0:
+        raise ValueError(
+            f"balk_share must be in [0, 1] and balk_per_waiting >= 0, got {balk_share!r}, {balk_per_waiting!r}"
+        )
+    cap = int(capacity)
+    lam, mu = arrival_rate_per_s, 1.0 / mean_handle_s
+    k = np.arange(cap + 1)
+    balk = np.where(k >= n, np.minimum(1.0, balk_share + balk_per_waiting * np.maximum(k - n, 0)), 0.0)
+    join = np.where(k < cap, 1.0 - balk, 0.0)
+    # pi_{k+1} / pi_k = lam * join_k / (min(k + 1, n) mu), in log space.
+    with np.errstate(divide="ignore"):
+        steps = np.log(lam * join[:-1]) - np.log(np.minimum(k[1:], n) * mu)
+    logt = np.concatenate(([0.0], np.cumsum(steps)))
+    probs = np.exp(logt - logt.max())
+    probs /= probs.sum()
+    waiting = np.maximum(k - n, 0)
+    p_block = float(probs[cap])
+    p_balk = float((probs * np.where(k < cap, balk, 0.0)).sum())
+    wait_states = (k >= n) & (k < cap)
+    p_wait = float((probs * join)[wait_states].sum())
+    joined = probs * join
+    # Mean wait given joining in state k >= n: (k - n + 1) / (n mu).
+    mean_wait = float((joined[wait_states] * (waiting[wait_states] + 1) / (n * mu)).sum() / joined.sum())
+    return MMnKResult(
+        arrival_rate_per_s=lam,
+        mean_handle_s=mean_handle_s,
+        n_agents=n,
+        capacity=cap,
+        p_block=p_block,
+        p_balk=p_balk,
+        p_wait=p_wait,
+        asa_s=mean_wait,
+        mean_queue_len=float((probs * waiting).sum()),
+        occupancy=float((probs * np.minimum(k, n)).sum() / n),
+        probs=probs,
+        _join=join,
     )
 
 

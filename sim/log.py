@@ -22,11 +22,17 @@ __all__ = ["APPROVALS", "BOT_OUTCOMES", "TRANSFERS", "Recorder", "spread"]
 SERVED, ABANDONED, CENSORED = OUTCOMES.index("served"), OUTCOMES.index("abandoned"), OUTCOMES.index("censored")
 LOST = OUTCOMES.index("lost")
 ESCALATED_ASYNC = OUTCOMES.index("escalated_async")
+BLOCKED, BALKED, TIMED_OUT = OUTCOMES.index("blocked"), OUTCOMES.index("balked"), OUTCOMES.index("timed_out")
+CB_ANSWERED, CB_UNANSWERED = OUTCOMES.index("callback_answered"), OUTCOMES.index("callback_unanswered")
+CB_CENSORED = OUTCOMES.index("callback_censored")
+_FIRST_MECHANICS = min(BLOCKED, BALKED, TIMED_OUT, CB_ANSWERED, CB_UNANSWERED, CB_CENSORED)
+"""Outcome codes from here on come from the channel mechanics (:mod:`sim.engine.mechanics`)."""
 # What the engine writes per finished contact into ``Recorder.buf`` (floats), in this order. The log adds the rest.
 STREAM_FIELDS = ("seg", "arrival_s", "outcome", "start_s", "end_s", "handle_s", "patience_s", "group", "queued_s")
 LOG_FIELDS = (
     *STREAM_FIELDS, "contact_id", "channel", "intent", "priority", "tier", "language", "customer_id", "agent_id",
     "repeat", "bot", "bot_end_s", "amount", "approval", "approval_wait_s", "transfer", "transfer_wait_s",
+    "retrial", "cb",
 )  # fmt: skip
 BOT_OUTCOMES: tuple[str, ...] = ("", "resolved", "abandoned", "silent_failure", "escalated")
 """Bot ending by code (0: the contact was not offered to a bot)."""
@@ -34,8 +40,8 @@ APPROVALS: tuple[str, ...] = ("", "self", "team_lead", "back_office")
 """Approval route by code (0: no approval needed)."""
 TRANSFERS: tuple[str, ...] = ("", "answered", "abandoned", "censored")
 """Outcome of a transfer to another skill by code (0: not transferred)."""
-_CODES8 = ("outcome", "priority", "tier", "repeat", "bot", "approval", "transfer")
-_CODES16 = ("channel", "intent", "language", "group")
+_CODES8 = ("outcome", "priority", "tier", "repeat", "bot", "approval", "transfer", "cb")
+_CODES16 = ("channel", "intent", "language", "group", "retrial")
 _TIMES = (
     "arrival_s", "patience_s", "start_s", "end_s", "handle_s", "wait_s", "queued_s", "bot_end_s", "amount",
     "approval_wait_s", "transfer_wait_s",
@@ -45,6 +51,12 @@ _LOG_DTYPES: dict[str, type] = {
     "contact_id": np.int64, "customer_id": np.int64, "agent_id": np.int32,
 }  # fmt: skip
 """Columns kept per contact for the contacts frame, and their storage types (codes need few bits)."""
+MECHANICS_COUNTS: tuple[str, ...] = (
+    "blocked", "balked", "timed_out", "callback_requested", "callback_answered", "callback_unanswered",
+)  # fmt: skip
+"""Count columns of the ``intervals`` frame for the channel mechanics (0 when unused)."""
+MECHANICS_SUMS: tuple[str, ...] = ("wait_timed_out_s", "wait_callback_s")
+"""Summed-seconds columns of the ``intervals`` frame for the channel mechanics (0 when unused)."""
 # Agent period kinds recorded for the staffing frame.
 LOGGED_IN, BUSY, ON_BREAK = 0, 1, 2
 
@@ -188,11 +200,11 @@ class Recorder:
         self.n_recorded = 0
 
     def _count_columns(self) -> list[str]:
-        cols = ["offered", "answered", "abandoned", "abandoned_short", "censored", "delayed", "lost"]
+        cols = ["offered", "answered", "abandoned", "abandoned_short", "censored", "delayed", "lost", *MECHANICS_COUNTS]
         for t in self.thresholds_s:
             label = threshold_label(t)
             cols += [f"answered_within_{label}", f"abandoned_within_{label}", f"censored_over_{label}"]
-        return [*cols, "wait_answered_s", "wait_abandoned_s", "handle_s"]
+        return [*cols, "wait_answered_s", "wait_abandoned_s", "handle_s", *MECHANICS_SUMS]
 
     # ------------------------------------------------------------------------------------------------ intake
 
@@ -219,7 +231,8 @@ class Recorder:
         buf.extend(
             (c.seg, c.arrival_s, c.outcome, c.start_s, c.end_s, c.handle_s, c.patience_s, a.group, c.queued_s,
              c.id, c.channel, c.intent, c.priority, c.tier, c.language, c.customer_id, a.id,
-             c.repeat, c.bot, c.bot_end_s, c.amount, c.approval, c.approval_wait_s, c.transfer, c.transfer_wait_s)
+             c.repeat, c.bot, c.bot_end_s, c.amount, c.approval, c.approval_wait_s, c.transfer, c.transfer_wait_s,
+             c.retrial, c.cb)
         )  # fmt: skip
         if len(buf) >= self.limit:
             self.flush()
@@ -264,7 +277,7 @@ class Recorder:
         self.n_recorded += len(rows)
         col = dict(zip(self.fields, rows.T.copy(), strict=True))  # one contiguous copy, a row per field
         for name in ("seg", "outcome", "group", "contact_id", "channel", "intent", "priority", "tier", "language",
-                     "customer_id", "agent_id", "repeat", "bot", "approval", "transfer"):  # fmt: skip
+                     "customer_id", "agent_id", "repeat", "bot", "approval", "transfer", "retrial", "cb"):  # fmt: skip
             if name in col:
                 col[name] = col[name].astype(np.int64)
         col["channel_code"] = col["seg"] // 4
@@ -273,12 +286,19 @@ class Recorder:
         wait = np.where(served, col["start_s"] - col["arrival_s"], np.nan)
         wait = np.where(out == ABANDONED, col["patience_s"], wait)
         wait = np.where(out == CENSORED, self.horizon_s - col["arrival_s"], wait)
+        mech = out >= _FIRST_MECHANICS
+        if mech.any():  # blocked / balked / timed out: until they left; callbacks: until called (or the horizon)
+            left = (out == BLOCKED) | (out == BALKED) | (out == TIMED_OUT)
+            wait = np.where(left, col["end_s"] - col["arrival_s"], wait)
+            called = (out == CB_ANSWERED) | (out == CB_UNANSWERED)
+            wait = np.where(called, col["start_s"] - col["arrival_s"], wait)
+            wait = np.where(out == CB_CENSORED, self.horizon_s - col["arrival_s"], wait)
         col["wait_s"] = wait
         if self.keep_log:  # compact copies of the columns the contacts frame needs
             self._log.append({name: col[name].astype(dtype, copy=False) for name, dtype in _LOG_DTYPES.items()})
-        self._add_counts(col, served, out == ABANDONED, out == CENSORED, wait)
+        self._add_counts(col, served, out == ABANDONED, out == CENSORED, wait, out if mech.any() else None)
 
-    def _add_counts(self, col, served, abandoned, censored, wait) -> None:
+    def _add_counts(self, col, served, abandoned, censored, wait, mech_out) -> None:
         seg = col["seg"]
         k = np.minimum(interval_index(col["arrival_s"], self.interval_s), self.n_int - 1)
         idx = k * self.n_seg + seg
@@ -290,6 +310,23 @@ class Recorder:
             c[name].reshape(-1)[:] += np.bincount(idx[mask], weights=w, minlength=size)
 
         in_queue = served | abandoned | censored
+        timed_out = np.zeros(len(seg), dtype=bool)
+        queued = worked = None  # beyond in_queue / served: timed-out contacts and callback requests
+        if mech_out is not None:
+            timed_out = mech_out == TIMED_OUT
+            cb_called = (mech_out == CB_ANSWERED) | (mech_out == CB_UNANSWERED)
+            cb_any = cb_called | (mech_out == CB_CENSORED)
+            add("blocked", mech_out == BLOCKED)
+            add("balked", mech_out == BALKED)
+            add("timed_out", timed_out)
+            add("callback_requested", cb_any)
+            add("callback_answered", mech_out == CB_ANSWERED)
+            add("callback_unanswered", mech_out == CB_UNANSWERED)
+            add("wait_timed_out_s", timed_out, wait)
+            add("wait_callback_s", mech_out == CB_ANSWERED, wait)
+            queued = in_queue | timed_out | cb_any
+            worked = served | cb_called
+            in_queue = in_queue | timed_out
         add("offered", in_queue)
         add("answered", served)
         add("abandoned", abandoned)
@@ -315,12 +352,14 @@ class Recorder:
             flat_max[keys[starts]] = np.maximum(flat_max[keys[starts]], np.maximum.reduceat(w_sorted, starts))
         # Time-weighted levels: waiting periods and service periods, split over the intervals they span.
         arr = col["arrival_s"]
-        spread(
-            self._queue_area, col["queued_s"][in_queue], arr[in_queue] + wait[in_queue], seg[in_queue], self.interval_s
-        )
+        if queued is None:
+            queued = in_queue
+        spread(self._queue_area, col["queued_s"][queued], arr[queued] + wait[queued], seg[queued], self.interval_s)
         end = np.where(np.isfinite(col["end_s"]), col["end_s"], self.horizon_s)
-        spread(self._service_area, col["start_s"][served], end[served], seg[served], self.interval_s)
-        spread(self._slots_area, col["start_s"][served], end[served], col["group"][served], self.interval_s)
+        if worked is None:
+            worked = served
+        spread(self._service_area, col["start_s"][worked], end[worked], seg[worked], self.interval_s)
+        spread(self._slots_area, col["start_s"][worked], end[worked], col["group"][worked], self.interval_s)
         measured = served & (arr >= self.measure_start_s)
         bins = np.minimum(frt_bins(wait[measured]), self._n_bins - 1)
         self._hist += np.bincount(seg[measured] * self._n_bins + bins, minlength=len(self._hist))
@@ -409,6 +448,7 @@ class Recorder:
             for chunk in self._log:
                 del chunk[name]
         served = (cols["outcome"] == SERVED) | (cols["outcome"] == ESCALATED_ASYNC)
+        responded = served | (cols["outcome"] == CB_ANSWERED)  # a call back is the first human response
         escalated = cols["bot"] == BOT_OUTCOMES.index("escalated")
         group_codes = cols["group"].astype(np.int64)
         self._contacts = pd.DataFrame(
@@ -423,7 +463,7 @@ class Recorder:
                 "customer_id": cols["customer_id"].astype(np.int64),
                 "arrival_s": cols["arrival_s"],
                 "outcome": pd.Categorical.from_codes(cols["outcome"].astype(np.int64), categories=list(OUTCOMES)),
-                "first_response_s": np.where(served, cols["wait_s"], np.nan),
+                "first_response_s": np.where(responded, cols["wait_s"], np.nan),
                 "wait_s": cols["wait_s"],
                 "patience_s": cols["patience_s"],
                 "agent_id": cols["agent_id"].astype(np.int64),
@@ -441,6 +481,8 @@ class Recorder:
                 "approval_wait_s": cols["approval_wait_s"],
                 "transfer": pd.Categorical.from_codes(cols["transfer"].astype(np.int64), categories=list(TRANSFERS)),
                 "transfer_wait_s": cols["transfer_wait_s"],
+                "retrial": cols["retrial"].astype(np.int64),
+                "callback": cols["cb"].astype(bool),
             }
         )
         self._log = []

@@ -4,7 +4,9 @@ Every time column ends in ``_s`` (seconds; ``*_at_s`` style times are seconds fr
 
 ``contacts`` (one row per contact per replication; only when the contact log is asked for):
     replication, contact_id, channel, intent, priority ("urgent"/"normal"), tier ("vip"/"regular"), language,
-    customer_id, arrival_s, outcome (see :data:`OUTCOMES`), first_response_s (FRT: arrival -> first human
+    customer_id, arrival_s, outcome (see :data:`OUTCOMES`), retrial (0 for a first attempt, k for the k-th
+    retrial of a blocked, abandoned or balked customer), callback (1 if the customer left a callback request),
+    first_response_s (FRT: arrival -> first human
     response, a duration; NaN if none), wait_s (arrival -> human answer or abandonment; for a censored contact
     horizon - arrival), patience_s, agent_id (-1 if none), group ("" if none), service_start_s, service_end_s
     (NaN while still in service at the horizon), handle_s (the agent's time on the contact: handle time incl.
@@ -20,7 +22,9 @@ Every time column ends in ``_s`` (seconds; ``*_at_s`` style times are seconds fr
     ``escalated_async`` contacts were answered by a human (they have a first_response_s). source_row (the 0-based
     data row of the replayed log file the contact comes from; -1 if not from a log), wrap_s (after-contact work
     that followed the service, seconds; 0 if none), and with a replay ``passthrough``, log_<column> (the log
-    cell's text; "" if not from the log).
+    cell's text; "" if not from the log). ``callback_answered`` contacts have first_response_s = wait_s =
+    arrival -> the agent's call back (the wait until called, reported apart from inbound waits); blocked and
+    balked contacts have wait_s 0, timed-out ones their wait until sent to the message.
 
 ``intervals`` (one row per replication x interval x channel x priority x tier, every combination present):
     replication, interval, interval_start_s, channel, priority, tier, and the counts of contacts *arriving* in
@@ -28,8 +32,12 @@ Every time column ends in ``_s`` (seconds; ``*_at_s`` style times are seconds fr
     wait > 0), lost (arrived on a failed channel and gave up: not offered), and for each SL threshold T (column
     suffix :func:`threshold_label`, e.g. ``20s``):
     answered_within_T, abandoned_within_T, censored_over_T; sums: wait_answered_s, wait_abandoned_s,
-    handle_s (of answered contacts that finished), max_wait_answered_s; time-weighted levels over the interval:
-    queue_len (mean waiting contacts of this segment), in_service (mean contacts of this segment in service).
+    handle_s (of answered contacts that finished), max_wait_answered_s; channel mechanics (0 when unused): blocked,
+    balked, timed_out (timed-out contacts are offered, and count as missed in every SL denominator),
+    callback_requested, callback_answered, callback_unanswered (callback requests are not in offered / answered /
+    ASA), wait_timed_out_s, wait_callback_s (sum over answered callbacks of arrival -> call back); time-weighted
+    levels over the interval: queue_len (mean waiting contacts of this segment), in_service (mean contacts of
+    this segment in service).
 
 ``staffing`` (one row per replication x interval x group): replication, interval, interval_start_s, group,
     logged_in, busy, on_break (time-weighted mean number of agents), busy_slots (mean contacts in service).
@@ -83,11 +91,24 @@ OUTCOMES: tuple[str, ...] = (
     "censored",
     "in_bot",
     "lost",
+    "blocked",
+    "balked",
+    "timed_out",
+    "callback_answered",
+    "callback_unanswered",
+    "callback_censored",
 )
 """Every contact ends in exactly one of these (``censored``: still waiting in the human queue at the horizon;
 ``in_bot``: still in a bot session or its hand-off at the horizon, so never offered to the human queue;
 ``lost``: arrived on a failed channel during an outage and gave up, never offered to the human queue; see
-:mod:`sim.engine.outages`)."""
+:mod:`sim.engine.outages`).
+
+The channel mechanics (:mod:`sim.engine.mechanics`) add: ``blocked`` (found every trunk line busy; never
+queued), ``balked`` (would have had to wait and left at once), ``timed_out`` (waited the channel's ``max_wait``
+and was sent to a message; not an abandonment), and for callback requests (virtual hold) ``callback_answered``
+(an agent called back and the customer answered), ``callback_unanswered`` (every outbound attempt unanswered:
+dropped) and ``callback_censored`` (the request still pending at the horizon).
+New outcomes are appended at the end so existing codes keep their values."""
 
 PRIORITIES: tuple[str, ...] = ("normal", "urgent")
 """Priority names by code (0, 1)."""

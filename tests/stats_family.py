@@ -38,6 +38,9 @@ CHECKS: dict[str, int] = {
     "tests/sim/test_validation.py::test_abandonment_identity_p_ab_equals_theta_times_mean_wait": 1,
     "tests/sim/test_validation.py::test_littles_law_for_the_queue": 2,  # 2 scenarios
     "tests/sim/test_validation.py::test_one_more_agent_improves_service_under_common_random_numbers": 1,
+    "tests/sim/test_mechanics_oracle.py::test_lines_equal_to_agents_block_as_erlang_b": 1,
+    "tests/sim/test_mechanics_oracle.py::test_a_finite_queue_matches_m_m_n_k": 3,
+    "tests/sim/test_mechanics_oracle.py::test_balking_by_queue_length_matches_the_birth_death_chain": 3,
     "tests/policies/test_staffing.py::test_erlang_a_sized_single_queue_reaches_the_target_service_level": 2,
     # Paired Student-t intervals of policy effects (the interval must exclude 0 on the predicted side).
     "tests/policies/test_effects.py::test_priority_routing_serves_urgent_and_vip_first_at_the_expense_of_normal": 5,
@@ -64,6 +67,7 @@ CHECKS: dict[str, int] = {
     "tests/sim/test_distributions.py::test_mean_and_cv_match_parameters": 4,  # 3 means + the lognormal log-variance
     "tests/sim/test_distributions.py::test_hyperexponential_mixes_its_phases": 2,
     "tests/sim/test_distributions.py::test_empirical_resamples_the_values_uniformly": 3,
+    "tests/sim/test_distributions.py::test_uniform_and_triangular_have_their_support_mean_and_variance": 3,
     "tests/sim/test_arrivals.py::test_nhpp_counts_per_interval_match_integrated_rate_across_a_sharp_change": 2,
     "tests/sim/test_arrivals.py::test_naive_previous_rate_gaps_fail_the_same_check": 2,
     "tests/sim/test_arrivals.py::test_zero_weight_slices_get_no_arrivals_and_rate_is_exact_per_slice": 1,

@@ -19,9 +19,11 @@ Semantics (DESIGN §3):
 * Fast paths: with the default routing, where its choice is trivial (one group for a queue, one queue for a
   group), the engine takes it itself; ``fast_paths=False`` always asks the policy (same results, tested).
 
-Shifts are in :mod:`sim.engine.shifts`; the bot, team leads, transfers, repeats and what they add to a service's
-start and end in :mod:`sim.engine.stages`; the per-contact stage draws in :mod:`sim.engine.draws`; the policies'
-view in :mod:`sim.engine.view`; closing at the horizon, the output frames and costs in :mod:`sim.engine.output`.
+Lines, a maximum queue time, balking, retrials and callbacks are in :mod:`sim.engine.mechanics` (they hook in at
+set-up only when a channel uses them). Shifts are in :mod:`sim.engine.shifts`; the bot, team leads, transfers,
+repeats and what they add to a service's start and end in :mod:`sim.engine.stages`; the per-contact stage
+draws in :mod:`sim.engine.draws`; the policies' view in :mod:`sim.engine.view`; closing at the horizon, the
+output frames and costs in :mod:`sim.engine.output`.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from sim.engine.arrival_tags import SourceRows
 from sim.engine.dispatch import Dispatcher
 from sim.engine.draws import StageDraws
 from sim.engine.guards import check_agent, check_contact
+from sim.engine.mechanics import Mechanics
 from sim.engine.outages import Outages, has_outages
 from sim.engine.output import close_at_horizon, result
 from sim.engine.plans import Plans
@@ -225,6 +228,10 @@ class ContactCenter(Dispatcher):
         if sc.plans:
             self.plans = Plans(self, streams, plan_policies)
             self.plans.start()
+        self.mechanics = Mechanics(self)
+        """Lines, maximum queue time, balking, retrials, callbacks (:mod:`sim.engine.mechanics`)."""
+        if self.mechanics.active:  # set-up only: it takes over some hooks; nothing changes when unused
+            self.mechanics.install(streams)
         self.shifts.start()
 
     def _fast_paths(self) -> None:

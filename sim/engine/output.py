@@ -42,6 +42,7 @@ def close_at_horizon(center: ContactCenter) -> None:
     horizon = center.horizon_s
     center.bot.close(horizon)
     center.team_leads.close(horizon)
+    center.mechanics.close(horizon)
     for dq in center.waiting:
         for c in dq:
             if c.state == WAITING:

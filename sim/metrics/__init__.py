@@ -40,6 +40,11 @@ Definitions (DESIGN §4), shared by the contact-log and the streaming (intervals
   =============================== ==================================
 
   Always volume-weighted: counts are summed over the selected rows, then divided.
+* Channel mechanics (:mod:`sim.engine.mechanics`): *blocked* and *balked* contacts never joined the queue (not
+  offered); *timed out* contacts are offered and count as missed in every SL denominator (like censored over T);
+  callback requests are counted apart (``callback_requested``, ``callback_answered``, ``callback_unanswered``,
+  ``wait_callback_s``), never as inbound answers, so ASA of inbound answered excludes them and the wait until
+  called is its own metric (``callback_wait_mean_s``); ``asa_with_callbacks_s`` pools both.
 * ASA = mean wait of answered contacts (zeros included); mean wait of all = (wait of answered + wait of
   abandoned) / (A + Ab); P(wait > 0) = delayed / (A + Ab); abandonment rate = Ab / offered.
 * Occupancy = busy / (logged in - on break); utilization = (logged in - on break) / paid: the share of paid
@@ -81,6 +86,7 @@ from sim.metrics.kpis import (
     handled,
     labor_cost,
     mean_wait_all_s,
+    mechanics_kpis,
     occupancy,
     occupancy_from_staffing,
     overtime_h,
@@ -100,6 +106,7 @@ from sim.metrics.names import (
     COST_METRICS,
     INTERVAL_KEYS,
     LOST_OUTCOMES,
+    MECHANICS_METRICS,
     METRICS,
     OUTAGE_METRICS,
     QUEUE_OUTCOMES,
@@ -119,6 +126,7 @@ __all__ = [
     "COST_METRICS",
     "INTERVAL_KEYS",
     "LOST_OUTCOMES",
+    "MECHANICS_METRICS",
     "METRICS",
     "OUTAGE_METRICS",
     "QUEUE_OUTCOMES",
@@ -148,6 +156,7 @@ __all__ = [
     "labor_cost",
     "mean_wait_all_s",
     "measurement_window",
+    "mechanics_kpis",
     "occupancy",
     "occupancy_from_staffing",
     "overtime_h",

@@ -38,8 +38,9 @@ def _derive(sums: pd.DataFrame, thresholds_s: Sequence[float], convention: str) 
     for t in thresholds_s:
         a_col, ab_col, c_col = threshold_columns(t)
         out[sl_metric(t)] = sl_from_counts(
-            col[a_col], col[ab_col], col[c_col], answered, abandoned, col["abandoned_short"], convention
-        )
+            col[a_col], col[ab_col], col[c_col], answered, abandoned, col["abandoned_short"], convention,
+            col.get("timed_out", 0.0),
+        )  # fmt: skip
     out["asa_s"] = ratio(col["wait_answered_s"], answered)
     out["mean_wait_all_s"] = ratio(col["wait_answered_s"] + col["wait_abandoned_s"], answered + abandoned)
     out["p_wait"] = ratio(col["delayed"], answered + abandoned)

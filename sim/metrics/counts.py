@@ -17,6 +17,7 @@ from sim.metrics.frames import is_empty, require_columns
 from sim.metrics.names import (
     ABANDONED_OUTCOMES,
     ANSWERED_OUTCOMES,
+    CALLBACK_OUTCOMES,
     CENSORED_OUTCOMES,
     INTERVAL_KEYS,
     LEVEL_COLUMNS,
@@ -50,17 +51,25 @@ def classify_contacts(
     answered = outcome.isin(ANSWERED_OUTCOMES).to_numpy(dtype=bool)
     abandoned = outcome.isin(ABANDONED_OUTCOMES).to_numpy(dtype=bool)
     censored = outcome.isin(CENSORED_OUTCOMES).to_numpy(dtype=bool)
+    timed_out = outcome.eq("timed_out").to_numpy(dtype=bool)
+    cb_answered = outcome.eq("callback_answered").to_numpy(dtype=bool)
     wait = contacts["wait_s"].to_numpy(dtype=float)
     frt = contacts["first_response_s"].to_numpy(dtype=float)
     short = _short_thresholds(contacts, short_abandon_s) if abandoned.any() else 0.0
     flags: dict[str, np.ndarray] = {
-        "offered": answered | abandoned | censored,
+        "offered": answered | abandoned | censored | timed_out,
         "answered": answered,
         "abandoned": abandoned,
         "abandoned_short": abandoned & (wait < short),
         "censored": censored,
         "delayed": (answered | abandoned) & (wait > 0),
         "lost": outcome.isin(LOST_OUTCOMES).to_numpy(dtype=bool),
+        "blocked": outcome.eq("blocked").to_numpy(dtype=bool),
+        "balked": outcome.eq("balked").to_numpy(dtype=bool),
+        "timed_out": timed_out,
+        "callback_requested": outcome.isin(CALLBACK_OUTCOMES).to_numpy(dtype=bool),
+        "callback_answered": cb_answered,
+        "callback_unanswered": outcome.eq("callback_unanswered").to_numpy(dtype=bool),
     }
     for t in thresholds_s:
         a_col, ab_col, c_col = threshold_columns(t)
@@ -76,8 +85,14 @@ def classify_contacts(
         flags["handle_s"] = np.where(finished, contacts["handle_s"].to_numpy(dtype=float), 0.0)
     else:
         flags["handle_s"] = np.zeros(len(contacts))
+    flags["wait_timed_out_s"] = np.where(timed_out, wait, 0.0)
+    flags["wait_callback_s"] = np.where(cb_answered, wait, 0.0)
     flags["max_wait_answered_s"] = wait_answered
     return flags
+
+
+_COUNTED = ("offered", "blocked", "balked", "callback_requested")
+"""A contact is on the intervals grid when one of these flags is set (bot outcomes are not)."""
 
 
 def _codes(values: pd.Series | np.ndarray, names: Sequence[object], what: str, rows: np.ndarray) -> np.ndarray:
@@ -149,7 +164,7 @@ def intervals_from_contacts(
     codes = np.zeros(0, dtype=np.int64)
     if log is not None:
         flags = classify_contacts(log, thresholds, short_abandon_s)
-        offered = flags["offered"] | flags["lost"]  # lost contacts are counted in their own column only
+        offered = np.logical_or.reduce([flags[k] for k in _COUNTED])
         flags = {name: values[offered] for name, values in flags.items()}
         arrival = log["arrival_s"].to_numpy(dtype=float)[offered]
         outside = ~((arrival >= 0) & (arrival < horizon_s))

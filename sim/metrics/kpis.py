@@ -31,6 +31,7 @@ __all__ = [
     "handled",
     "labor_cost",
     "mean_wait_all_s",
+    "mechanics_kpis",
     "occupancy",
     "occupancy_from_staffing",
     "overtime_h",
@@ -57,12 +58,16 @@ def sl_from_counts(
     abandoned: _Counts,
     abandoned_short: _Counts,
     convention: str,
+    timed_out: _Counts | float = 0.0,
 ) -> _Counts:
     """Service level from its counts (all scalars, or all arrays element by element) under ``convention``.
 
-    The formulas are the table in the :mod:`sim.metrics` docstring; NaN where the denominator is 0.
+    The formulas are the table in the :mod:`sim.metrics` docstring; NaN where the denominator is 0. Contacts
+    ``timed_out`` (sent to a message after the channel's ``max_wait``) were not answered: they join every
+    denominator and no numerator, under every convention (so a short ``max_wait`` cannot raise the SL).
     """
     check_convention(convention)
+    censored_over = np.add(censored_over, timed_out)
     if convention == "ignore_abandons":
         return ratio(answered_within, np.add(answered, censored_over))
     if convention == "abandons_bad":
@@ -71,6 +76,14 @@ def sl_from_counts(
         den = np.add(np.subtract(np.add(answered, abandoned), abandoned_short), censored_over)
         return ratio(answered_within, den)
     return ratio(np.add(answered_within, abandoned_within), np.add(np.add(answered, abandoned), censored_over))
+
+
+def timed_out_count(intervals: pd.DataFrame | None) -> float:
+    """Timed-out contacts in the rows of an ``intervals`` frame (0 for a frame without the column)."""
+    if is_empty(intervals) or "timed_out" not in intervals.columns:  # type: ignore[union-attr]
+        return 0.0
+    assert intervals is not None
+    return float(intervals["timed_out"].sum())
 
 
 # -------------------------------------------------------------------------------------------- queue KPIs
@@ -95,8 +108,11 @@ def service_level(
     a_col, ab_col, c_col = threshold_columns(threshold_s)
     s = column_sums(intervals, (a_col, ab_col, c_col, "answered", "abandoned", "abandoned_short"))
     return float(
-        sl_from_counts(s[a_col], s[ab_col], s[c_col], s["answered"], s["abandoned"], s["abandoned_short"], convention)
-    )
+        sl_from_counts(
+            s[a_col], s[ab_col], s[c_col], s["answered"], s["abandoned"], s["abandoned_short"], convention,
+            timed_out_count(intervals),
+        )
+    )  # fmt: skip
 
 
 def service_level_from_contacts(
@@ -143,8 +159,11 @@ def service_level_from_contacts(
     f = classify_contacts(sub, [threshold_s], short_abandon_s)
     s = {k: float(np.count_nonzero(f[k])) for k in (a_col, ab_col, c_col, "answered", "abandoned", "abandoned_short")}
     return float(
-        sl_from_counts(s[a_col], s[ab_col], s[c_col], s["answered"], s["abandoned"], s["abandoned_short"], convention)
-    )
+        sl_from_counts(
+            s[a_col], s[ab_col], s[c_col], s["answered"], s["abandoned"], s["abandoned_short"], convention,
+            float(np.count_nonzero(f["timed_out"])),
+        )
+    )  # fmt: skip
 
 
 def asa_s(intervals: pd.DataFrame | None) -> float:
@@ -163,6 +182,42 @@ def p_wait(intervals: pd.DataFrame | None) -> float:
     """P(wait > 0) = delayed / (answered + abandoned) (NaN if none)."""
     s = column_sums(intervals, ("delayed", "answered", "abandoned"))
     return float(ratio(s["delayed"], s["answered"] + s["abandoned"]))
+
+
+def mechanics_kpis(intervals: pd.DataFrame | None) -> dict[str, float]:
+    """Channel-mechanics KPIs of the rows of an ``intervals`` frame (:data:`sim.metrics.MECHANICS_METRICS`).
+
+    With *arriving* = offered + blocked + balked + callback requests (every contact that reached the channel's
+    human side; bot outcomes excluded): ``blocking_rate`` = blocked / arriving, ``balk_rate`` = balked / arriving,
+    ``timed_out_rate`` = timed out / offered; ``callback_wait_mean_s`` = mean wait until called of answered call
+    backs (seconds), reported apart from ASA; ``asa_with_callbacks_s`` = (wait of answered inbound + wait until
+    called of answered call backs) / (answered + answered call backs), so hiding waits in callbacks cannot improve
+    it. NaN where a denominator is 0.
+    """
+    names = ("offered", "answered", "wait_answered_s", *_MECH_COLUMNS)
+    s = column_sums(intervals, names)
+    arriving = s["offered"] + s["blocked"] + s["balked"] + s["callback_requested"]
+    return {
+        "blocked": s["blocked"],
+        "blocking_rate": float(ratio(s["blocked"], arriving)),
+        "balked": s["balked"],
+        "balk_rate": float(ratio(s["balked"], arriving)),
+        "timed_out": s["timed_out"],
+        "timed_out_rate": float(ratio(s["timed_out"], s["offered"])),
+        "callback_requested": s["callback_requested"],
+        "callback_answered": s["callback_answered"],
+        "callback_unanswered": s["callback_unanswered"],
+        "callback_wait_mean_s": float(ratio(s["wait_callback_s"], s["callback_answered"])),
+        "asa_with_callbacks_s": float(
+            ratio(s["wait_answered_s"] + s["wait_callback_s"], s["answered"] + s["callback_answered"])
+        ),
+    }
+
+
+_MECH_COLUMNS = (
+    "blocked", "balked", "timed_out", "callback_requested", "callback_answered", "callback_unanswered",
+    "wait_callback_s",
+)  # fmt: skip
 
 
 def abandon_rate(intervals: pd.DataFrame | None) -> float:

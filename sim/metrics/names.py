@@ -8,17 +8,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal
 
+from sim.log import MECHANICS_COUNTS, MECHANICS_SUMS
 from sim.schema import threshold_label
 
 __all__ = [
     "ABANDONED_OUTCOMES",
     "ANSWERED_OUTCOMES",
+    "CALLBACK_OUTCOMES",
     "CENSORED_OUTCOMES",
     "COST_METRICS",
     "COUNT_COLUMNS",
     "INTERVAL_KEYS",
     "LEVEL_COLUMNS",
     "LOST_OUTCOMES",
+    "MECHANICS_METRICS",
     "METRICS",
     "OUTAGE_METRICS",
     "QUEUE_OUTCOMES",
@@ -26,6 +29,7 @@ __all__ = [
     "SL_CONVENTIONS",
     "SUM_COLUMNS",
     "TARGET_INTERVAL_METRICS",
+    "TIMED_OUT_OUTCOMES",
     "SLConvention",
     "check_convention",
     "interval_columns",
@@ -44,20 +48,25 @@ ABANDONED_OUTCOMES: tuple[str, ...] = ("abandoned",)
 """Outcomes counted as abandoned from the human queue."""
 CENSORED_OUTCOMES: tuple[str, ...] = ("censored",)
 """Outcomes of contacts still waiting in the human queue at the horizon."""
-QUEUE_OUTCOMES: tuple[str, ...] = ANSWERED_OUTCOMES + ABANDONED_OUTCOMES + CENSORED_OUTCOMES
+TIMED_OUT_OUTCOMES: tuple[str, ...] = ("timed_out",)
+"""Outcomes of contacts sent to a message after the channel's ``max_wait`` (offered; missed in every SL)."""
+QUEUE_OUTCOMES: tuple[str, ...] = ANSWERED_OUTCOMES + ABANDONED_OUTCOMES + CENSORED_OUTCOMES + TIMED_OUT_OUTCOMES
 """Outcomes of contacts offered to the human queue. Bot outcomes (``bot_resolved``, ``bot_abandoned``,
-``silent_failure``) never reached it; a bot-escalated contact that reached it ends as one of these."""
+``silent_failure``) never reached it; a bot-escalated contact that reached it ends as one of these. Blocked and
+balked contacts never joined it; callback requests are counted apart (:data:`CALLBACK_OUTCOMES`)."""
+CALLBACK_OUTCOMES: tuple[str, ...] = ("callback_answered", "callback_unanswered", "callback_censored")
+"""Outcomes of callback requests (virtual hold): reported in their own columns, never as inbound answers."""
 
 INTERVAL_KEYS: tuple[str, ...] = ("replication", "interval", "interval_start_s", "channel", "priority", "tier")
 """Key columns of the ``intervals`` frame, in order."""
 COUNT_COLUMNS: tuple[str, ...] = (
-    "offered", "answered", "abandoned", "abandoned_short", "censored", "delayed", "lost",
+    "offered", "answered", "abandoned", "abandoned_short", "censored", "delayed", "lost", *MECHANICS_COUNTS,
 )  # fmt: skip
 """Count columns of the ``intervals`` frame that do not depend on an SL threshold, in order (``lost``: contacts
 that arrived on a failed channel and gave up; they are not part of ``offered``)."""
 LOST_OUTCOMES: tuple[str, ...] = ("lost",)
 """Outcomes of contacts lost to an outage (never offered to the human queue)."""
-SUM_COLUMNS: tuple[str, ...] = ("wait_answered_s", "wait_abandoned_s", "handle_s")
+SUM_COLUMNS: tuple[str, ...] = ("wait_answered_s", "wait_abandoned_s", "handle_s", *MECHANICS_SUMS)
 """Summed-seconds columns of the ``intervals`` frame, in order."""
 LEVEL_COLUMNS: tuple[str, ...] = ("queue_len", "in_service")
 """Time-weighted level columns of the ``intervals`` frame (the engine's level records; NaN from contacts alone)."""
@@ -83,6 +92,21 @@ RESOLUTION_METRICS: tuple[str, ...] = (
     "transfer_wait_mean_s",
 )
 """Bot, approval and repeat-contact families (scopes as contacts), present when the run has a ``resolution`` frame."""
+MECHANICS_METRICS: tuple[str, ...] = (
+    "blocked",
+    "blocking_rate",
+    "balked",
+    "balk_rate",
+    "timed_out",
+    "timed_out_rate",
+    "callback_requested",
+    "callback_answered",
+    "callback_unanswered",
+    "callback_wait_mean_s",
+    "asa_with_callbacks_s",
+)
+"""Channel-mechanics families (scopes as contacts), present when a channel of the scenario uses lines, max_wait,
+balking, retrials or callbacks (:func:`sim.metrics.mechanics_kpis`)."""
 COST_METRICS: tuple[str, ...] = (
     "bot_cost_per_week",
     "team_lead_cost_per_week",
@@ -134,6 +158,7 @@ METRICS: tuple[str, ...] = (
     "labor_cost_per_week",
     "cost_per_contact",
     *RESOLUTION_METRICS,
+    *MECHANICS_METRICS,
     *COST_METRICS,
     # targets (scope "target=<name>")
     "target_attainment",

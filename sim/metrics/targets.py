@@ -63,9 +63,11 @@ class TargetFigures:
 def _sl(sums: pd.DataFrame, threshold_s: float, convention: str) -> np.ndarray:
     a_col, ab_col, c_col = threshold_columns(threshold_s)
     col = {c: sums[c].to_numpy(dtype=float) for c in (a_col, ab_col, c_col, "answered", "abandoned", "abandoned_short")}
+    timed_out = sums["timed_out"].to_numpy(dtype=float) if "timed_out" in sums.columns else 0.0
     return np.asarray(
         sl_from_counts(
-            col[a_col], col[ab_col], col[c_col], col["answered"], col["abandoned"], col["abandoned_short"], convention
+            col[a_col], col[ab_col], col[c_col], col["answered"], col["abandoned"], col["abandoned_short"], convention,
+            timed_out,
         ),
         dtype=float,
     )
@@ -74,6 +76,8 @@ def _sl(sums: pd.DataFrame, threshold_s: float, convention: str) -> np.ndarray:
 def _interval_sums(intervals: pd.DataFrame, threshold_s: float) -> pd.DataFrame:
     counts = [*threshold_columns(threshold_s), "answered", "abandoned", "abandoned_short"]
     require_columns(intervals, ["interval_start_s", *counts], "intervals")
+    if "timed_out" in intervals.columns:
+        counts.append("timed_out")
     return intervals.groupby("interval_start_s", sort=True)[counts].sum()
 
 

@@ -135,8 +135,12 @@ def test_replication_metrics_by_hand(run):
     assert value[("paid_h", "group=b")] == 8.0
     families = {"sl" if name.startswith("sl_") else name for name in out["metric"]}
     # A hand-built result without a resolution frame or cost stats has every family but the bot/approval ones
-    # (and, without outages, the lost ones).
-    assert families == set(m.METRICS) - set(m.RESOLUTION_METRICS) - set(m.COST_METRICS) - set(m.OUTAGE_METRICS)
+    # (and, without outages, the lost ones), and a scenario without lines, max_wait, balking, retrials or
+    # callbacks has no channel-mechanics rows.
+    assert families == (
+        set(m.METRICS) - set(m.RESOLUTION_METRICS) - set(m.COST_METRICS) - set(m.OUTAGE_METRICS)
+        - set(m.MECHANICS_METRICS)
+    )
     scopes = set(out["scope"])
     assert {"all", "channel=voice", "channel=chat", "priority=urgent", "tier=vip", "group=b"} <= scopes
 

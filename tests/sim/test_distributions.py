@@ -55,6 +55,39 @@ def test_hyperexponential_mixes_its_phases():
     assert abs((x < 60).mean() - p) < z_crit() * math.sqrt(p * (1 - p) / N)
 
 
+def test_uniform_and_triangular_have_their_support_mean_and_variance():
+    uni, x = draw({"dist": "uniform", "low": "1min", "high": "3min"})
+    assert uni.mean_s == 120.0
+    assert x.min() >= 60.0
+    assert x.max() <= 180.0
+    var_u = (180.0 - 60.0) ** 2 / 12
+    assert abs(x.mean() - 120.0) < z_crit() * math.sqrt(var_u / N)
+    tri, y = draw({"dist": "triangular", "low": "1min", "mode": "2min", "high": "6min"})
+    assert tri.mean_s == pytest.approx((60 + 120 + 360) / 3)
+    assert y.min() >= 60.0
+    assert y.max() <= 360.0
+    a, c, b = 60.0, 120.0, 360.0
+    var_t = (a * a + b * b + c * c - a * b - a * c - b * c) / 18
+    assert abs(y.mean() - tri.mean_s) < z_crit() * math.sqrt(var_t / N)
+    # The mode splits the mass: P(Y <= mode) = (mode - low) / (high - low).
+    p = (c - a) / (b - a)
+    assert abs((y <= c).mean() - p) < z_crit() * math.sqrt(p * (1 - p) / N)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"dist": "uniform", "low": "3min", "high": "1min"}, "low must be below high"),
+        ({"dist": "uniform", "low": "1min", "high": "1min"}, "low must be below high"),
+        ({"dist": "triangular", "low": "1min", "mode": "5min", "high": "3min"}, "low <= mode <= high"),
+        ({"dist": "triangular", "low": "1min", "mode": "1min", "high": "1min"}, "low < high"),
+    ],
+)
+def test_uniform_and_triangular_reject_unordered_bounds(spec, message):
+    with pytest.raises(ValidationError, match=message):
+        ADAPTER.validate_python(spec)
+
+
 def test_empirical_resamples_the_values_uniformly():
     _, x = draw({"dist": "empirical", "values": ["1min", "2min", "7min"]})
     assert set(np.unique(x)) == {60.0, 120.0, 420.0}

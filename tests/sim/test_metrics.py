@@ -470,7 +470,7 @@ def test_interval_counts_are_consistent(rows, threshold):
     iv = to_intervals(contacts, thresholds=[threshold], short={"voice": 5.0, "chat": 10.0}, channels=("voice", "chat"))
     queued = contacts["outcome"].isin(m.QUEUE_OUTCOMES).sum()
     assert iv["offered"].sum() == queued
-    assert (iv["answered"] + iv["abandoned"] + iv["censored"] == iv["offered"]).all()
+    assert (iv["answered"] + iv["abandoned"] + iv["censored"] + iv["timed_out"] == iv["offered"]).all()
     a_col, ab_col, c_col = m.threshold_columns(threshold)
     assert (iv[a_col] <= iv["answered"]).all()
     assert (iv[ab_col] <= iv["abandoned"]).all()
