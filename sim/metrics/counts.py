@@ -91,8 +91,8 @@ def classify_contacts(
     return flags
 
 
-_COUNTED = ("offered", "blocked", "balked", "callback_requested")
-"""A contact is on the intervals grid when one of these flags is set (bot outcomes are not)."""
+_COUNTED = ("offered", "lost", "blocked", "balked", "callback_requested")
+"""A contact is on the intervals grid when one of these flags is set (bot outcomes are not; lost ones are)."""
 
 
 def _codes(values: pd.Series | np.ndarray, names: Sequence[object], what: str, rows: np.ndarray) -> np.ndarray:
