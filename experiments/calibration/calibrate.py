@@ -1,0 +1,337 @@
+"""``ccsim calibrate``: fit a scenario from a call log and write it with a report and figures.
+
+:func:`calibrate` reads the log through a mapping, fits every piece (:mod:`experiments.calibration.fit`), and
+:func:`write_calibration` writes, into the scenario file's folder:
+
+* the scenario (YAML, the schema of ``docs/calibration.md``): replayed arrivals, fitted handle times and
+  patience, a staffing table per group from the agents seen working, and the availability factor;
+* ``<stem>.replay.parquet``: the log's rows in file order (so ``source_row`` is the row of the original log)
+  with the fields the replay needs, already mapped, and the queue arrival time (the IVR exit);
+* ``<stem>.report.json`` and ``<stem>.report.md`` with every fitted number, and PNG figures.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from experiments.calibration.fit import (
+    MIN_ABANDONS,
+    ArrivalFit,
+    DistFit,
+    PatienceFit,
+    StaffingFit,
+    fit_arrivals,
+    fit_handle,
+    fit_patience,
+    fit_staffing,
+)
+from experiments.calibration.mapping import CalibrationMapping, CallLog, read_calls
+
+__all__ = [
+    "Calibration",
+    "KM_GAP_MAX",
+    "calibrate",
+    "patience_choice",
+    "staffing_table",
+    "write_calibration",
+    "write_replay_log",
+]
+
+KM_GAP_MAX = 0.05
+"""Largest gap between a parametric patience survival and Kaplan-Meier for the parametric fit to be written;
+beyond it the scenario gets the Kaplan-Meier curve itself as a ``survival`` table."""
+
+
+@dataclass
+class Calibration:
+    """Everything :func:`calibrate` fitted, plus the call log it fitted from."""
+
+    mapping: CalibrationMapping
+    log: CallLog
+    start: pd.Timestamp
+    end: pd.Timestamp
+    arrivals: list[ArrivalFit]
+    handle: dict[str, list[DistFit]]
+    patience: dict[tuple[str | None, str | None], PatienceFit]
+    staffing: StaffingFit
+    notes: list[str] = field(default_factory=list)
+
+
+def calibrate(
+    log_path: str | os.PathLike[str],
+    mapping: CalibrationMapping,
+    *,
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+) -> Calibration:
+    """Read a log and fit arrivals, handle times, patience and staffing.
+
+    Args:
+        log_path: The call log.
+        mapping: What its columns mean.
+        start: First date (inclusive) of the calls to fit on (default: the first call).
+        end: Last date (exclusive) (default: the day after the last call).
+    """
+    s = pd.Timestamp(start) if start is not None else None
+    e = pd.Timestamp(end) if end is not None else None
+    log = read_calls(log_path, mapping, start=s, end=e)
+    calls = log.calls
+    if calls.empty:
+        raise ValueError(f"{log_path}: no agent-seeking calls in the window {start} .. {end}")
+    first = calls["date"].min() if s is None else s.normalize()
+    last = calls["date"].max() + pd.Timedelta(days=1) if e is None else e.normalize()
+    notes = []
+    long_talk = int((calls["talk_s"] > 4 * 3600).sum())
+    if long_talk:
+        notes.append(f"{long_talk} talk time(s) over 4 h left out of the handle-time fits (replayed as logged)")
+    return Calibration(
+        mapping=mapping, log=log, start=first, end=last,
+        arrivals=fit_arrivals(calls, mapping), handle=fit_handle(calls), patience=fit_patience(calls),
+        staffing=fit_staffing(calls, mapping), notes=notes,
+    )  # fmt: skip
+
+
+def patience_choice(fit: PatienceFit) -> tuple[dict[str, Any], str]:
+    """The patience written for a cell, and why: the best-AIC parametric fit if it stays within
+    :data:`KM_GAP_MAX` of Kaplan-Meier, else the Kaplan-Meier survival table."""
+    if fit.fits and fit.fits[0].ks <= KM_GAP_MAX:
+        best = fit.fits[0]
+        return best.scenario(), f"{best.dist} (best AIC; gap to Kaplan-Meier {best.ks:.3f})"
+    gap = fit.fits[0].ks if fit.fits else math.nan
+    return fit.survival_table(), f"Kaplan-Meier table (best parametric gap {gap:.3f} > {KM_GAP_MAX})"
+
+
+def staffing_table(staffing: StaffingFit, group: str, interval_s: float) -> dict[str, Any]:
+    """A group's ``staffing_table``: agents seen per interval (only intervals with agents are listed)."""
+    rows = staffing.table[(staffing.table["group"] == group) & (staffing.table["seen"] > 0)]
+    agents = {t.strftime("%Y-%m-%dT%H:%M"): float(n) for t, n in zip(rows["start"], rows["seen"], strict=True)}
+    return {
+        "interval": f"{interval_s / 60:g}min",
+        "availability": round(staffing.availability[group], 4),
+        "agents": agents,
+    }
+
+
+def _skills(staffing: StaffingFit) -> dict[str, list[str]]:
+    """Skills of the groups that have agents; every served intent is in at least one group."""
+    staffed = {g for g, n in staffing.table.groupby("group")["seen"].sum().items() if n > 0}
+    return {g: skills for g, skills in staffing.skills.items() if g in staffed}
+
+
+def scenario_dict(cal: Calibration, *, replay_path: str, name: str) -> dict[str, Any]:
+    """The calibrated scenario as a YAML-ready dict."""
+    m = cal.mapping
+    calls = cal.log.calls
+    intents = sorted(calls["intent"].unique())
+    pooled = cal.patience[(None, None)]
+    channel_patience, _ = patience_choice(pooled)
+    intent_section: dict[str, Any] = {}
+    for intent in intents:
+        entry: dict[str, Any] = {}
+        fits = cal.handle.get(intent)
+        entry["handle"] = fits[0].scenario() if fits else {"dist": "exponential", "mean": "180s"}
+        own = cal.patience.get((intent, None))
+        if own is not None and own.n_abandoned >= MIN_ABANDONS:
+            entry["patience"] = patience_choice(own)[0]
+        rules = []
+        for prio in ("urgent", "normal"):
+            cell = cal.patience.get((intent, prio))
+            if cell is not None:
+                rules.append({"priority": prio, "patience": patience_choice(cell)[0]})
+        if rules:
+            entry["patience_by"] = rules
+        intent_section[intent] = entry
+    languages = sorted(x for x in calls["language"].unique() if x) or ["en"]
+    shares = calls["language"].replace("", languages[0]).value_counts(normalize=True)
+    groups = {}
+    for group, skills in _skills(cal.staffing).items():
+        groups[group] = {
+            "channels": [m.channel],
+            "skills": {i: 1.0 for i in skills if i in intents},
+            "languages": languages,
+            "staffing": {},
+            "staffing_table": staffing_table(cal.staffing, group, m.interval),
+        }
+    columns = {"arrival": "queue_arrival", "intent": "intent", "priority": "priority", "handle": "talk_s"}
+    if m.columns.language:
+        columns["language"] = "language"
+    if m.columns.customer:
+        columns["customer"] = "customer"
+    horizon_days = (cal.end - cal.start).days
+    scenario: dict[str, Any] = {
+        "name": name,
+        "description": (
+            f"Calibrated from {cal.log.path.name} ({cal.start.date()} .. {(cal.end - pd.Timedelta(days=1)).date()})"
+            " by ccsim calibrate"
+        ),
+        "start": cal.start.strftime("%Y-%m-%dT%H:%M"),
+        "horizon": f"{horizon_days}d",
+        "warmup": "0s",
+        "channels": {m.channel: {"kind": "live", "patience": channel_patience}},
+        "intents": intent_section,
+        "customers": {"languages": {str(k): round(float(v), 6) for k, v in shares.items() if v > 0}},
+        "arrivals": {
+            "kind": "replay",
+            "path": replay_path,
+            "columns": columns,
+            "defaults": {"channel": m.channel},
+            "drop": {"keep": ["0"]},
+            "passthrough": list(m.passthrough),
+        },
+        "groups": groups,
+        "reporting": {"interval": f"{m.interval / 60:g}min", "sl_thresholds": ["20s", "60s"]},
+    }
+    if m.priority_head_start is not None:
+        scenario["policies"] = {
+            "routing": {
+                "name": "priority",
+                "params": {"urgent_boost": f"{m.priority_head_start:g}s", "vip_boost": "0s"},
+            }
+        }
+    return scenario
+
+
+def write_replay_log(log: CallLog, path: Path, *, passthrough: list[str]) -> None:
+    """Write every row of the original log, in file order, with the replay fields already mapped.
+
+    Rows that are not replayed (skipped or bad) keep their place with ``keep = "0"``, so the replay's
+    ``source_row`` is the row number in the original log.
+    """
+    calls = log.calls
+    n = log.rows_read
+    out = pd.DataFrame({"keep": np.full(n, "0", dtype=object)})
+    for col in ("queue_arrival", "intent", "priority", "language", "talk_s", "customer", *[f"log_{c}" for c in passthrough]):
+        out[col.removeprefix("log_")] = ""
+    rows = calls["source_row"].to_numpy()
+    out.loc[rows, "keep"] = "1"
+    out.loc[rows, "queue_arrival"] = calls["queue_arrival"].dt.strftime("%Y-%m-%dT%H:%M:%S").to_numpy()
+    out.loc[rows, "intent"] = calls["intent"].to_numpy()
+    out.loc[rows, "priority"] = calls["priority"].to_numpy()
+    out.loc[rows, "language"] = calls["language"].to_numpy()
+    out.loc[rows, "talk_s"] = calls["talk_s"].map(lambda x: "" if pd.isna(x) else f"{x:g}").to_numpy()
+    out.loc[rows, "customer"] = calls["customer"].to_numpy()
+    for c in passthrough:
+        out.loc[rows, c] = calls[f"log_{c}"].astype(str).to_numpy()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    out.astype(str).to_parquet(tmp, index=False, write_page_checksum=True)
+    os.replace(tmp, path)
+
+
+def report_dict(cal: Calibration) -> dict[str, Any]:
+    """Every fitted number (JSON-ready)."""
+    st = cal.staffing
+    seen = st.table[st.table["seen"] > 0].groupby("group")["seen"]
+    return {
+        "log": str(cal.log.path),
+        "window": [str(cal.start.date()), str((cal.end - pd.Timedelta(days=1)).date())],
+        "rows_read": cal.log.rows_read,
+        "calls": len(cal.log.calls),
+        "skipped": cal.log.skipped,
+        "bad_rows": [str(b) for b in cal.log.bad],
+        "notes": cal.notes,
+        "arrivals": [
+            {"day_type": a.day_type, "days": a.n_days, "daily_mean": a.daily_mean, "daily_std": a.daily_std,
+             "busyness_cv": a.busyness_cv, "peak_interval_mean": max(a.profile), "intent_mix": a.intent_mix}
+            for a in cal.arrivals
+        ],  # fmt: skip
+        "handle": {i: [f.summary() for f in fits] for i, fits in cal.handle.items()},
+        "patience": [
+            {**p.summary(), "written": patience_choice(p)[1]} for p in cal.patience.values()
+        ],
+        "staffing": {
+            g: {"availability": st.availability[g], "congested_intervals": st.congested[g],
+                "agents": sorted(a for a, gg in st.agent_group.items() if gg == g),
+                "skills": st.skills[g], "intervals_staffed": int(seen.size().get(g, 0)),
+                "mean_seen_when_staffed": float(seen.mean().get(g, 0.0)),
+                "max_seen": int(seen.max().get(g, 0))}
+            for g in cal.mapping.groups
+        },  # fmt: skip
+    }
+
+
+def _md(report: dict[str, Any], figures: list[str]) -> str:
+    lines = [f"# Calibration report: {Path(report['log']).name}", ""]
+    lines.append(f"Window {report['window'][0]} .. {report['window'][1]}; {report['rows_read']} rows read, "
+                 f"{report['calls']} agent-seeking calls used.")
+    lines.append(f"Skipped (counted, on purpose): {report['skipped']}.")
+    if report["bad_rows"]:
+        lines.append("Bad rows skipped (on_bad: skip):")
+        lines += [f"- {b}" for b in report["bad_rows"]]
+    lines += [f"- {n}" for n in report["notes"]]
+    lines += ["", "## Arrivals (calls reaching the agent queue)", "",
+              "| day type | days | calls/day mean | std | busyness CV | peak calls/interval |", "|---|---|---|---|---|---|"]
+    for a in report["arrivals"]:
+        lines.append(f"| {a['day_type']} | {a['days']} | {a['daily_mean']:.1f} | {a['daily_std']:.1f} | "
+                     f"{a['busyness_cv']:.3f} | {a['peak_interval_mean']:.1f} |")
+    lines += ["", "## Handle (talk) time per intent, candidates by KS distance", "",
+              "| intent | best | mean (s) | CV | KS | runner-up (KS) |", "|---|---|---|---|---|---|"]
+    for intent, fits in report["handle"].items():
+        b = fits[0]
+        other = ", ".join(f"{f['dist']} ({f['ks']:.3f})" for f in fits[1:])
+        lines.append(f"| {intent} | {b['dist']} | {b['mean_s']:.1f} | {b['cv']:.2f} | {b['ks']:.3f} | {other} |")
+    lines += ["", "## Patience from censored waits (calls that waited; served calls right-censored)", "",
+              "| intent | priority | waited | abandoned | exp. mean (s) [95% CI] | KM median (s) | best AIC fit "
+              "(mean s, CV, gap to KM) | written |", "|---|---|---|---|---|---|---|---|"]
+    for p in report["patience"]:
+        best = p["fits"][0] if p["fits"] else None
+        bf = f"{best['dist']} ({best['mean_s']:.0f}, {best['cv']:.2f}, {best['ks']:.3f})" if best else "-"
+        lo, hi = p["exponential_mean_ci95_s"]
+        med = "-" if p["km_median_s"] is None else f"{p['km_median_s']:.0f}"
+        lines.append(f"| {p['intent'] or 'all'} | {p['priority'] or 'all'} | {p['n_waited']} | {p['n_abandoned']} | "
+                     f"{p['exponential_mean_s']:.0f} [{lo:.0f}, {hi:.0f}] | {med} | {bf} | {p['written']} |")
+    lines += ["", "## Staffing (agents seen working per interval) and availability", "",
+              "| group | agents | skills | intervals staffed | mean seen | max seen | congested intervals | "
+              "availability |", "|---|---|---|---|---|---|---|---|"]
+    for g, s in report["staffing"].items():
+        lines.append(f"| {g} | {len(s['agents'])} | {', '.join(s['skills'])} | {s['intervals_staffed']} | "
+                     f"{s['mean_seen_when_staffed']:.2f} | {s['max_seen']} | {s['congested_intervals']} | "
+                     f"{s['availability']:.3f} |")
+    if figures:
+        lines += ["", "## Figures", ""] + [f"![{f}]({f})" for f in figures]
+    return "\n".join(lines) + "\n"
+
+
+def write_calibration(cal: Calibration, out: str | os.PathLike[str], *, plots: bool = True) -> dict[str, Any]:
+    """Write the scenario, its replay log, the report (JSON and Markdown) and the figures.
+
+    Args:
+        cal: The fit.
+        out: The scenario YAML path; the other files go next to it, named after its stem.
+        plots: Also draw the PNG figures.
+
+    Returns:
+        The report dict (also in ``<stem>.report.json``), with ``files`` listing what was written.
+    """
+    out_path = Path(out)
+    folder = out_path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = out_path.name.removesuffix(".yaml").removesuffix(".yml")
+    replay = folder / f"{stem}.replay.parquet"
+    write_replay_log(cal.log, replay, passthrough=cal.mapping.passthrough)
+    scenario = scenario_dict(cal, replay_path=replay.name, name=stem)
+    header = (f"# Calibrated by `ccsim calibrate` from {cal.log.path} (see {stem}.report.md).\n"
+              "# Data: acknowledge the log's source as its terms of use ask.\n")
+    out_path.write_text(header + yaml.safe_dump(scenario, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    (folder / f"{stem}.map.yaml").write_text(
+        yaml.safe_dump(cal.mapping.model_dump(mode="json"), sort_keys=False, allow_unicode=True), encoding="utf-8"
+    )
+    report = report_dict(cal)
+    figures: list[str] = []
+    if plots:
+        from experiments.calibration import plots as p
+
+        figures = p.calibration_figures(cal, folder, stem)
+    report["files"] = [out_path.name, replay.name, f"{stem}.map.yaml", f"{stem}.report.json", f"{stem}.report.md", *figures]
+    (folder / f"{stem}.report.json").write_text(json.dumps(report, indent=1, default=float), encoding="utf-8")
+    (folder / f"{stem}.report.md").write_text(_md(report, figures), encoding="utf-8")
+    return report
