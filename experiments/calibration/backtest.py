@@ -37,7 +37,7 @@ import yaml
 
 from experiments.calibration.calibrate import staffing_table, write_replay_log
 from experiments.calibration.fit import fit_staffing
-from experiments.calibration.mapping import CalibrationMapping, load_mapping, read_calls
+from experiments.calibration.mapping import CalibrationInputError, CalibrationMapping, load_mapping, read_calls
 
 __all__ = [
     "METRICS",
@@ -248,18 +248,18 @@ def backtest(
 
     t0 = time.perf_counter()
     if replications < 2:
-        raise ValueError(f"replications: {replications}; the noise floor needs at least 2")
+        raise CalibrationInputError(f"replications: {replications}; the noise floor needs at least 2")
     scenario_path = Path(scenario_path)
     if mapping is None:
         stem = scenario_path.name.removesuffix(".yaml").removesuffix(".yml")
         mapping = load_mapping(scenario_path.parent / f"{stem}.map.yaml")
     s, e = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize() + pd.Timedelta(days=1)
     if e <= s:
-        raise ValueError(f"--to {end} is before --from {start}")
+        raise CalibrationInputError(f"--to {end} is before --from {start}")
     log = read_calls(log_path, mapping, start=s, end=e)
     calls = log.calls
     if calls.empty:
-        raise ValueError(f"{log_path}: no agent-seeking calls from {start} to {end}")
+        raise CalibrationInputError(f"{log_path}: no agent-seeking calls from {start} to {end}")
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     replay_path = (out_dir / "window.replay.parquet").resolve()

@@ -34,7 +34,7 @@ from experiments.calibration.fit import (
     fit_patience,
     fit_staffing,
 )
-from experiments.calibration.mapping import CalibrationMapping, CallLog, read_calls
+from experiments.calibration.mapping import CalibrationInputError, CalibrationMapping, CallLog, read_calls
 
 __all__ = [
     "Calibration",
@@ -86,7 +86,7 @@ def calibrate(
     log = read_calls(log_path, mapping, start=s, end=e)
     calls = log.calls
     if calls.empty:
-        raise ValueError(f"{log_path}: no agent-seeking calls in the window {start} .. {end}")
+        raise CalibrationInputError(f"{log_path}: no agent-seeking calls in the window {start} .. {end}")
     first = calls["date"].min() if s is None else s.normalize()
     last = calls["date"].max() + pd.Timedelta(days=1) if e is None else e.normalize()
     notes = []
@@ -187,6 +187,8 @@ def scenario_dict(cal: Calibration, *, replay_path: str, name: str) -> dict[str,
             "drop": {"keep": ["0"]},
             "passthrough": list(m.passthrough),
         },
+        # a scenario needs one shift template; staffing comes from the tables, so none is used
+        "shifts": {"unused": {"start": "00:00", "length": "1h"}},
         "groups": groups,
         "reporting": {"interval": f"{m.interval / 60:g}min", "sl_thresholds": ["20s", "60s"]},
     }

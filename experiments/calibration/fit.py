@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, stats
 
 from experiments.calibration.mapping import CalibrationMapping
 from sim.config import WEEKDAYS
@@ -41,6 +41,9 @@ __all__ = [
 MIN_ABANDONS = 30
 """Fewest abandons for a patience fit of its own; a cell with fewer falls back to its intent, then to all calls."""
 
+GAP_QUANTILE = 0.95
+"""The gap between a parametric patience fit and Kaplan-Meier is measured up to this quantile of the waits."""
+
 _CANDIDATES = ("exponential", "lognormal", "gamma")
 
 
@@ -53,7 +56,7 @@ def interval_index(times: pd.Series, interval_s: float) -> np.ndarray:
 def day_type_of(dates: pd.Series, mapping: CalibrationMapping) -> pd.Series:
     """Day type name of each date (``mapping.day_types``)."""
     lookup = {WEEKDAYS.index(d): name for name, days in mapping.day_types.items() for d in days}
-    return dates.dt.weekday.map(lookup)
+    return dates.dt.day_of_week.map(lookup)
 
 
 # ------------------------------------------------------------------------------------------------ arrivals
@@ -127,7 +130,8 @@ class DistFit:
         dist: ``exponential``, ``lognormal`` or ``gamma``.
         mean_s: Its mean (seconds).
         cv: Its coefficient of variation.
-        ks: Kolmogorov-Smirnov distance to the data (to Kaplan-Meier for patience, up to the last event).
+        ks: Kolmogorov-Smirnov distance to the data; for patience, the largest gap to Kaplan-Meier up to the
+            :data:`GAP_QUANTILE` quantile of the waits.
         aic: Akaike information criterion (censored log-likelihood for patience).
         frozen: The scipy frozen distribution (for plots).
     """
@@ -254,6 +258,34 @@ def _censored_loglik(frozen: Any, events: np.ndarray, censored: np.ndarray) -> f
     return float(np.sum(frozen.logpdf(events)) + np.sum(frozen.logsf(censored)))
 
 
+def _censored_mle(name: str, events: np.ndarray, censored: np.ndarray) -> Any:
+    """Maximum-likelihood lognormal or gamma (location 0) on right-censored data.
+
+    The same likelihood as ``scipy.stats.<dist>.fit(CensoredData(...), floc=0)``, but over the distinct values
+    with their counts (logs record whole seconds, so a month of waits has a few thousand distinct values): about
+    20 times faster on the Technion log. ``tests/experiments/test_calibration.py`` checks that both agree.
+    """
+    ev, ev_n = np.unique(events, return_counts=True)
+    ce, ce_n = np.unique(censored, return_counts=True)
+    ev = np.maximum(ev, 1e-3)  # a zero wait abandon: the density at 0 can be infinite
+    dist = _scipy(name)
+    both = np.r_[events, censored]
+    m, v = float(both.mean()), float(both.var()) or 1.0
+    if name == "lognormal":
+        sigma0 = math.sqrt(math.log1p(v / m**2))
+        x0 = np.array([math.log(sigma0), math.log(m) - sigma0**2 / 2])
+    else:
+        x0 = np.array([math.log(max(m**2 / v, 0.05)), math.log(v / m)])
+
+    def nll(x: np.ndarray) -> float:
+        shape, scale = math.exp(x[0]), math.exp(x[1])
+        value = -(ev_n @ dist.logpdf(ev, shape, scale=scale) + ce_n @ dist.logsf(ce, shape, scale=scale))
+        return float(value) if np.isfinite(value) else 1e300
+
+    res = optimize.minimize(nll, x0, method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-6, "maxiter": 4000})
+    return _frozen(name, (math.exp(res.x[0]), 0.0, math.exp(res.x[1])))
+
+
 def patience_cell(waits: np.ndarray, abandoned: np.ndarray, cell: tuple[str | None, str | None]) -> PatienceFit:
     """Fit one cell: waits (seconds, > 0) and whether each call abandoned (else it is right-censored)."""
     events, censored = waits[abandoned], waits[~abandoned]
@@ -270,17 +302,13 @@ def patience_cell(waits: np.ndarray, abandoned: np.ndarray, cell: tuple[str | No
         ci = (math.inf, math.inf)
     fits: list[DistFit] = []
     if n_ab >= 2:
-        last = float(events.max())
+        # the gap is measured where the data are: up to the 95th percentile of all waits (beyond it Kaplan-Meier
+        # rests on a handful of callers still at risk)
+        last = min(float(events.max()), float(np.quantile(waits, GAP_QUANTILE)))
         grid_t = t[t <= last]
         grid_s = s[t <= last]
         for name in _CANDIDATES:
-            if name == "exponential":
-                frozen = stats.expon(scale=exp_mean)
-            else:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    params = _scipy(name).fit(data, floc=0)
-                frozen = _frozen(name, params)
+            frozen = stats.expon(scale=exp_mean) if name == "exponential" else _censored_mle(name, events, censored)
             mean, cv = _moments(frozen)
             k = 1 if name == "exponential" else 2
             aic = 2 * k - 2 * _censored_loglik(frozen, events, censored)

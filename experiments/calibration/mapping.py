@@ -260,8 +260,9 @@ def _clock(values: pd.Series, base: pd.Series) -> pd.Series:
     has = text != ""
     is_clock = has & text.str.fullmatch(r"\d{1,2}:\d{2}(:\d{2})?")
     if is_clock.any():
-        delta = pd.to_timedelta(text[is_clock].where(text[is_clock].str.count(":") == 2, text[is_clock] + ":00"),
-                                errors="coerce")
+        parts = text[is_clock].str.split(":", expand=True).astype(float).reindex(columns=[0, 1, 2]).fillna(0.0)
+        valid = (parts[0] < 24) & (parts[1] < 60) & (parts[2] < 60)
+        delta = pd.to_timedelta((parts[0] * 3600 + parts[1] * 60 + parts[2]).where(valid), unit="s")
         day = base[is_clock].dt.normalize()
         stamp = day + delta
         stamp = stamp.where(~(stamp < base[is_clock] - pd.Timedelta(hours=12)), stamp + pd.Timedelta(days=1))

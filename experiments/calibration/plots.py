@@ -118,8 +118,8 @@ def plot_backtest(per_interval: pd.DataFrame, metrics: Sequence[str] = ("abandon
             ax.fill_between(per_interval["start"], per_interval[f"{m}_sim_lo"], per_interval[f"{m}_sim_hi"],
                             color="tab:red", alpha=0.2, lw=0)
         ax.set_ylabel(labels.get(m, m))
+        ax.set_xlabel("date and time (interval start)")
         ax.legend(fontsize=8, loc="upper right")
-    axes[-1, 0].set_xlabel("date and time")
     axes[0, 0].set_title("Backtest: simulated vs actual per interval")
     fig.autofmt_xdate()
     fig.tight_layout()
