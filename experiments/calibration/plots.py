@@ -121,7 +121,8 @@ def plot_backtest(per_interval: pd.DataFrame, metrics: Sequence[str] = ("abandon
         ax.set_xlabel("date and time (interval start)")
         ax.legend(fontsize=8, loc="upper right")
     axes[0, 0].set_title("Backtest: simulated vs actual per interval")
-    fig.autofmt_xdate()
+    for ax in axes[:, 0]:
+        ax.tick_params(axis="x", labelrotation=30)
     fig.tight_layout()
     return fig
 
