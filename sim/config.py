@@ -898,7 +898,7 @@ class Scenario(_Frozen):
     intents: dict[str, Intent] = Field(min_length=1)
     customers: Customers = Customers()
     arrivals: Arrivals
-    shifts: dict[str, Shift] = Field(min_length=1)
+    shifts: dict[str, Shift] = Field(default_factory=dict)
     groups: dict[str, AgentGroup] = Field(min_length=1)
     targets: list[Target] = Field(default_factory=list)
     reporting: Reporting = Reporting()

@@ -17,7 +17,10 @@ Every time column ends in ``_s`` (seconds; ``*_at_s`` style times are seconds fr
     skill), transfer_wait_s (hold until the second agent answered, or until abandonment / the horizon; the row
     is recorded when the transfer ends, and its other columns describe the first service). A contact still in a
     bot session or hand-off at the horizon is ``in_bot`` (not counted as offered to the human queue). ``served`` and
-    ``escalated_async`` contacts were answered by a human (they have a first_response_s).
+    ``escalated_async`` contacts were answered by a human (they have a first_response_s). source_row (the 0-based
+    data row of the replayed log file the contact comes from; -1 if not from a log), wrap_s (after-contact work
+    that followed the service, seconds; 0 if none), and with a replay ``passthrough``, log_<column> (the log
+    cell's text; "" if not from the log).
 
 ``intervals`` (one row per replication x interval x channel x priority x tier, every combination present):
     replication, interval, interval_start_s, channel, priority, tier, and the counts of contacts *arriving* in
@@ -36,7 +39,8 @@ Every time column ends in ``_s`` (seconds; ``*_at_s`` style times are seconds fr
     overtime_s (past the scheduled shift end, finishing contacts in hand), callin_s (reserve agents: time called
     in), night_s (scheduled time inside the night window), handled, absent_shifts, cost (scheduled hours x hourly
     cost + night hours x hourly cost x night premium + (overtime + call-in) hours x hourly cost x overtime
-    premium). Reserve agents have shift "reserve".
+    premium). Reserve agents have shift "reserve"; the agents of a group's staffing table have shift "table"
+    (their scheduled time is paid at the tabled headcount: see :mod:`sim.engine.staffing_table`).
 
 ``resolution`` (one row per replication x channel x priority x tier): counters of contacts arriving after the
     warm-up: bot_offered, bot_resolved, bot_escalated, bot_abandoned, bot_silent_failure, bot_session_s and

@@ -70,6 +70,10 @@ CHECKS: dict[str, int] = {
     "tests/sim/test_arrivals.py::test_promotion_multiplies_rate_inside_its_window_only": 2,  # 2 parameter sets
     "tests/sim/test_arrivals.py::test_outage_moves_a_share_to_the_destination_and_drops_the_rest": 1,
     "tests/sim/test_arrivals.py::test_attribute_shares_codes_and_customer_ids": 3,
+    # Calibration features (staffing tables, wrap-up, survival tables).
+    "tests/sim/test_calibration_features.py::test_survival_table_sampling_matches_its_curve_by_a_ks_test": 1,
+    "tests/sim/test_calibration_features.py::test_wrap_up_busy_agents_obey_littles_law": 1,
+    "tests/sim/test_calibration_features.py::test_constant_staffing_table_meets_erlang_c": 3,
 }  # fmt: skip
 """Every test function that makes statistical checks (``path::name``, all parameter sets) -> number of checks."""
 

@@ -25,6 +25,8 @@ day by day):
 ``outage/<c>/<i>``                 moved-or-dropped decision of each arrival of ``c`` inside an outage
 ``handle/<dest>/<i>/moved``        handle time of a contact moved to ``dest`` by an outage
 ``patience/<dest>/<i>/moved``      patience of a contact moved to ``dest`` by an outage
+``patience/<c>/<i>/rule<k>``       patience of the contacts matching the intent's ``patience_by`` rule ``k``
+``wrap/<c>/<i>``                   wrap-up of each arrival (drawn by the engine, ``sim.engine.wrapup``)
 =================================  ==========================================================================
 
 One stream per attribute means no share (0 or otherwise) shifts the draws of another attribute or another

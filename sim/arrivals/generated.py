@@ -141,16 +141,17 @@ def _draw_part(draws: Draws, plan: _ChannelPlan, intent: str, intent_code: int, 
     """Attributes of the arrivals of one (channel, intent) on one day, in arrival order."""
     n = len(times)
     channel = plan.name
+    priority = draws.priority(channel, intent, n)
     return ArrivalBatch(
         time_s=times,
         channel=np.full(n, plan.code, dtype=np.int16),
         intent=np.full(n, intent_code, dtype=np.int16),
-        priority=draws.priority(channel, intent, n),
+        priority=priority,
         tier=draws.tier(channel, intent, n),
         language=draws.language(channel, intent, n),
         customer_id=draws.customer(channel, intent, n),
         handle_s=draws.handle(channel, intent, n),
-        patience_s=draws.patience(channel, intent, n),
+        patience_s=draws.patience_at(channel, intent, times, priority),
     )
 
 
@@ -179,7 +180,9 @@ def _apply_outages(part: ArrivalBatch, plan: _ChannelPlan, intent: str, draws: D
         if moved.size and rule.moved_to is not None:
             part.channel[moved] = rule.moved_code
             part.handle_s[moved] = draws.handle(rule.moved_to, intent, moved.size, moved=True)
-            part.patience_s[moved] = draws.patience(rule.moved_to, intent, moved.size, moved=True)
+            part.patience_s[moved] = draws.patience_at(
+                rule.moved_to, intent, part.time_s[moved], part.priority[moved], moved=True
+            )
     if keep.all():
         return part
     return ArrivalBatch(**{name: getattr(part, name)[keep] for name in BATCH_FIELDS})

@@ -19,6 +19,7 @@ import time
 
 from sim.arrivals import ReplayLog, iter_arrivals
 from sim.config import Scenario
+from sim.engine.arrival_tags import attach_passthrough
 from sim.engine.center import ContactCenter
 from sim.engine.guards import RoutingError
 from sim.engine.output import result
@@ -78,4 +79,6 @@ def run(
         empowerment=empowerment,
     )
     center.run()
-    return result(center, replication, seed, time.perf_counter() - wall)
+    out = result(center, replication, seed, time.perf_counter() - wall)
+    attach_passthrough(out.contacts, replay)
+    return out

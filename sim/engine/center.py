@@ -39,6 +39,7 @@ from sim.arrivals import ArrivalBatch
 from sim.config import Scenario
 from sim.defaults import LongestIdleRouting, NoDeflection, NoEmpowerment
 from sim.engine import resolution as r
+from sim.engine.arrival_tags import SourceRows
 from sim.engine.dispatch import Dispatcher
 from sim.engine.draws import StageDraws
 from sim.engine.guards import check_agent, check_contact
@@ -47,6 +48,7 @@ from sim.engine.queues import QueueLayout, queue_key
 from sim.engine.shifts import Shifts
 from sim.engine.stages import BotStage, Repeats, ServiceStages, TeamLeads, Transfers
 from sim.engine.view import CenterView
+from sim.engine.wrapup import WrapUp
 from sim.entities import (
     APPROVAL_TEAM_LEAD,
     DONE,
@@ -205,6 +207,9 @@ class ContactCenter(Dispatcher):
         self._track_last = self.service_stages.track_last
         self.last: dict[int, Agent] = {}
         """Each customer's last agent (kept when the population is finite or the routing uses it)."""
+        # Calibration features, hooked in at setup only when used (nothing changes on the hot path otherwise).
+        self.wrap_up = WrapUp(self, streams) if sc.has_wrap_up else None
+        self.source_rows = SourceRows(self) if log and sc.arrivals.kind == "replay" else None
         self.shifts.start()
 
     def _fast_paths(self) -> None:
