@@ -194,7 +194,7 @@ def window_scenario(
     template = next(iter(groups.values()))
     new_groups = {}
     for group, skills in fit.skills.items():
-        if fit.table.loc[fit.table["group"] == group, "seen"].sum() == 0:
+        if fit.table.loc[fit.table["group"] == group, "present"].sum() == 0:
             continue
         base = groups.get(group, template)
         entry = {k: v for k, v in base.items() if k != "staffing_table"}

@@ -34,6 +34,7 @@ __all__ = [
     "fit_arrivals",
     "fit_handle",
     "fit_patience",
+    "fit_patience_windows",
     "fit_staffing",
     "interval_index",
 ]
@@ -339,6 +340,34 @@ def fit_patience(calls: pd.DataFrame) -> dict[tuple[str | None, str | None], Pat
     return out
 
 
+def _windows(bounds_s: list[float]) -> list[tuple[float, float]]:
+    b = sorted(bounds_s)
+    return [(b[i], b[(i + 1) % len(b)]) for i in range(len(b))]
+
+
+def fit_patience_windows(
+    calls: pd.DataFrame, bounds_s: list[float]
+) -> dict[tuple[str, str, tuple[float, float]], PatienceFit]:
+    """Patience per intent, priority and time-of-day window (by the local time the call reached the queue).
+
+    ``bounds_s`` are the windows' start times (seconds after midnight); the last window wraps to the first
+    (``[07:00, 17:00, 20:00]`` gives 07-17, 17-20 and 20-07). Cells with fewer than :data:`MIN_ABANDONS` abandons
+    are left out (their calls take the intent-and-priority fit).
+    """
+    out: dict[tuple[str, str, tuple[float, float]], PatienceFit] = {}
+    if not bounds_s:
+        return out
+    waited = calls[calls["wait_s"] > 0]
+    tod = (waited["queue_arrival"] - waited["queue_arrival"].dt.normalize()).dt.total_seconds().to_numpy()
+    for lo, hi in _windows(bounds_s):
+        inside = (tod >= lo) & (tod < hi) if lo < hi else (tod >= lo) | (tod < hi)
+        for (intent, prio), h in waited[inside].groupby(["intent", "priority"]):
+            w, a = h["wait_s"].to_numpy(dtype=float), h["abandoned"].to_numpy(dtype=bool)
+            if a.sum() >= MIN_ABANDONS:
+                out[(str(intent), str(prio), (lo, hi))] = patience_cell(w, a, (str(intent), str(prio)))
+    return out
+
+
 # ------------------------------------------------------------------------------------------------ staffing
 
 
@@ -348,13 +377,15 @@ class StaffingFit:
 
     Attributes:
         table: Columns ``group``, ``start`` (interval start, Timestamp), ``seen`` (distinct agents with service
-            time in the interval), ``busy_s`` (their talk seconds in it), ``queue_s`` (seconds waited in the
+            time in the interval), ``present`` (agents on duty: the seconds of the interval covered by the agents'
+            on-duty spans, divided by its length; a span runs from a service start to the end of the last
+            service that follows with gaps of at most ``mapping.presence_gap``), ``busy_s`` (their talk seconds in it), ``queue_s`` (seconds waited in the
             queue inside the interval by the group's calls, i.e. the time-average queue length times the
             interval length).
         agent_group: Agent name -> group.
         skills: Group -> intents its agents served (share >= ``min_skill_share``).
-        availability: Group -> share of the seen headcount that is taking calls: talk time / (seen x interval
-            length) over the congested intervals (mean queue length >= ``congested_queue``), where every
+        availability: Group -> share of the present headcount that is taking calls: talk time / (present x
+            interval length) over the congested intervals (mean queue length >= ``congested_queue``), where every
             available agent should be busy.
         congested: Group -> number of congested intervals the factor is estimated from.
     """
@@ -376,6 +407,21 @@ def _spread(starts: np.ndarray, ends: np.ndarray, interval_s: float, keys: np.nd
     lo = np.maximum(starts[rep], slot * interval_s)
     hi = np.minimum(ends[rep], (slot + 1) * interval_s)
     return pd.DataFrame({"key": keys[rep], "slot": slot, "seconds": np.maximum(hi - lo, 0.0)})
+
+
+def _presence(start: np.ndarray, end: np.ndarray, key: np.ndarray, gap_s: float) -> tuple[np.ndarray, ...]:
+    """On-duty spans per agent: its services merged when the gap between them is at most ``gap_s`` seconds."""
+    order = np.lexsort((start, key))
+    s, e, k = start[order], end[order], key[order]
+    out_s, out_e, out_k = [], [], []
+    for i in range(len(s)):
+        if out_k and out_k[-1] == k[i] and s[i] - out_e[-1] <= gap_s:
+            out_e[-1] = max(out_e[-1], e[i])
+        else:
+            out_s.append(s[i])
+            out_e.append(e[i])
+            out_k.append(k[i])
+    return np.asarray(out_s, dtype=float), np.asarray(out_e, dtype=float), np.asarray(out_k, dtype=object)
 
 
 def assign_groups(calls: pd.DataFrame, mapping: CalibrationMapping) -> tuple[dict[str, str], dict[str, list[str]]]:
@@ -421,9 +467,15 @@ def fit_staffing(
     start = (spans["service_start"] - epoch).dt.total_seconds().to_numpy()
     end = (spans["service_end"] - epoch).dt.total_seconds().to_numpy()
     end = np.maximum(end, start + 1.0)  # a zero-length service still shows the agent at work
-    pieces = _spread(start, end, interval_s, spans["server"].to_numpy())
+    servers = spans["server"].to_numpy()
+    pieces = _spread(start, end, interval_s, servers)
     pieces["group"] = pieces["key"].map(agent_group)
     seen = pieces.groupby(["group", "slot"]).agg(seen=("key", "nunique"), busy_s=("seconds", "sum"))
+    p_start, p_end, p_key = _presence(start, end, servers, mapping.presence_gap)
+    present = _spread(p_start, p_end, interval_s, p_key)
+    present["group"] = present["key"].map(agent_group)
+    seen = seen.join(present.groupby(["group", "slot"])["seconds"].sum().div(interval_s).rename("present"),
+                     how="outer")
     # queue time per group: waits of the calls of the intents the group serves (each intent to one group)
     intent_group: dict[str, str] = {}
     for group, intents in skills.items():
@@ -440,16 +492,16 @@ def fit_staffing(
     table = seen.join(queue, how="outer").reindex(full).fillna(0.0).reset_index()
     table["seen"] = table["seen"].astype(int)
     table["start"] = epoch + pd.to_timedelta(table["slot"] * interval_s, unit="s")
-    table = table[["group", "start", "seen", "busy_s", "queue_s"]]
+    table = table[["group", "start", "seen", "present", "busy_s", "queue_s"]]
     avail: dict[str, float] = {}
     congested: dict[str, int] = {}
     for group, g in table.groupby("group"):
-        hot = g[(g["queue_s"] >= congested_queue * interval_s) & (g["seen"] > 0)]
+        hot = g[(g["queue_s"] >= congested_queue * interval_s) & (g["present"] > 0)]
         congested[str(group)] = len(hot)
         if availability is not None and group in availability:
             avail[str(group)] = availability[str(group)]
         elif len(hot):
-            avail[str(group)] = float(min(1.0, hot["busy_s"].sum() / (hot["seen"].sum() * interval_s)))
+            avail[str(group)] = float(min(1.0, hot["busy_s"].sum() / (hot["present"].sum() * interval_s)))
         else:
             avail[str(group)] = 1.0
     return StaffingFit(table, agent_group, skills, avail, congested)

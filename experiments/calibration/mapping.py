@@ -41,7 +41,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from sim.config import WEEKDAYS, Weekday
-from sim.units import MODEL_CONFIG, PositiveDuration
+from sim.units import MODEL_CONFIG, PositiveDuration, TimeOfDay
 
 __all__ = [
     "BadRows",
@@ -116,6 +116,11 @@ class CalibrationMapping(BaseModel):
         min_skill_share: See ``groups``.
         day_types: Day type -> weekdays, for arrival profiles (default: weekday / saturday / sunday).
         interval: Length of a staffing and reporting interval (a duration string).
+        presence_gap: An agent counts as on duty between two of its services at most this far apart (default
+            15min); the staffing table is the agents on duty per interval (a fractional headcount).
+        patience_windows: Start times of the time-of-day windows patience is fitted in (``["07:00", "17:00",
+            "20:00"]``: 07-17, 17-20, 20-07), per intent and priority, where a window has enough abandons;
+            empty (the default): patience by intent and priority only.
         passthrough: Log columns copied into the simulated contacts frame as ``log_<column>``.
         priority_head_start: If set, the written scenario routes with the ``priority`` policy and this head
             start for urgent callers (the Technion bank gave priority 2 a 1.5-minute head start).
@@ -136,6 +141,8 @@ class CalibrationMapping(BaseModel):
         default_factory=lambda: dict(DEFAULT_DAY_TYPES)
     )
     interval: PositiveDuration = 1800.0
+    presence_gap: PositiveDuration = 900.0
+    patience_windows: list[TimeOfDay] = Field(default_factory=list)
     passthrough: list[str] = Field(default_factory=list)
     priority_head_start: PositiveDuration | None = None
     on_bad: Literal["refuse", "skip"] = "refuse"

@@ -84,14 +84,14 @@ def plot_arrivals(fits: Sequence[ArrivalFit], interval_s: float) -> Figure:
 
 
 def plot_staffing(table: pd.DataFrame, availability: dict[str, float]) -> Figure:
-    """Agents seen working and effective agents (seen x availability) over time, two lines per group."""
+    """Agents on duty and effective agents (on duty x availability) over time, two lines per group."""
     fig, ax = plt.subplots(figsize=(9, 4))
     for group, g in table.groupby("group"):
-        if g["seen"].sum() == 0:
+        if g["present"].sum() == 0:
             continue
         a = availability.get(str(group), 1.0)
-        ax.plot(g["start"], g["seen"], drawstyle="steps-post", lw=0.8, label=f"{group}: agents seen")
-        ax.plot(g["start"], g["seen"] * a, drawstyle="steps-post", lw=0.8,
+        ax.plot(g["start"], g["present"], drawstyle="steps-post", lw=0.8, label=f"{group}: agents on duty")
+        ax.plot(g["start"], g["present"] * a, drawstyle="steps-post", lw=0.8,
                 label=f"{group}: x availability {a:.2f}")
     ax.set_xlabel("date")
     ax.set_ylabel("agents (headcount)")

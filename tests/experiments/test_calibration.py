@@ -192,8 +192,16 @@ def test_staffing_seen_busy_and_availability_by_hand(mapping):
     assert t.loc[ts("9h"), "seen"] == 1 and t.loc[ts("9h"), "busy_s"] == 600
     assert t.loc[ts("8h"), "queue_s"] == 3600
     assert fit.congested["bank"] == 1
-    assert fit.availability["bank"] == pytest.approx(2400 / (2 * 1800))
+    # on duty (presence gap 15 min: A's 30-min gap splits its spans): 08:00 slot 20 + 20 min, 08:30 10 + 10 min
+    assert t.loc[ts("8h"), "present"] == pytest.approx(2400 / 1800)
+    assert t.loc[ts("8h30min"), "present"] == pytest.approx(1200 / 1800)
+    assert t.loc[ts("9h"), "present"] == pytest.approx(600 / 1800)
+    assert fit.availability["bank"] == pytest.approx(1.0)
     assert fit.agent_group == {"A": "bank", "B": "bank"}
+    # a 40-min presence gap keeps A on duty 08:00-09:10: the 08:00 slot has 30 + 20 min on duty, 40 min talking
+    wide = fit_staffing(calls, mapping.model_copy(update={"presence_gap": 2400.0}))
+    assert wide.table.set_index("start").loc[ts("8h"), "present"] == pytest.approx(3000 / 1800)
+    assert wide.availability["bank"] == pytest.approx(2400 / 3000)
 
 
 def test_patience_written_parametric_or_km_table():
@@ -220,7 +228,7 @@ def test_calibrate_writes_a_valid_scenario_and_recovers_the_truth(tmp_path, mapp
     report = write_calibration(cal, tmp_path / "out" / "cal.yaml")
     scenario, _ = load_scenario(tmp_path / "out" / "cal.yaml")
     table = scenario.groups["bank"].staffing_table
-    assert table is not None and max(table.agents.values()) == 3.0
+    assert table is not None and max(table.agents.values()) <= 3.0
     assert scenario.start.date().isoformat() == "1999-03-01" and scenario.horizon == 6 * 86400
     (pooled,) = [p for p in report["patience"] if p["intent"] is None]
     lo, hi = pooled["exponential_mean_ci95_s"]
@@ -275,7 +283,7 @@ def test_plots_have_units_and_lines(mapping):
     _labelled(fig)
     assert "(h)" in fig.axes[0].get_xlabel() and len(fig.axes[0].lines) == len(arr)
     table = pd.DataFrame({"group": "bank", "start": pd.date_range("1999-03-01", periods=4, freq="30min"),
-                          "seen": [1, 2, 2, 0], "busy_s": 0.0, "queue_s": 0.0})  # fmt: skip
+                          "seen": [1, 2, 2, 0], "present": [0.5, 2, 1.5, 0], "busy_s": 0.0, "queue_s": 0.0})  # fmt: skip
     fig = plots.plot_staffing(table, {"bank": 0.8})
     _labelled(fig)
     assert len(fig.axes[0].lines) == 2
