@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,7 +116,8 @@ class Backtest:
         for m in METRICS:
             stack = np.vstack([s[m].to_numpy(dtype=float) for s in sims])
             out[f"{m}_actual"] = act[m].to_numpy(dtype=float)
-            with np.errstate(all="ignore"):
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # an interval no replication defines stays NaN
                 out[f"{m}_sim"] = np.nanmean(stack, axis=0)
                 out[f"{m}_sim_lo"] = np.nanmin(stack, axis=0)
                 out[f"{m}_sim_hi"] = np.nanmax(stack, axis=0)

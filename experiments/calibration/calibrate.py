@@ -42,6 +42,7 @@ __all__ = [
     "KM_GAP_MAX",
     "calibrate",
     "patience_choice",
+    "refine_capacity",
     "staffing_table",
     "write_calibration",
     "write_replay_log",
@@ -319,82 +320,120 @@ def _md(report: dict[str, Any], figures: list[str]) -> str:
                      f"{s['mean_present_when_staffed']:.2f} | {s['max_present']:.2f} | {s['congested_intervals']} | "
                      f"{s['availability']:.3f} |")
     if report.get("availability_refinement"):
-        lines += ["", "Availability refined by simulating the calibration window (answered per group, simulated vs "
-                  "log):", ""]
+        lines += ["", "Capacity refined by simulating the calibration window (answered calls, simulated vs log):", ""]
         for h in report["availability_refinement"]:
-            lines.append("- " + "; ".join(
-                f"{g}: availability {h['availability'][g]:.4f}, answered {h['answered_sim'][g]:.0f} vs "
-                f"{h['answered_log'][g]:.0f}" for g in h["availability"]))
+            knobs = ", ".join(f"{k} {v:.4g}" for k, v in h["knobs"].items())
+            answered = ", ".join(f"{g} {h['answered_sim'][g]:.0f} vs {h['answered_log'][g]:.0f}" for g in h["answered_sim"])
+            lines.append(f"- {knobs}: answered {answered}")
     if figures:
         lines += ["", "## Figures", ""] + [f"![{f}]({f})" for f in figures]
     return "\n".join(lines) + "\n"
 
 
-def refine_availability(
-    cal: Calibration, scenario: dict[str, Any], base_dir: Path, *, replications: int = 2, max_evals: int = 5,
-    tol: float = 0.002, seed: int = 12345,
-) -> list[dict[str, Any]]:
-    """Adjust each group's availability until the simulated calls answered by the group match the log's.
-
-    The first estimate (talk time / on-duty time in congested intervals) is biased low: even a congested interval
-    has moments with an empty queue, when an available agent is idle. So the factor is refined by simulating the
-    calibration window itself (``replications`` runs on a seed of their own, common to every evaluation) and
-    solving ``answered_sim(a) = answered_log`` per group by secant steps (the first step scales by the ratio),
-    within ``[0.2, 1]``, until the relative gap is under ``tol`` or ``max_evals`` evaluations are spent. Only the
-    totals of the calibration window are used, never the window a backtest checks.
-
-    Returns:
-        One record per evaluation: availability per group, simulated and actual answered per group.
-    """
+def _simulated_answered(scenario: dict[str, Any], base_dir: Path, groups: list[str], replications: int,
+                        seed: int, cache: dict[str, Any]) -> dict[str, float]:
     from experiments.replay import load_replay_log
     from experiments.runner import simulate_scenario
     from experiments.scenario_files import scenario_from_dict
 
+    sc = scenario_from_dict(json.loads(json.dumps(scenario)), label="calibration window")
+    if "replay" not in cache:
+        cache["replay"] = load_replay_log(sc, base_dir)
+    sums = dict.fromkeys(groups, 0.0)
+    for r in range(replications):
+        c = simulate_scenario(sc, seed=seed, replication=r, log=True, replay=cache["replay"]).contacts
+        counts = c.loc[c["outcome"] == "served", "group"].value_counts()
+        for g in groups:
+            sums[g] += float(counts.get(g, 0)) / replications
+    return sums
+
+
+def _secant(x: float, gap: float, prev: tuple[float, float] | None, target: float, sim: float,
+            increasing: bool, lo: float, hi: float) -> float:
+    """Next value of a knob so that ``gap = sim - target`` goes to 0; the first step scales by the ratio."""
+    if prev is not None and prev[1] != gap and prev[0] != x:
+        slope = (gap - prev[1]) / (x - prev[0])
+        if (slope > 0) == increasing and slope != 0:
+            return float(min(hi, max(lo, x - gap / slope)))
+    ratio = target / max(sim, 1.0)
+    step = x * ratio if increasing else (x + 60.0) / ratio - 60.0
+    return float(min(hi, max(lo, step)))
+
+
+def refine_capacity(
+    cal: Calibration, scenario: dict[str, Any], base_dir: Path, *, replications: int = 2, max_evals: int = 5,
+    tol: float = 0.002, seed: int = 12345,
+) -> list[dict[str, Any]]:
+    """Adjust the capacity knob until the simulated answered calls match the log's, on the calibration window.
+
+    The knob is each group's availability (``capacity_loss: availability``) or the channel's fixed wrap-up time
+    (``capacity_loss: wrap_up``, all groups at availability 1). The first estimate (talk time / on-duty time in
+    congested intervals) is biased: even a congested interval has moments with an empty queue, when an available
+    agent is idle. So the knob is refined by simulating the calibration window itself (``replications`` runs on
+    a seed of their own, common to every evaluation) and solving ``answered_sim = answered_log`` (per group for
+    availability, in total for wrap-up) by secant steps (the first step scales by the ratio), until the relative
+    gap is under ``tol`` or ``max_evals`` evaluations are spent; the best evaluation is kept. Only the totals of
+    the calibration window are used, never a window a backtest checks.
+
+    Returns:
+        One record per evaluation: the knob values, simulated and actual answered calls.
+    """
     calls = cal.log.calls
     groups = list(scenario["groups"])
     actual = calls.loc[calls["server"] != "", "server"].map(cal.staffing.agent_group).value_counts()
     # served calls with no agent name (the Technion log has 4,510) are shared out like the named ones
     scale = float(calls["served"].sum()) / max(float(actual.sum()), 1.0)
     target = {g: float(actual.get(g, 0)) * scale for g in groups}
+    channel = cal.mapping.channel
+    wrap = cal.mapping.capacity_loss == "wrap_up"
+    if wrap:
+        a0 = float(np.mean([cal.staffing.availability[g] for g in groups]))
+        talk = float(calls["talk_s"].mean())
+        knobs = {"wrap_up_s": talk * (1.0 / a0 - 1.0)}
+        for g in groups:
+            scenario["groups"][g]["staffing_table"]["availability"] = 1.0
+    else:
+        knobs = {g: float(scenario["groups"][g]["staffing_table"]["availability"]) for g in groups}
+
+    def apply(k: dict[str, float]) -> None:
+        if wrap:
+            scenario["channels"][channel]["wrap_up"] = {"dist": "fixed", "value": f"{k['wrap_up_s']:.1f}s"}
+        else:
+            for g in groups:
+                scenario["groups"][g]["staffing_table"]["availability"] = round(k[g], 4)
+
     history: list[dict[str, Any]] = []
-    replay = None
-    avail = {g: float(scenario["groups"][g]["staffing_table"]["availability"]) for g in groups}
+    cache: dict[str, Any] = {}
     prev: dict[str, tuple[float, float]] = {}
     for _ in range(max_evals):
-        for g in groups:
-            scenario["groups"][g]["staffing_table"]["availability"] = round(avail[g], 4)
-        sc = scenario_from_dict(json.loads(json.dumps(scenario)), label="calibration window")
-        if replay is None:
-            replay = load_replay_log(sc, base_dir)
-        sums = dict.fromkeys(groups, 0.0)
-        for r in range(replications):
-            c = simulate_scenario(sc, seed=seed, replication=r, log=True, replay=replay).contacts
-            counts = c.loc[c["outcome"] == "served", "group"].value_counts()
-            for g in groups:
-                sums[g] += float(counts.get(g, 0)) / replications
-        history.append({"availability": dict(avail), "answered_sim": sums, "answered_log": target})
-        done = True
+        apply(knobs)
+        sums = _simulated_answered(scenario, base_dir, groups, replications, seed, cache)
+        history.append({"knobs": dict(knobs), "answered_sim": sums, "answered_log": target})
         new = {}
-        for g in groups:
-            gap = sums[g] - target[g]
-            if target[g] <= 0 or abs(gap) <= tol * target[g]:
-                new[g] = avail[g]
-                continue
-            done = False
-            if g in prev and prev[g][1] != gap and prev[g][0] != avail[g]:
-                slope = (gap - prev[g][1]) / (avail[g] - prev[g][0])
-                step = avail[g] - gap / slope if slope > 0 else avail[g] * target[g] / max(sums[g], 1.0)
-            else:
-                step = avail[g] * target[g] / max(sums[g], 1.0)
-            prev[g] = (avail[g], gap)
-            new[g] = float(min(1.0, max(0.2, step)))
-        if done:
-            break
-        avail = new
+        if wrap:
+            sim, tgt = sum(sums.values()), sum(target.values())
+            gap = sim - tgt
+            if abs(gap) <= tol * tgt:
+                break
+            x = knobs["wrap_up_s"]
+            new["wrap_up_s"] = _secant(x, gap, prev.get("w"), tgt, sim, False, 0.0, 3600.0)
+            prev["w"] = (x, gap)
+        else:
+            for g in groups:
+                gap = sums[g] - target[g]
+                if target[g] <= 0 or abs(gap) <= tol * target[g]:
+                    new[g] = knobs[g]
+                    continue
+                new[g] = _secant(knobs[g], gap, prev.get(g), target[g], sums[g], True, 0.2, 1.0)
+                prev[g] = (knobs[g], gap)
+            if new == knobs:
+                break
+        knobs = new
     best = min(history, key=lambda h: sum(abs(h["answered_sim"][g] - target[g]) for g in groups))
-    for g in groups:
-        scenario["groups"][g]["staffing_table"]["availability"] = round(best["availability"][g], 4)
-        cal.staffing.availability[g] = best["availability"][g]
+    apply(best["knobs"])
+    if not wrap:
+        for g in groups:
+            cal.staffing.availability[g] = best["knobs"][g]
     return history
 
 
@@ -408,7 +447,7 @@ def write_calibration(
         out: The scenario YAML path; the other files go next to it, named after its stem.
         plots: Also draw the PNG figures.
         refine: Refine the availability factors by simulating the calibration window
-            (:func:`refine_availability`).
+            (:func:`refine_capacity`).
 
     Returns:
         The report dict (also in ``<stem>.report.json``), with ``files`` listing what was written.
@@ -421,7 +460,7 @@ def write_calibration(
     write_replay_log(cal.log, replay, passthrough=cal.mapping.passthrough)
     scenario = scenario_dict(cal, replay_path=replay.name, name=stem)
     first = dict(cal.staffing.availability)
-    refinement = refine_availability(cal, scenario, folder) if refine and scenario["groups"] else []
+    refinement = refine_capacity(cal, scenario, folder) if refine and scenario["groups"] else []
     header = (f"# Calibrated by `ccsim calibrate` from {cal.log.path} (see {stem}.report.md).\n"
               "# Data: acknowledge the log's source as its terms of use ask.\n")
     out_path.write_text(header + yaml.safe_dump(scenario, sort_keys=False, allow_unicode=True), encoding="utf-8")

@@ -121,6 +121,11 @@ class CalibrationMapping(BaseModel):
         patience_windows: Start times of the time-of-day windows patience is fitted in (``["07:00", "17:00",
             "20:00"]``: 07-17, 17-20, 20-07), per intent and priority, where a window has enough abandons;
             empty (the default): patience by intent and priority only.
+        capacity_loss: How the time agents on duty do not talk is modelled: ``availability`` (the default: fewer
+            agents, ``on duty x availability``) or ``wrap_up`` (every agent on duty, each call followed by a fixed
+            after-call time; the log records none, so it is fitted: see
+            :func:`experiments.calibration.calibrate.refine_capacity`). With few agents on duty, rounding
+            ``on duty x availability`` to whole agents loses capacity; a wrap-up does not.
         passthrough: Log columns copied into the simulated contacts frame as ``log_<column>``.
         priority_head_start: If set, the written scenario routes with the ``priority`` policy and this head
             start for urgent callers (the Technion bank gave priority 2 a 1.5-minute head start).
@@ -143,6 +148,7 @@ class CalibrationMapping(BaseModel):
     interval: PositiveDuration = 1800.0
     presence_gap: PositiveDuration = 900.0
     patience_windows: list[TimeOfDay] = Field(default_factory=list)
+    capacity_loss: Literal["availability", "wrap_up"] = "availability"
     passthrough: list[str] = Field(default_factory=list)
     priority_head_start: PositiveDuration | None = None
     on_bad: Literal["refuse", "skip"] = "refuse"
