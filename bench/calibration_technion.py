@@ -34,7 +34,10 @@ def main() -> None:
     out = Path(args.out)
     data = data_dir() / "anonymous-bank-1999"
     log = data / f"calls_{args.fit_month}.csv.gz"
-    quiet = lambda *_: None  # noqa: E731
+
+    def quiet(*_: object) -> None:
+        return None
+
     t0 = time.perf_counter()
     report = run_calibrate(str(log), str(MAP), str(out / "scenario.yaml"), echo=quiet)
     t_cal = time.perf_counter() - t0
@@ -43,7 +46,8 @@ def main() -> None:
     ins = run_backtest(str(log), str(out / "scenario.yaml"), first, last, out=str(out / "in_sample"),
                        replications=args.replications, echo=quiet)  # fmt: skip
     t_bt = time.perf_counter() - t1
-    results = {"fit_month": args.fit_month, "seconds_calibrate": round(t_cal, 1), "seconds_backtest_month": round(t_bt, 1),
+    results = {"fit_month": args.fit_month, "seconds_calibrate": round(t_cal, 1),
+               "seconds_backtest_month": round(t_bt, 1),
                "in_sample": ins, "held_out": []}  # fmt: skip
     for month, start, end in HELD_OUT:
         res = run_backtest(str(data / f"calls_{month}.csv.gz"), str(out / "scenario.yaml"), start, end,

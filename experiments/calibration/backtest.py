@@ -268,7 +268,8 @@ def backtest(
     write_replay_log(log, replay_path, passthrough=mapping.passthrough)
     raw = yaml.safe_load(scenario_path.read_text(encoding="utf-8"))
     data, info = window_scenario(raw, calls, mapping, s, e, replay_path, staffing)
-    scenario = scenario_from_dict(data, label=f"{scenario_path} (window {s.date()} .. {(e - pd.Timedelta(days=1)).date()})")
+    last_day = (e - pd.Timedelta(days=1)).date()
+    scenario = scenario_from_dict(data, label=f"{scenario_path} (window {s.date()} .. {last_day})")
     replay = load_replay_log(scenario, scenario_path.parent)
     t_read = time.perf_counter()
 
@@ -291,7 +292,7 @@ def backtest(
         for row in compare(actual[k], simulated[k], min_offered=min_offered if k != "day" else 1):
             rows.append({"aggregation": k, **row})
     info.update({
-        "log": str(log_path), "scenario": str(scenario_path), "window": [str(s.date()), str((e - pd.Timedelta(days=1)).date())],
+        "log": str(log_path), "scenario": str(scenario_path), "window": [str(s.date()), str(last_day)],
         "replications": replications, "seed": seed, "min_offered": min_offered, "calls": len(calls),
         "skipped": log.skipped, "bad_rows": [str(b) for b in log.bad],
         "replayed": replay.report.get("replayed") if hasattr(replay, "report") else None,
@@ -323,6 +324,15 @@ def _md(bt: Backtest, figures: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _plotted(frame: pd.DataFrame, min_offered: int, freq: str) -> pd.DataFrame:
+    """The intervals the errors count (at least ``min_offered`` actual calls), on a full grid so lines break."""
+    keep = frame[frame["offered_actual"] >= min_offered].set_index("start")
+    if keep.empty:
+        return frame
+    grid = pd.date_range(keep.index.min(), keep.index.max(), freq=freq)
+    return keep.reindex(grid).rename_axis("start").reset_index()
+
+
 def write_backtest(bt: Backtest, out: str | os.PathLike[str], *, plots: bool = True) -> list[str]:
     """Write ``backtest.json``, ``backtest.md``, ``per_hour.csv``, ``per_day.csv`` and the figure into ``out``."""
     folder = Path(out)
@@ -335,7 +345,8 @@ def write_backtest(bt: Backtest, out: str | os.PathLike[str], *, plots: bool = T
     if plots:
         from experiments.calibration.plots import _save, plot_backtest
 
-        figures.append(_save(plot_backtest(bt.per_interval("hour")), folder, "backtest_hourly.png"))
+        figures.append(_save(plot_backtest(_plotted(bt.per_interval("hour"), bt.info["min_offered"], "1h")), folder,
+                             "backtest_hourly.png"))
         figures.append(_save(plot_backtest(bt.per_interval("day"), ("offered", "abandon_rate", "asa_s")), folder,
                              "backtest_daily.png"))
     payload = {**bt.info, "errors": bt.errors.to_dict(orient="records")}

@@ -38,8 +38,8 @@ from experiments.calibration.fit import (
 from experiments.calibration.mapping import CalibrationInputError, CalibrationMapping, CallLog, read_calls
 
 __all__ = [
-    "Calibration",
     "KM_GAP_MAX",
+    "Calibration",
     "calibrate",
     "patience_choice",
     "refine_capacity",
@@ -105,8 +105,11 @@ def calibrate(
 
 
 def patience_choice(fit: PatienceFit) -> tuple[dict[str, Any], str]:
-    """The patience written for a cell, and why: the best-AIC parametric fit if it stays within
-    :data:`KM_GAP_MAX` of Kaplan-Meier, else the Kaplan-Meier survival table."""
+    """The patience written for a cell, and why.
+
+    The best-AIC parametric fit if it stays within :data:`KM_GAP_MAX` of Kaplan-Meier, else the Kaplan-Meier
+    survival table.
+    """
     if fit.fits and fit.fits[0].ks <= KM_GAP_MAX:
         best = fit.fits[0]
         return best.scenario(), f"{best.dist} (best AIC; gap to Kaplan-Meier {best.ks:.3f})"
@@ -117,7 +120,8 @@ def patience_choice(fit: PatienceFit) -> tuple[dict[str, Any], str]:
 def staffing_table(staffing: StaffingFit, group: str, interval_s: float) -> dict[str, Any]:
     """A group's ``staffing_table``: agents on duty per interval (only intervals with agents are listed)."""
     rows = staffing.table[(staffing.table["group"] == group) & (staffing.table["present"] > 0)]
-    agents = {t.strftime("%Y-%m-%dT%H:%M"): round(float(n), 3) for t, n in zip(rows["start"], rows["present"], strict=True)}
+    pairs = zip(rows["start"], rows["present"], strict=True)
+    agents = {t.strftime("%Y-%m-%dT%H:%M"): round(float(n), 3) for t, n in pairs}
     return {
         "interval": f"{interval_s / 60:g}min",
         "availability": round(staffing.availability[group], 4),
@@ -153,7 +157,8 @@ def scenario_dict(cal: Calibration, *, replay_path: str, name: str) -> dict[str,
         rules = []
         for (w_intent, prio, (lo, hi)), cell in cal.patience_windows.items():
             if w_intent == intent:
-                rules.append({"priority": prio, "from": _hhmm(lo), "to": _hhmm(hi), "patience": patience_choice(cell)[0]})
+                rule = {"priority": prio, "from": _hhmm(lo), "to": _hhmm(hi), "patience": patience_choice(cell)[0]}
+                rules.append(rule)
         for prio in ("urgent", "normal"):
             cell = cal.patience.get((intent, prio))
             if cell is not None:
@@ -222,8 +227,8 @@ def write_replay_log(log: CallLog, path: Path, *, passthrough: list[str]) -> Non
     calls = log.calls
     n = log.rows_read
     out = pd.DataFrame({"keep": np.full(n, "0", dtype=object)})
-    for col in ("queue_arrival", "intent", "priority", "language", "talk_s", "customer", *[f"log_{c}" for c in passthrough]):
-        out[col.removeprefix("log_")] = ""
+    for col in ("queue_arrival", "intent", "priority", "language", "talk_s", "customer", *passthrough):
+        out[col] = ""
     rows = calls["source_row"].to_numpy()
     out.loc[rows, "keep"] = "1"
     out.loc[rows, "queue_arrival"] = calls["queue_arrival"].dt.strftime("%Y-%m-%dT%H:%M:%S").to_numpy()
@@ -256,7 +261,7 @@ def report_dict(cal: Calibration) -> dict[str, Any]:
             {"day_type": a.day_type, "days": a.n_days, "daily_mean": a.daily_mean, "daily_std": a.daily_std,
              "busyness_cv": a.busyness_cv, "peak_interval_mean": max(a.profile), "intent_mix": a.intent_mix}
             for a in cal.arrivals
-        ],  # fmt: skip
+        ],
         "handle": {i: [f.summary() for f in fits] for i, fits in cal.handle.items()},
         "patience": [
             {**p.summary(), "written": patience_choice(p)[1]} for p in cal.patience.values()
@@ -272,7 +277,7 @@ def report_dict(cal: Calibration) -> dict[str, Any]:
                 "mean_present_when_staffed": float(seen.mean().get(g, 0.0)),
                 "max_present": float(seen.max().get(g, 0))}
             for g in cal.mapping.groups
-        },  # fmt: skip
+        },
     }
 
 
@@ -286,7 +291,8 @@ def _md(report: dict[str, Any], figures: list[str]) -> str:
         lines += [f"- {b}" for b in report["bad_rows"]]
     lines += [f"- {n}" for n in report["notes"]]
     lines += ["", "## Arrivals (calls reaching the agent queue)", "",
-              "| day type | days | calls/day mean | std | busyness CV | peak calls/interval |", "|---|---|---|---|---|---|"]
+              "| day type | days | calls/day mean | std | busyness CV | peak calls/interval |",
+              "|---|---|---|---|---|---|"]
     for a in report["arrivals"]:
         lines.append(f"| {a['day_type']} | {a['days']} | {a['daily_mean']:.1f} | {a['daily_std']:.1f} | "
                      f"{a['busyness_cv']:.3f} | {a['peak_interval_mean']:.1f} |")
@@ -308,7 +314,8 @@ def _md(report: dict[str, Any], figures: list[str]) -> str:
                      f"{p['exponential_mean_s']:.0f} [{lo:.0f}, {hi:.0f}] | {med} | {bf} | {p['written']} |")
     if report.get("patience_windows"):
         lines += ["", "Patience by time of day (rules tried before the priority-only ones):", "",
-                  "| intent | priority | window | waited | abandoned | exp. mean (s) | written |", "|---|---|---|---|---|---|---|"]
+                  "| intent | priority | window | waited | abandoned | exp. mean (s) | written |",
+                  "|---|---|---|---|---|---|---|"]
         for p in report["patience_windows"]:
             lines.append(f"| {p['intent']} | {p['priority']} | {p['window'][0]}-{p['window'][1]} | {p['n_waited']} | "
                          f"{p['n_abandoned']} | {p['exponential_mean_s']:.0f} | {p['written']} |")
@@ -323,7 +330,9 @@ def _md(report: dict[str, Any], figures: list[str]) -> str:
         lines += ["", "Capacity refined by simulating the calibration window (answered calls, simulated vs log):", ""]
         for h in report["availability_refinement"]:
             knobs = ", ".join(f"{k} {v:.4g}" for k, v in h["knobs"].items())
-            answered = ", ".join(f"{g} {h['answered_sim'][g]:.0f} vs {h['answered_log'][g]:.0f}" for g in h["answered_sim"])
+            answered = ", ".join(
+                f"{g} {h['answered_sim'][g]:.0f} vs {h['answered_log'][g]:.0f}" for g in h["answered_sim"]
+            )
             lines.append(f"- {knobs}: answered {answered}")
     if figures:
         lines += ["", "## Figures", ""] + [f"![{f}]({f})" for f in figures]
@@ -475,7 +484,9 @@ def write_calibration(
         from experiments.calibration import plots as p
 
         figures = p.calibration_figures(cal, folder, stem)
-    report["files"] = [out_path.name, replay.name, f"{stem}.map.yaml", f"{stem}.report.json", f"{stem}.report.md", *figures]
+    report["files"] = [
+        out_path.name, replay.name, f"{stem}.map.yaml", f"{stem}.report.json", f"{stem}.report.md", *figures,
+    ]
     (folder / f"{stem}.report.json").write_text(json.dumps(report, indent=1, default=float), encoding="utf-8")
     (folder / f"{stem}.report.md").write_text(_md(report, figures), encoding="utf-8")
     return report

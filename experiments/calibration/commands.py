@@ -49,7 +49,8 @@ def _print_calibration(report: dict[str, Any], out: str, echo: Any) -> None:
              f"{p['n_waited']} waits; exponential mean {p['exponential_mean_s']:.0f} s [{lo:.0f}, {hi:.0f}]; "
              f"written: {p['written']}")
     for g, s in report["staffing"].items():
-        echo(f"  staffing {g}: {len(s['agents'])} agents, mean {s['mean_present_when_staffed']:.2f} on duty when staffed, "
+        echo(f"  staffing {g}: {len(s['agents'])} agents, mean {s['mean_present_when_staffed']:.2f} on duty when "
+             "staffed, "
              f"availability {s['availability']:.3f} (from {s['congested_intervals']} congested intervals)")
     echo(f"wrote {out} and {len(report['files']) - 1} more files to {Path(out).parent} in {report['seconds']} s")
 

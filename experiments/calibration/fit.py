@@ -379,7 +379,8 @@ class StaffingFit:
         table: Columns ``group``, ``start`` (interval start, Timestamp), ``seen`` (distinct agents with service
             time in the interval), ``present`` (agents on duty: the seconds of the interval covered by the agents'
             on-duty spans, divided by its length; a span runs from a service start to the end of the last
-            service that follows with gaps of at most ``mapping.presence_gap``), ``busy_s`` (their talk seconds in it), ``queue_s`` (seconds waited in the
+            service that follows with gaps of at most ``mapping.presence_gap``), ``busy_s`` (their talk seconds
+            in it), ``queue_s`` (seconds waited in the
             queue inside the interval by the group's calls, i.e. the time-average queue length times the
             interval length).
         agent_group: Agent name -> group.

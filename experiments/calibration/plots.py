@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-from experiments.calibration.fit import ArrivalFit, DistFit, PatienceFit  # noqa: E402
+from experiments.calibration.fit import ArrivalFit, DistFit, PatienceFit
 
 if TYPE_CHECKING:
     from experiments.calibration.calibrate import Calibration

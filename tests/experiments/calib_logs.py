@@ -44,6 +44,10 @@ passthrough: [call_id]
 """
 
 
+def _clock(day: pd.Timestamp):
+    return lambda s: (day + pd.Timedelta(seconds=s)).strftime("%H:%M:%S")
+
+
 def mmc_log(
     *, days: int = 2, rate_per_h: float = 60.0, agents: int = 3, handle_mean_s: float = 180.0,
     patience_mean_s: float = 300.0, open_h: tuple[int, int] = (8, 16), seed: int = 0, vru_s: int = 5,
@@ -69,7 +73,7 @@ def mmc_log(
             start = max(q, free_at)
             wait = float(np.ceil(start - q))
             call_id += 1
-            clock = lambda s: (day + pd.Timedelta(seconds=s)).strftime("%H:%M:%S")  # noqa: E731
+            clock = _clock(day)
             base = {"arrival": (day + pd.Timedelta(seconds=t_int)).strftime("%Y-%m-%dT%H:%M:%S"),
                     "date": day.strftime("%Y-%m-%d"), "vru_line": "AA0101", "call_id": str(call_id),
                     "customer_key": "", "priority": "1", "type": "PS", "vru_entry": clock(t_int),

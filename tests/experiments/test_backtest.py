@@ -24,11 +24,16 @@ def test_interval_metrics_by_hand():
     wait = np.array([0.0, 30.0, 70.0, 10.0])
     m = interval_metrics(t, answered, abandoned, wait, "1h")
     h8, h9 = m.loc[pd.Timestamp("1999-03-01T08:00")], m.loc[pd.Timestamp("1999-03-01T09:00")]
-    assert h8["offered"] == 3 and h8["answered"] == 2
-    assert h8["abandon_rate"] == pytest.approx(1 / 3) and h8["asa_s"] == pytest.approx(15.0)
+    assert h8["offered"] == 3
+    assert h8["answered"] == 2
+    assert h8["abandon_rate"] == pytest.approx(1 / 3)
+    assert h8["asa_s"] == pytest.approx(15.0)
     assert h8["p_wait"] == pytest.approx(2 / 3)
-    assert h8["sl20"] == pytest.approx(1 / 3) and h8["sl60"] == pytest.approx(2 / 3)
-    assert h9["abandon_rate"] == 0 and h9["asa_s"] == 10 and h9["sl20"] == 1
+    assert h8["sl20"] == pytest.approx(1 / 3)
+    assert h8["sl60"] == pytest.approx(2 / 3)
+    assert h9["abandon_rate"] == 0
+    assert h9["asa_s"] == 10
+    assert h9["sl20"] == 1
 
 
 def test_error_and_noise_floor_by_hand():
@@ -91,7 +96,8 @@ def test_cli_backtest_prints_errors_and_refuses_bad_windows(synthetic, tmp_path,
             "1999-03-01", "-r", "2", "--out", str(tmp_path / "o"), "--no-plots"]  # fmt: skip
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "abandon_rate" in out and "noise floor" in out
+    assert "abandon_rate" in out
+    assert "noise floor" in out
     bad = [*args[:5], "1999-04-01", "--to", "1999-04-02", "-r", "2", "--out", str(tmp_path / "p")]
     assert main(bad) == 2
     assert "no agent-seeking calls" in capsys.readouterr().err
@@ -104,4 +110,5 @@ def test_cli_mapping_file_errors(tmp_path, capsys):
     path = write_log(frame, tmp_path)
     assert main(["calibrate", str(path), "--map", str(mp), "--out", str(tmp_path / "s.yaml")]) == 2
     err = capsys.readouterr().err
-    assert "interval" in err and "Traceback" not in err
+    assert "interval" in err
+    assert "Traceback" not in err

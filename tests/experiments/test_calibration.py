@@ -18,7 +18,6 @@ from experiments.calibration.fit import (
     _censored_mle,
     fit_arrivals,
     fit_handle,
-    fit_patience,
     fit_staffing,
     patience_cell,
 )
@@ -45,12 +44,15 @@ def test_read_calls_fields_and_midnight(tmp_path, mapping):
                                     "AGENT", "00:00:13", "00:01:13", "60", "AG0"]  # fmt: skip
     frame = pd.concat([frame, late.to_frame().T], ignore_index=True)
     log = read_calls(write_log(frame, tmp_path), mapping)
-    assert len(log.calls) == len(frame) and log.bad == []
+    assert len(log.calls) == len(frame)
+    assert log.bad == []
     last = log.calls.iloc[-1]
     assert last["queue_arrival"] == pd.Timestamp("1999-03-02T00:00:03")
     assert last["service_end"] == pd.Timestamp("1999-03-02T00:01:13")
-    assert last["date"] == pd.Timestamp("1999-03-02") and last["source_row"] == len(frame) - 1
-    assert set(log.calls["intent"]) == {"retail"} and set(log.calls["priority"]) == {"normal"}
+    assert last["date"] == pd.Timestamp("1999-03-02")
+    assert last["source_row"] == len(frame) - 1
+    assert set(log.calls["intent"]) == {"retail"}
+    assert set(log.calls["priority"]) == {"normal"}
     assert (log.calls["served"] != log.calls["abandoned"]).all()
     assert log.calls["log_call_id"].tolist() == frame["call_id"].tolist()
 
@@ -90,12 +92,17 @@ def test_bad_rows_refused_with_lines_or_skipped_and_reported(tmp_path, mapping, 
     with pytest.raises(CalibrationInputError) as exc:
         read_calls(path, mapping)
     msg = str(exc.value)
-    assert words in msg and f"column {column!r}: 2 row(s)" in msg and "line 5" in msg and "line 9" in msg
+    assert words in msg
+    assert f"column {column!r}: 2 row(s)" in msg
+    assert "line 5" in msg
+    assert "line 9" in msg
     skipping = mapping.model_copy(update={"on_bad": "skip"})
     log = read_calls(path, skipping)
-    assert log.bad_total == 2 and words in str(log.bad[0])
+    assert log.bad_total == 2
+    assert words in str(log.bad[0])
     assert log.skipped["bad rows (on_bad: skip)"] == 2
-    assert len(log.calls) == len(frame) - 2 and not set(log.calls["source_row"]) & {3, 7}
+    assert len(log.calls) == len(frame) - 2
+    assert not set(log.calls["source_row"]) & {3, 7}
 
 
 def test_missing_column_and_mapping_errors(tmp_path, mapping):
@@ -109,7 +116,8 @@ def test_missing_column_and_mapping_errors(tmp_path, mapping):
     path.write_text(yaml.safe_dump(bad))
     with pytest.raises(CalibrationInputError) as exc:
         load_mapping(path)
-    assert "unknown intents ['ghost']" in str(exc.value) and "must divide a day" in str(exc.value)
+    assert "unknown intents ['ghost']" in str(exc.value)
+    assert "must divide a day" in str(exc.value)
 
 
 # ------------------------------------------------------------------------------------------------ fits
@@ -166,8 +174,10 @@ def test_arrival_profile_counts_and_busyness_formula(mapping):
     t = pd.to_datetime(pd.Series(times))
     calls = pd.DataFrame({"queue_arrival": t, "date": t.dt.normalize(), "intent": "retail"})
     (fit,) = fit_arrivals(calls, mapping)
-    assert fit.n_days == 3 and fit.daily_mean == pytest.approx(13 / 3)
-    assert fit.profile[16] == pytest.approx(4.0) and fit.profile[25] == pytest.approx(1 / 3)
+    assert fit.n_days == 3
+    assert fit.daily_mean == pytest.approx(13 / 3)
+    assert fit.profile[16] == pytest.approx(4.0)
+    assert fit.profile[25] == pytest.approx(1 / 3)
     daily = np.array([3.0, 4.0, 6.0])
     m, v = daily.mean(), daily.var(ddof=1)
     assert fit.busyness_cv == pytest.approx(math.sqrt(max(0.0, (v - m) / m**2)))
@@ -177,7 +187,10 @@ def test_staffing_seen_busy_and_availability_by_hand(mapping):
     # agent A talks 08:00-08:20 and 08:50-09:10; B 08:10-08:40; a queue of 2 calls waits 08:00-08:30 (so the
     # 08:00 interval is congested: 3600 s of waiting in 1800 s = mean queue 2)
     d = pd.Timestamp("1999-03-01")
-    ts = lambda hm: d + pd.Timedelta(hm)  # noqa: E731
+
+    def ts(hm: str) -> pd.Timestamp:
+        return d + pd.Timedelta(hm)
+
     calls = pd.DataFrame({
         "server": ["A", "A", "B", "", ""],
         "service_start": [ts("8h"), ts("8h50min"), ts("8h10min"), pd.NaT, pd.NaT],
@@ -187,9 +200,12 @@ def test_staffing_seen_busy_and_availability_by_hand(mapping):
     })  # fmt: skip
     fit = fit_staffing(calls, mapping)
     t = fit.table.set_index("start")
-    assert t.loc[ts("8h"), "seen"] == 2 and t.loc[ts("8h"), "busy_s"] == 1200 + 1200
-    assert t.loc[ts("8h30min"), "seen"] == 2 and t.loc[ts("8h30min"), "busy_s"] == 600 + 600
-    assert t.loc[ts("9h"), "seen"] == 1 and t.loc[ts("9h"), "busy_s"] == 600
+    assert t.loc[ts("8h"), "seen"] == 2
+    assert t.loc[ts("8h"), "busy_s"] == 1200 + 1200
+    assert t.loc[ts("8h30min"), "seen"] == 2
+    assert t.loc[ts("8h30min"), "busy_s"] == 600 + 600
+    assert t.loc[ts("9h"), "seen"] == 1
+    assert t.loc[ts("9h"), "busy_s"] == 600
     assert t.loc[ts("8h"), "queue_s"] == 3600
     assert fit.congested["bank"] == 1
     # on duty (presence gap 15 min: A's 30-min gap splits its spans): 08:00 slot 20 + 20 min, 08:30 10 + 10 min
@@ -209,13 +225,16 @@ def test_patience_written_parametric_or_km_table():
     p, c = rng.exponential(300.0, 3000), rng.exponential(200.0, 3000)
     fit = patience_cell(np.minimum(p, c), p < c, ("a", None))
     dist, why = patience_choice(fit)
-    assert dist["dist"] in {"exponential", "gamma", "lognormal"} and "best AIC" in why
+    assert dist["dist"] in {"exponential", "gamma", "lognormal"}
+    assert "best AIC" in why
     # a two-point mixture no candidate follows: the Kaplan-Meier table is written
     p2 = np.where(rng.random(3000) < 0.5, 20.0, 2000.0) + rng.random(3000)
     fit2 = patience_cell(np.minimum(p2, c), p2 < c, ("a", None))
     dist2, why2 = patience_choice(fit2)
-    assert dist2["dist"] == "survival" and "Kaplan-Meier" in why2
-    assert dist2["survival"][0] == 1.0 and all(np.diff(dist2["survival"]) <= 0)
+    assert dist2["dist"] == "survival"
+    assert "Kaplan-Meier" in why2
+    assert dist2["survival"][0] == 1.0
+    assert all(np.diff(dist2["survival"]) <= 0)
 
 
 # ------------------------------------------------------------------------------------------------ writing
@@ -228,13 +247,16 @@ def test_calibrate_writes_a_valid_scenario_and_recovers_the_truth(tmp_path, mapp
     report = write_calibration(cal, tmp_path / "out" / "cal.yaml")
     scenario, _ = load_scenario(tmp_path / "out" / "cal.yaml")
     table = scenario.groups["bank"].staffing_table
-    assert table is not None and max(table.agents.values()) <= 3.0
-    assert scenario.start.date().isoformat() == "1999-03-01" and scenario.horizon == 6 * 86400
+    assert table is not None
+    assert max(table.agents.values()) <= 3.0
+    assert scenario.start.date().isoformat() == "1999-03-01"
+    assert scenario.horizon == 6 * 86400
     (pooled,) = [p for p in report["patience"] if p["intent"] is None]
     lo, hi = pooled["exponential_mean_ci95_s"]
     assert lo < 240 < hi
     replay = pd.read_parquet(tmp_path / "out" / "cal.replay.parquet")
-    assert len(replay) == len(frame) and (replay["keep"] == "1").all()
+    assert len(replay) == len(frame)
+    assert (replay["keep"] == "1").all()
     assert replay["call_id"].tolist() == frame["call_id"].tolist()
     for name in report["files"]:
         assert (tmp_path / "out" / name).is_file(), name
@@ -248,12 +270,15 @@ def test_cli_calibrate_and_bad_log(tmp_path, capsys):
     mp = write_mapping(tmp_path)
     assert main(["calibrate", str(path), "--map", str(mp), "--out", str(tmp_path / "o" / "s.yaml"), "--no-plots"]) == 0
     out = capsys.readouterr().out
-    assert "patience all/all" in out and "staffing bank" in out
+    assert "patience all/all" in out
+    assert "staffing bank" in out
     frame.loc[4, "q_time"] = "-1"
     bad = write_log(frame, tmp_path, "bad.csv")
     assert main(["calibrate", str(bad), "--map", str(mp), "--out", str(tmp_path / "p" / "s.yaml")]) == 2
     err = capsys.readouterr().err
-    assert "negative duration" in err and "line 6" in err and "Traceback" not in err
+    assert "negative duration" in err
+    assert "line 6" in err
+    assert "Traceback" not in err
     assert not (tmp_path / "p" / "s.yaml").exists()
 
 
@@ -262,7 +287,8 @@ def test_cli_calibrate_and_bad_log(tmp_path, capsys):
 
 def _labelled(fig: Figure) -> None:
     for ax in fig.axes:
-        assert ax.get_xlabel() and ax.get_ylabel()
+        assert ax.get_xlabel()
+        assert ax.get_ylabel()
 
 
 def test_plots_have_units_and_lines(mapping):
@@ -271,17 +297,20 @@ def test_plots_have_units_and_lines(mapping):
     fit = patience_cell(np.minimum(p, c), p < c, ("a", None))
     fig = plots.plot_patience(fit)
     _labelled(fig)
-    assert "(s)" in fig.axes[0].get_xlabel() and len(fig.axes[0].lines) == 1 + len(fit.fits)
+    assert "(s)" in fig.axes[0].get_xlabel()
+    assert len(fig.axes[0].lines) == 1 + len(fit.fits)
     x = rng.gamma(2.0, 90.0, 500)
     fits = fit_handle(pd.DataFrame({"intent": "a", "talk_s": x}))["a"]
     fig = plots.plot_handle(x, fits)
     _labelled(fig)
-    assert "(s)" in fig.axes[0].get_xlabel() and len(fig.axes[0].lines) == 1 + len(fits)
+    assert "(s)" in fig.axes[0].get_xlabel()
+    assert len(fig.axes[0].lines) == 1 + len(fits)
     t = pd.to_datetime(pd.Series(["1999-03-01T08:10", "1999-03-06T09:00"]))
     arr = fit_arrivals(pd.DataFrame({"queue_arrival": t, "date": t.dt.normalize(), "intent": "retail"}), mapping)
     fig = plots.plot_arrivals(arr, 1800.0)
     _labelled(fig)
-    assert "(h)" in fig.axes[0].get_xlabel() and len(fig.axes[0].lines) == len(arr)
+    assert "(h)" in fig.axes[0].get_xlabel()
+    assert len(fig.axes[0].lines) == len(arr)
     table = pd.DataFrame({"group": "bank", "start": pd.date_range("1999-03-01", periods=4, freq="30min"),
                           "seen": [1, 2, 2, 0], "present": [0.5, 2, 1.5, 0], "busy_s": 0.0, "queue_s": 0.0})  # fmt: skip
     fig = plots.plot_staffing(table, {"bank": 0.8})
@@ -292,5 +321,6 @@ def test_plots_have_units_and_lines(mapping):
                         "asa_s_actual": [10, 20, 30], "asa_s_sim": [12, 18, 33]})  # fmt: skip
     fig = plots.plot_backtest(per)
     _labelled(fig)
-    assert len(fig.axes) == 2 and all(len(ax.lines) == 2 for ax in fig.axes)
+    assert len(fig.axes) == 2
+    assert all(len(ax.lines) == 2 for ax in fig.axes)
     assert "(s)" in fig.axes[1].get_ylabel()
