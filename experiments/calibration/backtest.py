@@ -158,8 +158,7 @@ def _covers(table: dict[str, Any] | None, start: pd.Timestamp, end: pd.Timestamp
     if not table or not table.get("agents"):
         return False
     days = {pd.Timestamp(k).normalize() for k in table["agents"]}
-    return all(d in days for d in pd.date_range(start, end - pd.Timedelta(days=1), freq="D")
-               if True)  # fmt: skip
+    return all(d in days for d in pd.date_range(start, end - pd.Timedelta(days=1), freq="D"))
 
 
 def window_scenario(
