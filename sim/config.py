@@ -103,7 +103,17 @@ class Channel(_Frozen):
     def _deferrable_never_abandons(self) -> Channel:
         if self.kind == "deferrable" and not isinstance(self.patience, NoAbandonment):
             raise ValueError("deferrable channels have no abandonment: remove 'patience' or use kind: live")
+        _finite_wrap_up(self.wrap_up)
         return self
+
+
+def _finite_wrap_up(wrap_up: Any) -> None:
+    """A wrap-up must end: ``dist: none`` or a survival table with ``tail: none`` would keep the agent forever."""
+    if wrap_up is not None and not math.isfinite(wrap_up.mean_s):
+        raise ValueError(
+            f"wrap_up must be a finite duration; {wrap_up.dist!r} with these parameters never ends "
+            "(leave wrap_up out for none)"
+        )
 
 
 # ---------------------------------------------------------------------------------------------------- intents
@@ -159,6 +169,11 @@ class Intent(_Frozen):
     patience_by: list[PatienceRule] = Field(default_factory=list)
     urgent_share: Share = 0.0
     wrap_up: Distribution | None = None
+
+    @model_validator(mode="after")
+    def _wrap_up_ends(self) -> Intent:
+        _finite_wrap_up(self.wrap_up)
+        return self
 
     def handle_for(self, channel: str) -> Any:
         """Handle-time distribution of this intent on ``channel``."""

@@ -208,6 +208,13 @@ def test_intent_wrap_overrides_the_channel_and_no_wrap_means_the_old_engine():
     assert plain.wrap_s.tolist() == [0.0, 0.0]
 
 
+def test_a_wrap_up_that_never_ends_is_refused():
+    with pytest.raises(ValidationError, match=r"channels\.voice\n[\s\S]*wrap_up must be a finite duration"):
+        scenario(channels={"voice": {"wrap_up": {"dist": "none"}}})
+    with pytest.raises(ValidationError, match=r"intents\.general\n[\s\S]*wrap_up must be a finite duration"):
+        scenario(intents={"general": {"wrap_up": {**SURV, "tail": "none"}}})
+
+
 def test_logout_waits_for_the_wrap_up_and_it_is_overtime():
     sc = wrap_scenario(
         "60s",
@@ -252,33 +259,44 @@ def test_wrap_up_draws_leave_the_other_streams_alone():
 R_WRAP = 40
 
 
+WRAP_SC = {
+    "name": "mmc_wrap",
+    "horizon": "2d",
+    "warmup": "2h",
+    "channels": {"voice": {"patience": {"dist": "none"}, "short_abandon": "0s",
+                           "wrap_up": {"dist": "fixed", "value": "60s"}}},
+    "intents": {"general": {"handle": {"dist": "exponential", "mean": "3min"}}},
+    "arrivals": {"kind": "generated", "channels": {"voice": {"daily_volume": 2400, "intent_mix": {"general": 1}}}},
+    "shifts": {"always": {"start": "00:00", "length": "24h"}},
+    "groups": {"agents": {**GROUP, "staffing": {"always": 8}}},
+    "reporting": {"interval": "1h"},
+}  # fmt: skip
+
+
+def test_wrap_up_busy_time_is_every_service_plus_its_wrap_up():
+    """Occupancy accounting, exact: the agents' busy time is the sum of (service + wrap-up) cut at the horizon."""
+    sc = Scenario.model_validate({**WRAP_SC, "horizon": "6h", "warmup": "0s"})
+    res = run(sc, seed=1, log=True)
+    c = res.contacts[res.contacts.outcome == "served"]
+    end = np.where(c.service_end_s.notna(), c.service_end_s + c.wrap_s, sc.horizon)
+    busy = np.minimum(end, sc.horizon) - c.service_start_s
+    assert len(c) > 500
+    assert (c.wrap_s[c.service_end_s.notna()] == 60.0).all()
+    assert res.agents.busy_s.sum() == pytest.approx(busy.sum(), rel=1e-12)
+    measured = (res.staffing.busy * 3600.0).sum()  # time-weighted busy agents, hour by hour
+    assert measured == pytest.approx(busy.sum(), rel=1e-9)
+
+
 @pytest.mark.slow
 def test_wrap_up_busy_agents_obey_littles_law():
-    """M/M/c with a fixed wrap-up: mean busy agents = throughput x (mean handle + wrap), per replication."""
-    sc = Scenario.model_validate(
-        {
-            "name": "mmc_wrap",
-            "horizon": "2d",
-            "warmup": "2h",
-            "channels": {"voice": {"patience": {"dist": "none"}, "short_abandon": "0s",
-                                   "wrap_up": {"dist": "fixed", "value": "60s"}}},
-            "intents": {"general": {"handle": {"dist": "exponential", "mean": "3min"}}},
-            "arrivals": {"kind": "generated", "channels": {"voice": {"daily_volume": 2400, "intent_mix": {"general": 1}}}},
-            "shifts": {"always": {"start": "00:00", "length": "24h"}},
-            "groups": {"agents": {**GROUP, "staffing": {"always": 8}}},
-            "reporting": {"interval": "1h"},
-        }
-    )  # fmt: skip
-    diffs = []
+    """M/M/8 with a fixed 60 s wrap-up: mean busy agents = arrival rate x (mean handle + wrap) (Little's law)."""
+    sc = Scenario.model_validate(WRAP_SC)
+    busy = []
     for rep in range(R_WRAP):
-        res = run(sc, seed=17, replication=rep, log=True)
-        st = res.staffing[res.staffing.interval_start_s >= sc.warmup]
-        busy = st.busy.mean()  # time-weighted busy agents after warm-up
-        c = res.contacts
-        started = c[(c.service_start_s >= sc.warmup) & c.service_end_s.notna()]
-        throughput = len(started) / (sc.horizon - sc.warmup)
-        diffs.append(busy - throughput * (started.handle_s.mean() + 60.0))
-    assert_covers(np.asarray(diffs), 0.0, "M/M/8 + 60 s wrap: busy agents - throughput x (handle + wrap)")
+        st = run(sc, seed=17, replication=rep).staffing
+        busy.append(st[st.interval_start_s >= sc.warmup].busy.mean())  # equal 1 h intervals after warm-up
+    expected = 2400 / 86400 * (180.0 + 60.0)  # 6.67 of 8 agents busy: the queue is stable (0.83)
+    assert_covers(np.asarray(busy), expected, "M/M/8 + 60 s wrap: mean busy agents vs lambda (E[S] + w)")
 
 
 # ---------------------------------------------------------------------------------------- patience rules
@@ -482,3 +500,77 @@ def test_passthrough_names_must_be_distinct():
                 "intent": "general"}, "passthrough": ["call_id", "call_id"]}  # fmt: skip
     with pytest.raises(ValidationError, match=r"arrivals\.replay\.passthrough[\s\S]*listed twice"):
         scenario(arrivals=arrivals)
+
+
+def test_budget_counts_a_table_s_agents_on_duty():
+    from sim import budget
+
+    sc = table_scenario({"2026-11-09T08:00": 2, "2026-11-09T09:00": 3, "2026-11-09T10:00": 0})
+    bounds = np.array([0, 8 * H, 8.5 * H, 9.5 * H, 10 * H, 24 * H])
+    np.testing.assert_allclose(budget._on_duty(sc, bounds)["agents"], [0.0, 2.0, 2.5, 3.0, 0.0])
+    assert budget.estimate(sc).agents == 3
+    assert not any("0 agents on the roster" in w for w in budget.scenario_warnings(sc))
+
+
+# ------------------------------------------------------------------------- invariants with every feature on
+
+
+def mixed_with_features() -> Scenario:
+    from tests.sim.test_invariants import mixed_scenario
+
+    d = mixed_scenario(horizon="1d").model_dump(mode="json")
+    d["channels"]["voice"]["wrap_up"] = {"dist": "lognormal", "mean": "30s", "cv": 0.5}
+    d["channels"]["chat"]["wrap_up"] = {"dist": "exponential", "mean": "15s"}
+    d["intents"]["billing"]["wrap_up"] = {"dist": "fixed", "value": "20s"}
+    d["intents"]["billing"]["patience_by"] = [
+        {"priority": "urgent", "from": "08:00", "to": "18:00", "patience": SURV},
+    ]
+    agents = {(pd.Timestamp("2026-11-09T06:00") + pd.Timedelta(minutes=30 * k)).strftime("%Y-%m-%dT%H:%M"):
+              2.0 + (k % 7) * 0.6 for k in range(48)}  # fmt: skip
+    d["groups"]["voice_zh"]["staffing_table"] = table(agents, "30min", 0.8)
+    d["groups"]["voice_zh"]["staffing"] = {"night": 1}
+    return Scenario.model_validate(d)
+
+
+def run_center(sc: Scenario, **kwargs):
+    from sim.arrivals import iter_arrivals
+    from sim.engine import ContactCenter
+
+    streams = Streams(3, 0)
+    center = ContactCenter(sc, streams, iter_arrivals(sc, streams), log=True, **kwargs)
+    center.run()
+    return center, center.result(0, 3, 0.0)
+
+
+def test_with_every_feature_each_arrival_has_one_outcome_and_the_modes_agree():
+    from sim.defaults import LongestIdleRouting
+
+    sc = mixed_with_features()
+    center, res = run_center(sc)
+    c = res.contacts
+    assert center.n_arrivals == (~c.repeat).sum()  # conservation: one row per arrival (plus repeat contacts)
+    assert c.contact_id.is_unique
+    assert (c.wrap_s[c.outcome == "served"] > 0).mean() > 0.9
+    assert (res.agents["shift"] == "table").sum() > 0
+    _, plain = run_center(sc, eager_arrivals=False)
+    for col in ("contact_id", "outcome", "agent_id", "channel", "wrap_s"):
+        assert (c[col] == plain.contacts[col]).all(), col
+    for col in ("arrival_s", "service_start_s", "service_end_s", "wait_s"):
+        np.testing.assert_allclose(c[col], plain.contacts[col], rtol=0, atol=1e-6, err_msg=col)
+    _, generic = run_center(sc, routing=LongestIdleRouting(), fast_paths=False)
+    pd.testing.assert_frame_equal(c, generic.contacts)
+    streamed = run(sc, seed=3, replication=0, log=False)
+    for name in ("intervals", "staffing", "agents"):
+        pd.testing.assert_frame_equal(getattr(streamed, name), getattr(res, name), check_exact=False, rtol=1e-9)
+
+
+def test_a_passthrough_column_missing_from_the_log_is_refused(tmp_path):
+    from experiments.replay import load_replay_log
+    from sim.arrivals import ReplayError
+
+    path = tmp_path / "calls.csv"
+    pd.DataFrame({"when": ["2026-11-09 08:00:00"], "x": [1]}).to_csv(path, index=False)
+    arrivals = {"kind": "replay", "path": str(path), "columns": {"arrival": "when"},
+                "defaults": {"channel": "voice", "intent": "general"}, "passthrough": ["call_id"]}  # fmt: skip
+    with pytest.raises(ReplayError, match=r"column\(s\) \['call_id'\] not in the file"):
+        load_replay_log(scenario(arrivals=arrivals))
