@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from experiments.calibration.mapping import CalibrationInputError
 from experiments.files import OutputError
 from experiments.overrides import apply_overrides, parse_set, read_overrides
 from experiments.provenance import scenario_hash
@@ -42,7 +43,9 @@ __all__ = ["main"]
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-_USER_ERRORS: tuple[type[Exception], ...] = (ScenarioError, RunDirError, ReplayError, DaskError, OutputError)
+_USER_ERRORS: tuple[type[Exception], ...] = (
+    ScenarioError, RunDirError, ReplayError, DaskError, OutputError, CalibrationInputError,
+)  # fmt: skip
 """Exceptions that mean "fix your input" (or the output folder): shown as a message, without a traceback."""
 
 
@@ -594,6 +597,53 @@ class _Optimize(_BaseCommand):
         return EXIT_OK
 
 
+class _Calibrate(_BaseCommand):
+    """Fit a scenario from a call log: arrivals, handle times, censored patience, staffing (docs/calibration.md)."""
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Declare the arguments."""
+        parser.add_argument("log", help="call log (CSV, CSV.gz or Parquet)")
+        parser.add_argument("--map", required=True, metavar="MAPPING", help="calibration mapping YAML")
+        parser.add_argument("--out", required=True, metavar="SCENARIO", help="scenario YAML to write")
+        parser.add_argument("--from", dest="start", metavar="DATE", help="first date to fit on (default: all)")
+        parser.add_argument("--to", dest="end", metavar="DATE", help="last date to fit on, inclusive")
+        parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
+
+    def take_action(self, args: argparse.Namespace) -> int:
+        """Calibrate and print the fitted numbers."""
+        from experiments.calibration.commands import run_calibrate
+
+        run_calibrate(args.log, args.map, args.out, start=args.start, end=args.end, plots=not args.no_plots)
+        return EXIT_OK
+
+
+class _Backtest(_BaseCommand):
+    """Replay a log window against a calibrated scenario; errors vs the noise floor (docs/calibration.md)."""
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Declare the arguments."""
+        parser.add_argument("log", help="call log (CSV, CSV.gz or Parquet)")
+        parser.add_argument("--scenario", required=True, metavar="FILE", help="scenario written by ccsim calibrate")
+        parser.add_argument("--from", dest="start", required=True, metavar="DATE", help="first date")
+        parser.add_argument("--to", dest="end", required=True, metavar="DATE", help="last date, inclusive")
+        parser.add_argument("--map", metavar="MAPPING", help="mapping YAML (default: the one saved by calibrate)")
+        parser.add_argument("--out", metavar="DIR", help="results folder (default: next to the scenario)")
+        parser.add_argument("-r", "--replications", type=_int_at_least(2, "an integer >= 2"), default=8)
+        parser.add_argument("--seed", type=_non_negative_int, default=1)
+        parser.add_argument("--staffing", choices=["auto", "scenario", "log"], default="auto",
+                            help="auto: the scenario's table where it covers the window, else agents seen in the log")
+        parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
+
+    def take_action(self, args: argparse.Namespace) -> int:
+        """Backtest and print errors with their noise floors."""
+        from experiments.calibration.commands import run_backtest
+
+        run_backtest(args.log, args.scenario, args.start, args.end, out=args.out, mapping_path=args.map,
+                     replications=args.replications, seed=args.seed, staffing=args.staffing,
+                     plots=not args.no_plots)  # fmt: skip
+        return EXIT_OK
+
+
 _COMMANDS: dict[str, type[_BaseCommand]] = {
     "run": _Run,
     "compare": _Compare,
@@ -604,6 +654,8 @@ _COMMANDS: dict[str, type[_BaseCommand]] = {
     "policies": _Policies,
     "erlang": _Erlang,
     "report": _Report,
+    "calibrate": _Calibrate,
+    "backtest": _Backtest,
 }
 
 
