@@ -23,10 +23,10 @@ __all__ = [
     "METRICS",
     "QUEUE_OUTCOMES",
     "RESOLUTION_METRICS",
+    "SHARE_METRICS",
     "SL_CONVENTIONS",
     "SUM_COLUMNS",
     "TARGET_INTERVAL_METRICS",
-    "SHARE_METRICS",
     "SLConvention",
     "check_convention",
     "interval_columns",
@@ -188,7 +188,7 @@ _SHARES = frozenset(SHARE_METRICS)
 
 
 def sl_metric(threshold_s: float) -> str:
-    """Metric name of the service level at ``threshold_s`` seconds, e.g. ``20.0 -> "sl_20s"``, ``300.0 -> "sl_5min"``."""
+    """Metric name of the service level at ``threshold_s`` seconds: ``20.0 -> "sl_20s"``, ``300.0 -> "sl_5min"``."""
     return f"sl_{threshold_label(threshold_s)}"
 
 
