@@ -172,6 +172,12 @@ class _Run(_BaseCommand):
         overload = overload_warnings(result.summary)  # printed with the summary, on stdout
         for warning in (w for w in result.warnings if w not in overload):
             _error_console().print(f"[bold yellow]warning:[/] {_text(warning)}")
+        if len(result.replications) > args.replications:
+            _error_console().print(
+                f"[bold yellow]note:[/] {_text(out)} already holds {len(result.replications)} replications of this "
+                f"scenario and seed; -r {args.replications} does not drop any: the summary covers all "
+                f"{len(result.replications)} (for a {args.replications}-replication summary, choose another --out)"
+            )
         print_result(_stdout(), result, next_steps=_next_steps(args, result, out))
         reused = f" ({len(result.reused)} reused)" if result.reused else ""
         print(f"{len(result.replications)} replications{reused} in {printable(out)}", file=sys.stderr)

@@ -99,7 +99,10 @@ def wilson_interval(share: float, n: float, quantile: float = 1.959963984540054)
     denominator = 1.0 + q2 / n
     centre = (share + q2 / (2.0 * n)) / denominator
     half = quantile / denominator * math.sqrt(share * (1.0 - share) / n + q2 / (4.0 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # At p = 0 or 1 one bound is exactly the observed share (rounding would leave it a hair inside).
+    low = 0.0 if share == 0.0 else max(0.0, centre - half)
+    high = 1.0 if share == 1.0 else min(1.0, centre + half)
+    return low, high
 
 
 def share_interval(values: Sequence[float] | np.ndarray | pd.Series, confidence: float = 0.95) -> tuple[float, float]:

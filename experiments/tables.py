@@ -261,11 +261,12 @@ def _scope_kind(scope: str) -> str:
     return "channel" if scope == "all" else scope.split("=", 1)[0]
 
 
-def _metric_grid(summary: pd.DataFrame, scopes: Sequence[str], n: int, title: str, corner: str = "metric") -> Grid:
-    """Rows: metrics (with units) in summary order; columns: ``scopes`` (shown without their ``kind=``)."""
-    names = ["all" if s == "all" else s.split("=", 1)[-1] for s in scopes]
-    headers = [("all agents" if corner == "group" else "all") if s == "all" else text(name) for s, name in
-               zip(scopes, names, strict=True)]
+def _metric_grid(summary: pd.DataFrame, scopes: Sequence[str], n: int, title: str, all_label: str = "all") -> Grid:
+    """Rows: metrics (with units) in summary order; columns: ``scopes``.
+
+    Scopes are shown without their ``kind=``, the scope ``all`` headed ``all_label``.
+    """
+    headers = [all_label if s == "all" else text(s.split("=", 1)[-1]) for s in scopes]
     grid = Grid(title, "metric", headers)
     part = summary[summary["scope"].isin(scopes)]
     for metric, rows in part.groupby("metric", sort=False):
@@ -399,10 +400,10 @@ def print_result(out: Console, result: ExperimentResult, *, next_steps: Sequence
             grid.print(out)
     if costs.any():
         part = summary[costs]
-        _metric_grid(part, ["all"], n, "costs (the scenario's currency): per week, one-off apart").print(out)
+        _metric_grid(part, ["all"], n, "costs (the scenario's currency): per week, one-off apart", "total").print(out)
     if agents.any():
         groups = [s for s in dict.fromkeys(summary.loc[agents, "scope"]) if s != "all"]
-        grid = _metric_grid(summary[agents], ["all", *groups], n, "agents: all and per group", corner="group")
+        grid = _metric_grid(summary[agents], ["all", *groups], n, "agents: all and per group", "all agents")
         grid.print(out)
         shown = set(summary.loc[human | agents, "metric"])
         if {"offered", "handled"} <= shown:
