@@ -14,7 +14,8 @@ Run directory (``out_dir``)::
     .ccsim.lock                       only while a run writes here (see below)
 
 Re-running into the same directory with the same scenario hash and seed runs only the missing replications
-(raising ``n_replications`` adds more); a different scenario or seed is refused, never mixed. That check reads
+(raising ``n_replications`` adds more; a smaller one drops none: every complete replication is summarized); a
+different scenario or seed is refused, never mixed. That check reads
 the folder only, and comes before any work (the replay log, the replications).
 
 Which folders ccsim writes into (:func:`check_run_dir`, :func:`open_run_dir`):

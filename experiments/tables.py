@@ -92,10 +92,11 @@ OFFERED_HANDLED = (
 def console(*, stderr: bool = False) -> Console:
     """A console for the tables: the terminal's width, or :data:`WIDTH` columns for a file or a pipe.
 
-    ``:name:`` in a user's names stays text (no emoji codes).
+    ``:name:`` in a user's names stays text (no emoji codes). On stderr (warnings, notes, progress lines) text is
+    not cut into lines: a log or a terminal wraps it.
     """
     stream = sys.stderr if stderr else sys.stdout
-    return Console(stderr=stderr, width=None if stream.isatty() else WIDTH, emoji=False)
+    return Console(stderr=stderr, width=None if stream.isatty() else WIDTH, emoji=False, soft_wrap=stderr)
 
 
 def text(value: object) -> str:
@@ -195,7 +196,7 @@ class Grid:
         corner: Header of the label column.
         columns: Headers of the value columns (rich markup).
         rows: ``(label, cells)`` per row, label and cells in rich markup; ``len(cells) == len(columns)``.
-        right: Whether value columns are right-justified (numbers) or left-justified.
+        right: Whether value columns are right-justified (numbers) or left-justified; or one flag per column.
         shrink_label: Let the label column wrap (down to 16 columns) to keep every column in one table.
     """
 
@@ -203,7 +204,7 @@ class Grid:
     corner: str
     columns: list[str]
     rows: list[tuple[str, list[str]]] = dataclasses.field(default_factory=list)
-    right: bool = True
+    right: bool | Sequence[bool] = True
     shrink_label: bool = False
 
     def add(self, label: str, cells: Sequence[str]) -> None:
@@ -241,8 +242,9 @@ class Grid:
             title = self.title if k == 0 else f"{self.title} (continued)"
             table = Table(title=title, title_justify="left")
             table.add_column(self.corner, width=lw, overflow="fold")
+            right = [self.right] * len(self.columns) if isinstance(self.right, bool) else list(self.right)
             for i in chunk:
-                table.add_column(self.columns[i], justify="right" if self.right else "left", width=cols[i])
+                table.add_column(self.columns[i], justify="right" if right[i] else "left", width=cols[i])
             for label, cells in self.rows:
                 table.add_row(label, *(cells[i] for i in chunk))
             out.append(table)
@@ -569,7 +571,7 @@ def print_erlang_plan(out: Console, plan: Any, scenario_arg: str, path: Path) ->
         f"{format_duration(plan.interval_s)} intervals)",
         "channel",
         ["queues (groups)", "model", "binding target", "peak", "agent-hours"],
-        right=False,
+        right=[False, False, False, True, True],
     )
     req = plan.requirements
     for row in plan.by_channel().itertuples(index=False):
