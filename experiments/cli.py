@@ -131,8 +131,9 @@ class _Run(_BaseCommand):
 
     Results go to a run directory (default runs/<scenario name>, with "/" and control characters in the name
     replaced by "_"); re-running the same command there resumes: only missing replications run, and -r can be
-    raised to add more (a smaller -r drops none: the summary covers every replication the folder holds). One run at a time writes into a folder: a second one is refused (or waits, with --wait),
-    and a folder that is not a ccsim run directory is never written into.
+    raised to add more (a smaller -r drops none: the summary covers every replication the folder holds). One run
+    at a time writes into a folder: a second one is refused (or waits, with --wait), and a folder that is not a
+    ccsim run directory is never written into.
     """
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
