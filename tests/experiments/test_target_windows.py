@@ -4,7 +4,6 @@ deliberately understaffed shift is NOT MET, and the CLI prints both, the worst i
 from __future__ import annotations
 
 import re
-
 from pathlib import Path
 
 import pandas as pd
