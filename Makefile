@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench bench-compare bench-imports clean
+.PHONY: demo test test-fast test-notebooks lab lint bench bench-compare bench-imports clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,16 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
+	$(MAKE) test-notebooks
+
+# Every notebook top to bottom, with small replication counts (the committed outputs use the notebooks' defaults).
+NB_ENV := CCSIM_NB_REPLICATIONS=2 CCSIM_NB_TRIALS=3 CCSIM_NB_WORKERS=1
+test-notebooks: $(STAMP)
+	$(NB_ENV) $(BIN)/python -m pytest -q --nbmake --nbmake-timeout=600 notebooks
+
+# JupyterLab on notebooks/, with this project's .venv as the kernel's environment.
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"

@@ -384,6 +384,28 @@ class _Sweep(_Compare):
     grid = True
 
 
+class _Report(_BaseCommand):
+    """Write one self-contained HTML report of a finished run (targets, per-day and worst intervals, plots).
+
+    RUN_DIR is the folder `ccsim run --out` wrote. The report (default RUN_DIR/report.html) embeds its plots and
+    styles: it opens in any browser from disk, without a server or a network connection.
+    """
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Declare the command's arguments."""
+        parser.add_argument("run_dir", type=Path, help="run directory written by `ccsim run`")
+        parser.add_argument("--out", type=Path, help="HTML file to write (default RUN_DIR/report.html)")
+        parser.add_argument("--currency", default="currency units", help="name of the scenario's currency (labels)")
+
+    def take_action(self, args: argparse.Namespace) -> int:
+        """Run the command; return the exit code."""
+        from experiments.report import write_report
+
+        path = write_report(args.run_dir, args.out, currency=args.currency)
+        _stdout().print(f"Report written: {escape(printable(str(path)))}")
+        return EXIT_OK
+
+
 class _Erlang(_BaseCommand):
     """Analytic baseline: Erlang C / Erlang A requirement per queue and interval, covered by the cheapest shifts.
 
@@ -557,6 +579,7 @@ _COMMANDS: dict[str, type[_BaseCommand]] = {
     "scenarios": _Scenarios,
     "policies": _Policies,
     "erlang": _Erlang,
+    "report": _Report,
 }
 
 

@@ -177,6 +177,18 @@ def _target_rows(
     return rows
 
 
+def outage_metrics_apply(scenario: Scenario) -> bool:
+    """Whether the scenario has outages, so its metrics include ``lost`` and ``lost_rate`` (else they are absent)."""
+    return bool(getattr(scenario.arrivals, "outages", None))
+
+
+def _lost_rows(scope: str, iv: pd.DataFrame) -> list[tuple[str, str, float]]:
+    """``lost`` (contacts lost to an outage) and ``lost_rate`` (lost / (offered + lost)) of a scope's intervals."""
+    lost = float(iv["lost"].sum())
+    offered = float(iv["offered"].sum())
+    return [("lost", scope, lost), ("lost_rate", scope, lost / (offered + lost) if offered + lost else float("nan"))]
+
+
 def replication_metrics(result: RunFrames, scenario: Scenario) -> pd.DataFrame:
     """Every KPI of one replication as one long table with columns ``metric, scope, value``.
 
@@ -243,6 +255,10 @@ def replication_metrics(result: RunFrames, scenario: Scenario) -> pd.DataFrame:
         else:
             frt_source = ("contacts", None if is_empty(contacts) else select_rows(contacts, **flt))
         rows += _queue_rows(scope, sub, frt_source, thresholds, convention, end_s - start_s)
+
+    if outage_metrics_apply(scenario) and not is_empty(iv) and "lost" in iv.columns:
+        for scope, flt in scopes:
+            rows += _lost_rows(scope, select_rows(iv, **flt))
 
     resolution = getattr(result, "resolution", None)
     if not is_empty(resolution):

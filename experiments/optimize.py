@@ -130,12 +130,13 @@ class _Evaluator:
         self, workers: int, base_dir: Path | None, simulate: Any = None, measure: Any = None, dask: str | None = None
     ) -> None:
         from experiments.measure import replication_metrics
-        from experiments.runner import simulate_scenario
+        from experiments.runner import by_value, simulate_scenario
 
         self.workers = workers
         self.base_dir = base_dir
-        self.simulate = simulate or simulate_scenario
-        self.measure = measure or replication_metrics
+        # by_value: a simulate or measure defined in a notebook reaches the worker processes by value.
+        self.simulate = by_value(simulate) or simulate_scenario
+        self.measure = by_value(measure) or replication_metrics
         self._pool: Any = None  # a ProcessPoolExecutor, or a dask.distributed Client (both have submit)
         self._dask = dask
         self._replays: dict[str, Any] = {}

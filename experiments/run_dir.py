@@ -90,6 +90,7 @@ __all__ = [
     "RunRecord",
     "check_run_dir",
     "collect_from_disk",
+    "current_names",
     "default_out_dir",
     "done_replications",
     "open_run_dir",
@@ -268,13 +269,13 @@ def _read_frames(out_dir: Path, replications: Sequence[int], names: Iterable[str
         paths = [replication_dir(out_dir, r) / f"{name}.parquet" for r in replications]
         if paths and not all(p.exists() for p in paths):
             continue  # a frame the engine did not produce (e.g. written by an older version or a stub)
-        parts = [_current_names(pd.read_parquet(p)) for p in paths]
+        parts = [current_names(pd.read_parquet(p)) for p in paths]
         frames[name] = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     return frames
 
 
-def _current_names(frame: pd.DataFrame) -> pd.DataFrame:
-    """A frame read from a replication folder with SL names as they are now (``sl_300s`` -> ``sl_5min``).
+def current_names(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame read from a run folder with SL names as they are now (``sl_300s`` -> ``sl_5min``).
 
     Folders written before issue 11 labelled SL thresholds in seconds (:func:`sim.metrics.legacy_renames`), in the
     ``metric`` column of ``metrics.parquet`` and in the threshold columns of ``intervals.parquet``; resuming such a
@@ -484,7 +485,7 @@ def collect_from_disk(
 ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Long metrics and concatenated frames read back from the replication folders, in replication order."""
     metrics = pd.concat(
-        [_current_names(pd.read_parquet(replication_dir(out_dir, r) / METRICS_PARQUET)) for r in reps],
+        [current_names(pd.read_parquet(replication_dir(out_dir, r) / METRICS_PARQUET)) for r in reps],
         ignore_index=True,
     )
     return metrics, _read_frames(out_dir, reps, names)

@@ -46,6 +46,7 @@ from sim.result import RunResult
 __all__ = [
     "LONG_COLUMNS",
     "DaskError",
+    "by_value",
     "run_experiment",
     "run_replications",
     "simulate_scenario",
@@ -95,7 +96,15 @@ def simulate_scenario(
     if replay is None and scenario.arrivals.kind == "replay":
         replay = load_replay_log(scenario, base_dir)
     policies = {slot: make(slot, getattr(scenario.policies, slot)) for slot in SLOTS}
-    return run(scenario, seed=seed, replication=replication, log=log, replay=replay, **policies)
+    plan_policies = {
+        plan.name: {slot: make(slot, spec) for slot, spec in plan.actions.policies.items()}
+        for plan in scenario.plans
+        if plan.actions.policies
+    }
+    return run(
+        scenario, seed=seed, replication=replication, log=log, replay=replay, plan_policies=plan_policies or None,
+        **policies,
+    )  # fmt: skip
 
 
 def _default_simulate() -> Simulate:
@@ -116,6 +125,57 @@ def _default_summarize() -> Summarize:
 
     # Shares get the bounds printed for them (inside [0, 1]) next to the Student-t columns.
     return functools.partial(summarize, shares=is_share_metric)
+
+
+# ------------------------------------------------------------------------------ callables for worker processes
+
+
+def _from_bytes(data: bytes) -> _ByValue:
+    import cloudpickle
+
+    return _ByValue(cloudpickle.loads(data))
+
+
+class _ByValue:
+    """A callable that pickles itself with cloudpickle, by value when it cannot be imported by name.
+
+    Worker processes start by ``forkserver`` or ``spawn``, so a plain pickle of a function defined in a notebook or
+    an interactive ``__main__`` (no file to re-import) names a module the worker cannot import, and the pool breaks
+    (``BrokenProcessPool``). cloudpickle sends such a function's code, closure and globals instead; importable
+    functions are still sent by reference.
+    """
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)
+
+    def __reduce__(self) -> tuple[Callable[[bytes], _ByValue], tuple[bytes]]:
+        import cloudpickle
+
+        return _from_bytes, (cloudpickle.dumps(self.fn),)
+
+    def __repr__(self) -> str:
+        return f"by_value({self.fn!r})"
+
+
+def by_value(fn: Callable[..., Any] | None) -> Callable[..., Any] | None:
+    """``fn`` wrapped so that worker processes can run it wherever it was defined (``None`` stays ``None``).
+
+    A function of an importable module pickles by reference as before; one defined in a notebook, an interactive
+    session, a ``python -`` script or a closure is sent by value (cloudpickle).
+
+    Example:
+        >>> def my_simulate(scenario, **kwargs):  # in a notebook cell  # doctest: +SKIP
+        ...     return simulate_scenario(scenario, **kwargs)
+        >>> run_experiment("erlang_c_textbook", simulate=my_simulate, workers=2)  # doctest: +SKIP
+    """
+    if fn is None or isinstance(fn, _ByValue):
+        return fn
+    return _ByValue(fn)
 
 
 # ---------------------------------------------------------------------------------------- one replication
@@ -189,7 +249,8 @@ def _n_workers(workers: int | None, n_tasks: int) -> int:
 
 def _mp_context() -> multiprocessing.context.BaseContext:
     # Not "fork": the parent runs threads (progress bar, Arrow's thread pool), and forking a threaded process can
-    # deadlock. Hence scripts need the usual `if __name__ == "__main__":` guard, and `simulate` must be importable.
+    # deadlock. Hence scripts need the usual `if __name__ == "__main__":` guard; a `simulate` or `measure` defined
+    # in `__main__` or a notebook reaches the workers by value (`by_value`).
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
@@ -305,7 +366,8 @@ def run_replications(
         log: Keep each replication's per-contact log.
         base_dir: Folder for relative paths in the scenario (a replay log, read once here).
         progress: Called with the replication index after each one finishes.
-        simulate: Engine entry point (default :func:`sim.engine.run`); must be picklable for ``workers > 1``.
+        simulate: Engine entry point (default :func:`sim.engine.run`); it may be defined in a notebook or
+            ``__main__`` (sent to workers by value, see :func:`by_value`).
         dask: Address of a Dask scheduler (``tcp://host:8786``): replications run as tasks on its workers
             instead of a local pool (``workers`` is then ignored).
 
@@ -316,7 +378,7 @@ def run_replications(
     Example:
         >>> results = dict(run_replications(scenario, seed=7, replications=4, workers=2))  # doctest: +SKIP
     """
-    job = _Job(scenario, int(seed), log, scenario_replay(scenario, base_dir), simulate or _default_simulate())
+    job = _Job(scenario, int(seed), log, scenario_replay(scenario, base_dir), by_value(simulate) or _default_simulate())
     for rep, (result, _) in _completed(job, _as_list(replications), workers, dask):
         if progress is not None:
             progress(rep)
@@ -329,7 +391,11 @@ def run_replications(
 
 @contextlib.contextmanager
 def _progress_bar(total: int, completed: int, enabled: bool, label: str) -> Iterator[Callable[[], None]]:
-    """A rich progress bar on stderr (hidden when disabled or stderr is not a terminal); yields ``advance()``."""
+    """A rich progress bar on stderr, or a widget in Jupyter; yields ``advance()``.
+
+    Hidden when disabled, or when stderr is neither a terminal nor a Jupyter kernel (a log file gets no bar). In
+    Jupyter, rich redraws one ipywidgets ``Output`` in place instead of printing a line per refresh.
+    """
     from rich.console import Console
     from rich.markup import escape
     from rich.progress import (
@@ -349,11 +415,12 @@ def _progress_bar(total: int, completed: int, enabled: bool, label: str) -> Iter
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console,
-        disable=not (enabled and console.is_terminal),
+        disable=not (enabled and (console.is_terminal or console.is_jupyter)),
         transient=False,
     ) as bar:
         task = bar.add_task(escape(printable(label)), total=total, completed=completed)
         yield lambda: bar.advance(task)
+        bar.refresh()  # Jupyter keeps the last drawing, which rich's stop does not redraw: show the final count
 
 
 def _collect(
@@ -407,8 +474,9 @@ def run_experiment(
         wait: When another run is writing into ``out_dir``, wait for it to finish instead of refusing.
         dask: Address of a Dask scheduler (``tcp://host:8786``): replications run as tasks on its workers, which
             send results back here (they need no access to ``out_dir``); ``workers`` is then ignored.
-        simulate: Engine entry point (default :func:`sim.engine.run`).
-        measure: Per-replication metrics (default :func:`experiments.measure.replication_metrics`).
+        simulate: Engine entry point (default :func:`sim.engine.run`); with several workers it may be defined in
+            a notebook or ``__main__`` (sent by value, see :func:`by_value`).
+        measure: Per-replication metrics (default :func:`experiments.measure.replication_metrics`); the same.
         summarize: Summary over replications (default ``experiments.stats.summarize``).
 
     Returns:
@@ -450,8 +518,8 @@ def run_experiment(
         seed=seed,
         log=log,
         replay=replay,
-        simulate=simulate or _default_simulate(),
-        measure=measure or _default_measure(),
+        simulate=by_value(simulate) or _default_simulate(),
+        measure=by_value(measure) or _default_measure(),
         rep_root=out / "replications" if out is not None else None,
         variant=variant,
     )

@@ -451,7 +451,14 @@ def describe_scenario(scenario: Scenario) -> str:
         for name, ch in scenario.channels.items()
     )
     languages = ", ".join(f"{lang} {share:.0%}" for lang, share in _shares(scenario.customers.languages).items())
-    groups = ", ".join(f"{name} ({sum(g.staffing.values())})" for name, g in scenario.groups.items())
+    groups = ", ".join(
+        f"{name} ({sum(g.staffing.values())}"
+        + (f" + a staffing table, {len(g.staffing_table.agents)} intervals of "
+           f"{format_duration(g.staffing_table.interval)}, availability {g.staffing_table.availability:g}"
+           if g.staffing_table is not None else "")
+        + ")"
+        for name, g in scenario.groups.items()
+    )  # fmt: skip
     headcount = sum(sum(g.staffing.values()) for g in scenario.groups.values())
     start = scenario.start.strftime("%a %Y-%m-%d %H:%M")
     shifts = ", ".join(

@@ -23,6 +23,7 @@ from policies.deflection import BotFirst, BotForIntents, BotOffHours, BotOnWait
 from policies.empowerment import AuthorityLimit, NoAuthority, TieredAuthority
 from policies.routing import (
     ChannelPoolingRouting,
+    ComposedRouting,
     LanguageFallbackRouting,
     LastAgentRouting,
     LeastLoadedRouting,
@@ -54,6 +55,7 @@ ROUTING: dict[str, type[Any]] = {
     "language_fallback": LanguageFallbackRouting,
     "pooling": ChannelPoolingRouting,
     "rebalancing": ThresholdRebalancing,
+    "composed": ComposedRouting,
 }
 DEFLECTION: dict[str, type[Any]] = {
     "none": NoDeflection,

@@ -314,7 +314,7 @@ def check_eligibility(run: ConformanceRun) -> None:
     sc, center, res = run.scenario, run.center, run.result
     policy = run.policy
     fallback = isinstance(policy, RoutingPolicy) and policy.language_fallback
-    after = getattr(getattr(policy, "params", None), "after", None) if fallback else None
+    after = _fallback_after_s(policy) if fallback else None
     agents = res.agents.set_index("agent_id")
     df = res.contacts
     assert df is not None
@@ -340,6 +340,14 @@ def check_eligibility(run: ConformanceRun) -> None:
         if agents.loc[agent_id, "shift"] == "reserve":
             called = sum(min(e, sc.horizon) - s for s, e in blocks)
             assert math.isclose(called, agents.loc[agent_id, "callin_s"], rel_tol=1e-9), "call-in time mismatch"
+
+
+def _fallback_after_s(policy: object) -> float | None:
+    """Wait (seconds) before a language-fallback policy may serve a contact without its language, if it says."""
+    after = getattr(policy, "fallback_after_s", None)  # ComposedRouting with a language_fallback rule
+    if after is None:
+        after = getattr(getattr(policy, "params", None), "after", None)  # LanguageFallbackRouting
+    return after
 
 
 def check_concurrency(run: ConformanceRun) -> None:

@@ -25,7 +25,8 @@ import math
 import numpy as np
 
 from sim.arrivals import expected_rates
-from sim.config import WEEKDAYS, GeneratedArrivals, Scenario
+from sim.config import WEEKDAYS, GeneratedArrivals, Scenario, StaffingTable
+from sim.engine.staffing_table import available_headcounts
 from sim.problems import Problem
 from sim.roster import day_zero_offset_s
 from sim.units import format_duration
@@ -138,7 +139,11 @@ def _mib(n: float) -> str:
 def _roster_size(scenario: Scenario) -> int | None:
     if scenario.policies.staffing.name not in _FIXED_ROSTER:
         return None
-    return sum(sum(group.staffing.values()) for group in scenario.groups.values())
+    total = sum(sum(group.staffing.values()) for group in scenario.groups.values())
+    for group in scenario.groups.values():  # a staffing table's agents: its largest whole headcount
+        if group.staffing_table is not None:
+            total += int(max(available_headcounts(group.staffing_table)[1], default=0))
+    return total
 
 
 def estimate(scenario: Scenario) -> Estimate:
@@ -304,8 +309,29 @@ def _on_duty(scenario: Scenario, bounds: np.ndarray) -> dict[str, np.ndarray]:
         for shift_name, count in group.staffing.items():
             if count:
                 total += per_shift[shift_name] * count * working
+        if group.staffing_table is not None:
+            total += _table_on_duty(scenario, group.staffing_table, bounds) * (1.0 - group.absenteeism)
         out[gname] = total
     return out
+
+
+def _table_on_duty(scenario: Scenario, table: StaffingTable, bounds: np.ndarray) -> np.ndarray:
+    """A staffing table's whole agents on duty in each slice ``[bounds[k], bounds[k+1])`` (time-weighted mean)."""
+    starts, n, _ = available_headcounts(table)
+    t0 = np.array([(when - scenario.start).total_seconds() for when in starts], dtype=float)
+    n = n.astype(float)
+    length = table.interval
+    sum_n = np.concatenate(([0.0], np.cumsum(n)))
+    sum_nt = np.concatenate(([0.0], np.cumsum(n * t0)))
+
+    def covered(t: np.ndarray) -> np.ndarray:
+        """Agent-seconds in [-inf, t): whole intervals before ``t - length``, partial ones after (t0 sorted)."""
+        whole = np.searchsorted(t0, t - length, side="right")
+        begun = np.searchsorted(t0, t, side="left")
+        return sum_n[whole] * length + (sum_n[begun] - sum_n[whole]) * t - (sum_nt[begun] - sum_nt[whole])
+
+    widths = np.where(np.diff(bounds) > 0, np.diff(bounds), 1.0)
+    return np.diff(covered(np.asarray(bounds, dtype=float))) / widths
 
 
 def offered_vs_capacity(scenario: Scenario) -> Load | None:

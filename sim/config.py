@@ -16,9 +16,10 @@ from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from sim.distributions import Distribution, ExponentialDist, LognormalDist, NoAbandonment
+from sim.plans import Plan, plan_problems
 from sim.problems import Problem, ScenarioProblemsError, short_repr
 from sim.units import (
     MODEL_CONFIG,
@@ -45,6 +46,9 @@ __all__ = [
     "GeneratedArrivals",
     "Intent",
     "Outage",
+    "OutageNotice",
+    "OutageShares",
+    "PatienceRule",
     "PolicySlots",
     "PolicySpec",
     "Promotion",
@@ -52,6 +56,7 @@ __all__ = [
     "Reporting",
     "Scenario",
     "Shift",
+    "StaffingTable",
     "Target",
     "TargetWindow",
     "TeamLeads",
@@ -85,6 +90,9 @@ class Channel(_Frozen):
             ``k`` other chats takes ``base * (1 + inflation * k)``.
         patience: Default patience distribution for this channel (``none``: never abandons).
         short_abandon: Abandons faster than this are "short" (excluded by the default SL convention).
+        wrap_up: After-contact work (seconds per contact): the agent stays busy, unavailable, for this long after
+            each service of this channel; the customer has left, so FRT/ASA do not change. ``None``: no wrap-up.
+            An intent's ``wrap_up`` overrides it.
     """
 
     kind: Literal["live", "deferrable"] = "live"
@@ -92,15 +100,56 @@ class Channel(_Frozen):
     inflation: float = Field(0.0, ge=0.0)
     patience: Distribution = NoAbandonment()
     short_abandon: Duration = 5.0
+    wrap_up: Distribution | None = None
 
     @model_validator(mode="after")
     def _deferrable_never_abandons(self) -> Channel:
         if self.kind == "deferrable" and not isinstance(self.patience, NoAbandonment):
             raise ValueError("deferrable channels have no abandonment: remove 'patience' or use kind: live")
+        _finite_wrap_up(self.wrap_up)
         return self
 
 
+def _finite_wrap_up(wrap_up: Any) -> None:
+    """A wrap-up must end: ``dist: none`` or a survival table with ``tail: none`` would keep the agent forever."""
+    if wrap_up is not None and not math.isfinite(wrap_up.mean_s):
+        raise ValueError(
+            f"wrap_up must be a finite duration; {wrap_up.dist!r} with these parameters never ends "
+            "(leave wrap_up out for none)"
+        )
+
+
 # ---------------------------------------------------------------------------------------------------- intents
+
+
+class PatienceRule(_Frozen):
+    """A patience for the contacts of an intent with a given priority arriving in a given time of day.
+
+    A rule matches a contact when every condition it gives holds: ``priority`` equal, and the contact's local
+    arrival time of day in ``[from, to)``. ``from`` left out is midnight, ``to`` left out is the end of the day;
+    a ``to`` at or before ``from`` wraps past midnight (``"22:00"`` to ``"06:00"``). So ``from: "07:00", to:
+    "12:00"`` matches 11:59:59 and not 12:00.
+
+    Attributes:
+        priority: ``urgent`` or ``normal``; ``None`` matches both.
+        start: Time of day the rule starts to apply (written ``from``), inclusive.
+        end: Time of day it stops applying (written ``to``), exclusive.
+        patience: The patience distribution of matching contacts.
+    """
+
+    model_config = ConfigDict(**MODEL_CONFIG, serialize_by_alias=True, validate_by_name=True, validate_by_alias=True)
+    priority: Literal["urgent", "normal"] | None = None
+    start: TimeOfDay | None = Field(None, alias="from")
+    end: TimeOfDay | None = Field(None, alias="to")
+    patience: Distribution
+
+    def matches_time(self, tod_s: np.ndarray) -> np.ndarray:
+        """Whether each local time of day (seconds after midnight, in ``[0, 86400)``) is in ``[from, to)``."""
+        lo = 0.0 if self.start is None else self.start
+        hi = 86400.0 if self.end is None else self.end
+        if self.end is not None and hi <= lo:  # wraps past midnight
+            return (tod_s >= lo) | (tod_s < hi)
+        return (tod_s >= lo) & (tod_s < hi)
 
 
 class Intent(_Frozen):
@@ -110,13 +159,24 @@ class Intent(_Frozen):
         handle: Base handle-time distribution (the work content at proficiency 1.0).
         handle_by_channel: Per-channel overrides of ``handle``.
         patience: Overrides the channel's patience for this intent (live channels only).
+        patience_by: Rules by priority and time of day, tried in order: the first that matches an arriving
+            contact gives its patience; a contact no rule matches has ``patience`` (else the channel's). They
+            apply to arrivals (generated, and replayed ones whose log has no patience), on live channels.
         urgent_share: Share of contacts of this intent with priority ``urgent`` (the rest are ``normal``).
+        wrap_up: After-contact work of this intent's contacts (overrides the channel's ``wrap_up``).
     """
 
     handle: Distribution = LognormalDist(mean="5min", cv=1.0)
     handle_by_channel: dict[str, Distribution] = Field(default_factory=dict)
     patience: Distribution | None = None
+    patience_by: list[PatienceRule] = Field(default_factory=list)
     urgent_share: Share = 0.0
+    wrap_up: Distribution | None = None
+
+    @model_validator(mode="after")
+    def _wrap_up_ends(self) -> Intent:
+        _finite_wrap_up(self.wrap_up)
+        return self
 
     def handle_for(self, channel: str) -> Any:
         """Handle-time distribution of this intent on ``channel``."""
@@ -198,21 +258,74 @@ class Promotion(_Frozen):
         return self
 
 
-class Outage(_Frozen):
-    """A channel failure: during the window a share of its arrivals move to another channel, the rest are lost."""
+class OutageShares(_Frozen):
+    """What customers arriving on a failed channel do: move, retry later, or give up (lost).
+
+    Attributes:
+        moved_share: Share that moves to ``moved_to`` at once (the outage's other channel).
+        retry_share: Share that tries the same channel again after a ``retry_after`` delay.
+        retry_after: Delay before a retry (seconds; a distribution); required when ``retry_share > 0``.
+
+    The rest, ``1 - moved_share - retry_share``, is lost: an outcome of its own (``lost``).
+    """
+
+    moved_share: Share = 0.0
+    retry_share: Share = 0.0
+    retry_after: Distribution | None = None
+
+    @model_validator(mode="after")
+    def _shares(self) -> OutageShares:
+        if self.moved_share + self.retry_share > 1.0 + 1e-12:
+            raise ValueError(
+                f"moved_share + retry_share is {self.moved_share + self.retry_share:g}; they must sum to at most 1 "
+                "(the rest is lost)"
+            )
+        if self.retry_share > 0 and self.retry_after is None:
+            raise ValueError("retry_share > 0 needs retry_after (the delay before a retry, e.g. {dist: exponential, "
+                             "mean: 30min})")
+        return self
+
+
+class OutageNotice(OutageShares):
+    """An outage notice announcing the expected recovery time.
+
+    From ``at`` to the end of the outage, customers act on these shares instead of the outage's own (e.g. more
+    retry after the announced recovery, fewer lost).
+
+    Attributes:
+        at: When the notice goes out (inside the outage window).
+    """
+
+    at: DateTime
+
+
+class Outage(OutageShares):
+    """A channel failure in ``[start, end)``.
+
+    A contact arriving on ``channel`` then (a generated arrival, a repeat, a chaser or a retry) moves to
+    ``moved_to`` with probability ``moved_share``, retries the same channel after ``retry_after`` with
+    probability ``retry_share``, and is otherwise lost. A ``notice`` changes these shares from its ``at`` time on.
+
+    Agents of the failed channel stay idle for it (nothing arrives) unless a contingency plan moves them.
+    """
 
     channel: str
     start: DateTime
     end: DateTime
     moved_to: str | None = None
-    moved_share: Share = 0.0
+    notice: OutageNotice | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> Outage:
         if self.end <= self.start:
             raise ValueError(f"end ({self.end}) must be after start ({self.start})")
-        if self.moved_share > 0 and self.moved_to is None:
+        shares = [self] + ([self.notice] if self.notice is not None else [])
+        if any(s.moved_share > 0 for s in shares) and self.moved_to is None:
             raise ValueError("moved_share > 0 needs moved_to (the channel that takes the traffic)")
+        if self.moved_to == self.channel:
+            raise ValueError(f"moved_to must be another channel than the failed one ({self.channel!r})")
+        if self.notice is not None and not self.start <= self.notice.at < self.end:
+            raise ValueError(f"notice.at ({self.notice.at}) must lie inside the outage [{self.start}, {self.end})")
         return self
 
 
@@ -271,6 +384,9 @@ class ReplayArrivals(_Frozen):
         window_start: Log time that becomes simulation time 0 (default: the scenario start).
         time_offset: Shift added to every log time before mapping: ``arrival_s = timestamp + time_offset -
             window_start`` in seconds. Rows outside ``[0, horizon)`` are skipped and counted.
+        passthrough: Log columns copied, as text, into the ``contacts`` frame as ``log_<column>`` (empty for
+            contacts not from the log), so simulated and real contacts join one to one; the frame's
+            ``source_row`` (the 0-based data row of the log file) joins them too.
     """
 
     kind: Literal["replay"] = "replay"
@@ -287,6 +403,19 @@ class ReplayArrivals(_Frozen):
     timestamp_format: str | None = None
     window_start: Instant | None = None
     time_offset: Duration = 0.0
+    passthrough: list[str] = Field(default_factory=list)
+
+    @field_validator("passthrough")
+    @classmethod
+    def _distinct_columns(cls, value: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for i, name in enumerate(value):
+            if not name.strip():
+                raise ValueError(f"passthrough[{i}] is an empty column name")
+            if name in seen:
+                raise ValueError(f"passthrough[{i}]: column {name!r} is listed twice")
+            seen.add(name)
+        return value
 
     @field_validator("columns")
     @classmethod
@@ -375,6 +504,77 @@ class Shift(_Frozen):
         return self
 
 
+def _table_time(key: str) -> dt.datetime:
+    try:
+        when = dt.datetime.fromisoformat(key.strip())
+    except ValueError:
+        raise ValueError(f"{short_repr(key)} is not a local date and time like 1999-03-01T07:00") from None
+    if when.tzinfo is not None:
+        raise ValueError(f"{short_repr(key)} has a time zone offset; write the local wall-clock time")
+    if not YEARS[0] <= when.year <= YEARS[1]:
+        raise ValueError(f"{short_repr(key)}: the year must be between {YEARS[0]} and {YEARS[1]}")
+    return when
+
+
+class StaffingTable(_Frozen):
+    """Headcount per interval of a group, as a workforce system or a calibration gives it.
+
+    The agents really on the phones in an interval are ``agents x availability``, rounded to whole agents by
+    carrying the remainder from interval to interval (:func:`sim.engine.staffing_table.available_headcounts`:
+    ``n[k] = round(c[k]) - round(c[k-1])`` with ``c`` the running sum of ``agents x availability``, so each
+    ``n[k]`` is the value rounded down or up and the total agent-time is exact to within half an interval).
+    Agent ``j`` of the group is on duty in every interval with ``n[k] > j``: agents log in and out at interval
+    boundaries, the lowest-numbered stay longest, and one in service at logout finishes the contact (overtime,
+    as with shifts). Paid hours are the tabled headcount (before availability) times the interval.
+
+    Attributes:
+        interval: Length of an interval; it must divide the day (15min, 30min, 1h...).
+        availability: Share of the tabled headcount logged in and taking contacts, in (0, 1].
+        agents: Local date-time of an interval's start (``"1999-03-01T07:30"``, on the interval grid from
+            midnight) -> headcount (>= 0, may be fractional, e.g. a mean over the interval). Times in
+            increasing order; intervals not listed have no agents.
+    """
+
+    interval: PositiveDuration
+    availability: float = Field(1.0, gt=0.0, le=1.0)
+    agents: dict[str, Annotated[float, Field(ge=0.0)]]
+
+    @field_validator("agents", mode="before")
+    @classmethod
+    def _text_keys(cls, value: object) -> object:
+        # YAML reads an unquoted 1999-03-01T07:00:00 as a datetime: take it as the same local time.
+        if isinstance(value, dict):
+            return {k.isoformat() if isinstance(k, dt.datetime) else k: v for k, v in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _grid(self) -> StaffingTable:
+        if 86400.0 % self.interval != 0:
+            raise ValueError(
+                f"interval {format_duration(self.interval)} does not divide the day; use e.g. 15min, 30min or 1h"
+            )
+        previous: tuple[str, dt.datetime] | None = None
+        for key in self.agents:
+            when = _table_time(key)
+            tod = (when - dt.datetime.combine(when.date(), dt.time())).total_seconds()
+            if tod % self.interval != 0:
+                raise ValueError(
+                    f"agents: {short_repr(key)} is not on the {format_duration(self.interval)} grid from midnight"
+                )
+            if previous is not None and when <= previous[1]:
+                same = "is the same time as" if when == previous[1] else "comes before"
+                raise ValueError(
+                    f"agents: {short_repr(key)} {same} the previous entry {short_repr(previous[0])}; "
+                    "times must strictly increase"
+                )
+            previous = (key, when)
+        return self
+
+    def points(self) -> list[tuple[dt.datetime, float]]:
+        """``(interval start, headcount)`` in time order."""
+        return [(_table_time(key), value) for key, value in self.agents.items()]
+
+
 class AgentGroup(_Frozen):
     """Identical agents: channels, skills with proficiency, languages, cost and staffing.
 
@@ -384,7 +584,9 @@ class AgentGroup(_Frozen):
         languages: Languages the agents speak (a hard routing constraint).
         concurrency: Cap on simultaneous contacts per agent; a channel's own concurrency also applies.
         hourly_cost: Cost per paid hour (currency units).
-        staffing: Agents on the roster per shift template name.
+        staffing: Agents on the roster per shift template name (may be empty when ``staffing_table`` is given).
+        staffing_table: Headcount per interval (see :class:`StaffingTable`); its agents come on top of the
+            shift rosters of ``staffing``.
         rest_days: Rest days per week per agent (staggered across the roster, so daily coverage is even).
         absenteeism: Probability that an agent misses a scheduled shift.
         occupancy_cap: Deferrable work is only given to an idle agent while the share of the group's
@@ -397,13 +599,20 @@ class AgentGroup(_Frozen):
     languages: list[str] = Field(min_length=1)
     concurrency: int | None = Field(None, ge=1, le=20)
     hourly_cost: float = Field(0.0, ge=0.0)
-    staffing: dict[str, Annotated[int, Field(ge=0)]] = Field(min_length=1)
+    staffing: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    staffing_table: StaffingTable | None = None
     rest_days: int = Field(0, ge=0, le=6)
     absenteeism: float = Field(0.0, ge=0.0, lt=1.0)
     occupancy_cap: float = Field(1.0, gt=0.0, le=1.0)
     overtime_premium: float = Field(1.5, ge=0.0)
     night_premium: float = Field(0.0, ge=0.0)
     """Extra share of ``hourly_cost`` paid for scheduled hours inside the scenario's night window (0.25 = +25%)."""
+
+    @model_validator(mode="after")
+    def _some_staffing(self) -> AgentGroup:
+        if not self.staffing and self.staffing_table is None:
+            raise ValueError("a group needs staffing (agents per shift) or a staffing_table")
+        return self
 
 
 # --------------------------------------------------------------------------------- bots, approvals, repeats
@@ -760,7 +969,7 @@ class Scenario(_Frozen):
     intents: dict[str, Intent] = Field(min_length=1)
     customers: Customers = Customers()
     arrivals: Arrivals
-    shifts: dict[str, Shift] = Field(min_length=1)
+    shifts: dict[str, Shift] = Field(default_factory=dict)
     groups: dict[str, AgentGroup] = Field(min_length=1)
     targets: list[Target] = Field(default_factory=list)
     reporting: Reporting = Reporting()
@@ -771,6 +980,7 @@ class Scenario(_Frozen):
     team_leads: TeamLeads = TeamLeads()
     back_office: BackOffice = BackOffice()
     night: NightWindow = NightWindow()
+    plans: list[Plan] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
@@ -849,6 +1059,7 @@ class Scenario(_Frozen):
         if bo is not None and bo not in channels:
             problems.append(_unknown(("back_office", "recontact_channel"), "channel", bo, channels))
         problems.extend(_check_names(self))
+        problems.extend(plan_problems(self))
         if problems:
             raise ScenarioProblemsError(problems)
         return self
@@ -957,6 +1168,18 @@ class Scenario(_Frozen):
             for field, name in (("channel", outage.channel), ("moved_to", outage.moved_to)):
                 if name is not None and name not in channels:
                     problems.append(_unknown(("arrivals", "outages", i, field), "channel", name, channels))
+        for i, outage in enumerate(arrivals.outages):
+            for j, earlier in enumerate(arrivals.outages[:i]):
+                if earlier.channel == outage.channel and outage.start < earlier.end and earlier.start < outage.end:
+                    problems.append(
+                        Problem(
+                            ("arrivals", "outages", i),
+                            f"this outage of channel {outage.channel!r} overlaps outage {j} of the same channel "
+                            f"({earlier.start:%Y-%m-%d %H:%M} to {earlier.end:%Y-%m-%d %H:%M})",
+                            value=f"{outage.start:%Y-%m-%d %H:%M} to {outage.end:%Y-%m-%d %H:%M}",
+                            expected="outages of one channel that do not overlap (merge them, or use a notice)",
+                        )
+                    )
         end = self.start + dt.timedelta(seconds=self.horizon)
         events: list[tuple[str, int, Promotion | Outage]] = [
             *(("promotions", i, e) for i, e in enumerate(arrivals.promotions)),
@@ -991,11 +1214,29 @@ class Scenario(_Frozen):
         return min(self.channels[channel].concurrency, cap) if cap is not None else self.channels[channel].concurrency
 
     def patience_for(self, channel: str, intent: str) -> Any:
-        """Patience distribution for a contact of this channel and intent."""
+        """Patience distribution for a contact of this channel and intent (no ``patience_by`` rule applied)."""
         if self.channels[channel].kind == "deferrable":
             return NoAbandonment()
         own = self.intents[intent].patience
         return own if own is not None else self.channels[channel].patience
+
+    def patience_rules_for(self, channel: str, intent: str) -> list[PatienceRule]:
+        """The intent's ``patience_by`` rules on this channel (none on a deferrable channel)."""
+        if self.channels[channel].kind == "deferrable":
+            return []
+        return list(self.intents[intent].patience_by)
+
+    def wrap_up_for(self, channel: str, intent: str) -> Any:
+        """Wrap-up distribution of a contact of this channel and intent, or ``None`` for none."""
+        own = self.intents[intent].wrap_up
+        return own if own is not None else self.channels[channel].wrap_up
+
+    @property
+    def has_wrap_up(self) -> bool:
+        """Whether any channel or intent has a wrap-up."""
+        return any(c.wrap_up is not None for c in self.channels.values()) or any(
+            i.wrap_up is not None for i in self.intents.values()
+        )
 
     def sl_thresholds_s(self) -> list[float]:
         """Sorted distinct SL thresholds (seconds): the targets' and the reporting extras."""

@@ -30,7 +30,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 
 __all__ = [
     "AgentInfo",
@@ -329,10 +329,14 @@ class RoutingPolicy(ABC):
     contact a routing policy returns (a wrong one raises ``sim.engine.RoutingError``).
     """
 
-    uses_last_agent: ClassVar[bool] = False
-    """``True``: the engine keeps each customer's last agent for :meth:`SystemView.last_agent`."""
-    language_fallback: ClassVar[bool] = False
-    """``True``: the policy may give a contact to an agent of one of its queue's ``fallback_groups``."""
+    uses_last_agent: bool = False
+    """``True``: the engine keeps each customer's last agent for :meth:`SystemView.last_agent`.
+
+    A class sets it, or an instance in ``__init__`` when its parameters decide (a composed policy with a sticky
+    rule); the engine reads it once, when it is built."""
+    language_fallback: bool = False
+    """``True``: the policy may give a contact to an agent of one of its queue's ``fallback_groups`` (set like
+    :attr:`uses_last_agent`)."""
 
     def bind(self, scenario: Any) -> None:  # noqa: B027 (a no-op hook by design)
         """Resolve names in the parameters against the scenario (raise ``ValueError`` naming the parameter)."""

@@ -20,6 +20,7 @@ from sim.schema import OUTCOMES, PRIORITIES, TIERS, frt_bin, frt_bin_bounds, thr
 __all__ = ["APPROVALS", "BOT_OUTCOMES", "TRANSFERS", "Recorder", "spread"]
 
 SERVED, ABANDONED, CENSORED = OUTCOMES.index("served"), OUTCOMES.index("abandoned"), OUTCOMES.index("censored")
+LOST = OUTCOMES.index("lost")
 ESCALATED_ASYNC = OUTCOMES.index("escalated_async")
 # What the engine writes per finished contact into ``Recorder.buf`` (floats), in this order. The log adds the rest.
 STREAM_FIELDS = ("seg", "arrival_s", "outcome", "start_s", "end_s", "handle_s", "patience_s", "group", "queued_s")
@@ -187,7 +188,7 @@ class Recorder:
         self.n_recorded = 0
 
     def _count_columns(self) -> list[str]:
-        cols = ["offered", "answered", "abandoned", "abandoned_short", "censored", "delayed"]
+        cols = ["offered", "answered", "abandoned", "abandoned_short", "censored", "delayed", "lost"]
         for t in self.thresholds_s:
             label = threshold_label(t)
             cols += [f"answered_within_{label}", f"abandoned_within_{label}", f"censored_over_{label}"]
@@ -296,6 +297,7 @@ class Recorder:
         short = self.short_abandon_s[col["channel_code"]]
         add("abandoned_short", abandoned & (wait < short))
         add("delayed", (served | abandoned) & (wait > 0))
+        add("lost", col["outcome"] == LOST)
         for t in self.thresholds_s:
             label = threshold_label(t)
             add(f"answered_within_{label}", served & (wait <= t))

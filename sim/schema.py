@@ -17,12 +17,16 @@ Every time column ends in ``_s`` (seconds; ``*_at_s`` style times are seconds fr
     skill), transfer_wait_s (hold until the second agent answered, or until abandonment / the horizon; the row
     is recorded when the transfer ends, and its other columns describe the first service). A contact still in a
     bot session or hand-off at the horizon is ``in_bot`` (not counted as offered to the human queue). ``served`` and
-    ``escalated_async`` contacts were answered by a human (they have a first_response_s).
+    ``escalated_async`` contacts were answered by a human (they have a first_response_s). source_row (the 0-based
+    data row of the replayed log file the contact comes from; -1 if not from a log), wrap_s (after-contact work
+    that followed the service, seconds; 0 if none), and with a replay ``passthrough``, log_<column> (the log
+    cell's text; "" if not from the log).
 
 ``intervals`` (one row per replication x interval x channel x priority x tier, every combination present):
     replication, interval, interval_start_s, channel, priority, tier, and the counts of contacts *arriving* in
     the interval: offered, answered, abandoned, abandoned_short, censored, delayed (answered or abandoned with
-    wait > 0), and for each SL threshold T (column suffix :func:`threshold_label`, e.g. ``20s``, ``5min``):
+    wait > 0), lost (arrived on a failed channel and gave up: not offered), and for each SL threshold T (column
+    suffix :func:`threshold_label`, e.g. ``20s``, ``5min``):
     answered_within_T, abandoned_within_T, censored_over_T; sums: wait_answered_s, wait_abandoned_s,
     handle_s (of answered contacts that finished), max_wait_answered_s; time-weighted levels over the interval:
     queue_len (mean waiting contacts of this segment), in_service (mean contacts of this segment in service).
@@ -36,7 +40,8 @@ Every time column ends in ``_s`` (seconds; ``*_at_s`` style times are seconds fr
     overtime_s (past the scheduled shift end, finishing contacts in hand), callin_s (reserve agents: time called
     in), night_s (scheduled time inside the night window), handled, absent_shifts, cost (scheduled hours x hourly
     cost + night hours x hourly cost x night premium + (overtime + call-in) hours x hourly cost x overtime
-    premium). Reserve agents have shift "reserve".
+    premium). Reserve agents have shift "reserve"; the agents of a group's staffing table have shift "table"
+    (their scheduled time is paid at the tabled headcount: see :mod:`sim.engine.staffing_table`).
 
 ``resolution`` (one row per replication x channel x priority x tier): counters of contacts arriving after the
     warm-up: bot_offered, bot_resolved, bot_escalated, bot_abandoned, bot_silent_failure, bot_session_s and
@@ -80,9 +85,12 @@ OUTCOMES: tuple[str, ...] = (
     "escalated_async",
     "censored",
     "in_bot",
+    "lost",
 )
 """Every contact ends in exactly one of these (``censored``: still waiting in the human queue at the horizon;
-``in_bot``: still in a bot session or its hand-off at the horizon, so never offered to the human queue)."""
+``in_bot``: still in a bot session or its hand-off at the horizon, so never offered to the human queue;
+``lost``: arrived on a failed channel during an outage and gave up, never offered to the human queue; see
+:mod:`sim.engine.outages`)."""
 
 PRIORITIES: tuple[str, ...] = ("normal", "urgent")
 """Priority names by code (0, 1)."""

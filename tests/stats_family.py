@@ -53,6 +53,9 @@ CHECKS: dict[str, int] = {
     "tests/policies/test_effects.py::test_erlang_a_staffing_meets_its_service_level_in_more_slices_than_a_flat_roster_of_equal_hours": 1,
     "tests/policies/test_effects.py::test_least_loaded_spreads_chats_so_fewer_are_slowed_by_concurrency_inflation": 2,
     "tests/policies/test_effects.py::test_rebalancing_lets_the_other_team_absorb_a_spike_in_one_queue": 5,
+    "tests/policies/test_effects.py::test_priority_with_overflow_serves_urgent_first_and_puts_the_backup_group_to_work": 4,
+    "tests/policies/test_effects.py::test_sticky_with_priority_keeps_the_last_agent_share_and_still_serves_urgent_first": 2,
+    "tests/policies/test_effects.py::test_priority_with_rebalancing_serves_urgent_first_and_absorbs_the_spike": 2,
     # Large samples: normal (binomial, Poisson, sample mean) and chi-square bounds.
     "tests/sim/test_stages.py::test_bot_endings_match_probabilities_and_every_contact_is_recorded_once": 4,
     "tests/sim/test_stages.py::test_silent_failures_come_back_as_repeat_contacts_of_the_same_customer": 1,
@@ -68,8 +71,13 @@ CHECKS: dict[str, int] = {
     "tests/sim/test_arrivals.py::test_busyness_over_disperses_daily_totals_and_is_shared_by_channels": 3,
     "tests/sim/test_arrivals.py::test_day_of_week_factors_scale_each_weekday": 1,
     "tests/sim/test_arrivals.py::test_promotion_multiplies_rate_inside_its_window_only": 2,  # 2 parameter sets
-    "tests/sim/test_arrivals.py::test_outage_moves_a_share_to_the_destination_and_drops_the_rest": 1,
+    "tests/sim/test_outages.py::test_shares_of_lost_moved_and_retried_match_the_configuration": 2,
+    "tests/sim/test_plans.py::test_erlang_c_holds_with_a_plan_configured_but_not_in_force": 3,
     "tests/sim/test_arrivals.py::test_attribute_shares_codes_and_customer_ids": 3,
+    # Calibration features (staffing tables, wrap-up, survival tables).
+    "tests/sim/test_calibration_features.py::test_survival_table_sampling_matches_its_curve_by_a_ks_test": 1,
+    "tests/sim/test_calibration_features.py::test_wrap_up_busy_agents_obey_littles_law": 1,
+    "tests/sim/test_calibration_features.py::test_constant_staffing_table_meets_erlang_c": 3,
 }  # fmt: skip
 """Every test function that makes statistical checks (``path::name``, all parameter sets) -> number of checks."""
 

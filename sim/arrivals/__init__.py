@@ -22,15 +22,15 @@ day by day):
 ``tier/<c>/<i>``                   vip with probability ``customers.vip_share`` (no draw at share 0 or 1)
 ``language/<c>/<i>``               language by ``customers.languages`` shares (no draw for a single language)
 ``customer/<c>/<i>``               customer id uniform in ``[0, population)`` (no draw without a population)
-``outage/<c>/<i>``                 moved-or-dropped decision of each arrival of ``c`` inside an outage
-``handle/<dest>/<i>/moved``        handle time of a contact moved to ``dest`` by an outage
-``patience/<dest>/<i>/moved``      patience of a contact moved to ``dest`` by an outage
+``patience/<c>/<i>/rule<k>``       patience of the contacts matching the intent's ``patience_by`` rule ``k``
+``wrap/<c>/<i>``                   wrap-up of each arrival (drawn by the engine, ``sim.engine.wrapup``)
 =================================  ==========================================================================
 
 One stream per attribute means no share (0 or otherwise) shifts the draws of another attribute or another
 (channel, intent): e.g. changing the urgent share of one intent changes no arrival time nor handle time. Every
-attribute is drawn for every generated arrival, also for those an outage later drops, so arrivals outside an
-outage are identical with and without it. Without a population, customer ids are unique and increasing in
+attribute is drawn for every generated arrival. Outages are applied by the engine as contacts arrive
+(:mod:`sim.engine.outages`), so the arrivals are identical with and without them. Without a population, customer
+ids are unique and increasing in
 arrival order over the whole run. Replay draws a field that the log lacks from the same streams, per (channel,
 intent) in time order (log order for ties).
 

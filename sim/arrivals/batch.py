@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.arrivals.patience import rule_index
 from sim.config import Scenario
 from sim.streams import Streams
 
@@ -38,6 +39,8 @@ class ArrivalBatch:
         customer_id: Customer ids (int64).
         handle_s: Base handle time in seconds at proficiency 1.0, before chat inflation (float64).
         patience_s: Patience in seconds; ``inf`` never abandons (float64).
+        source_row: For replayed arrivals, the 0-based data row of the log file each contact comes from (int64);
+            ``None`` for generated arrivals. Not in :data:`BATCH_FIELDS`: it rides along only where it exists.
     """
 
     time_s: np.ndarray
@@ -49,6 +52,7 @@ class ArrivalBatch:
     customer_id: np.ndarray
     handle_s: np.ndarray
     patience_s: np.ndarray
+    source_row: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.time_s)
@@ -129,6 +133,32 @@ class Draws:
         rng = self.streams.get(f"patience/{channel}/{intent}" + ("/moved" if moved else ""))
         return np.asarray(self.scenario.patience_for(channel, intent).sample(rng, n), dtype=float)
 
+    def patience_at(
+        self, channel: str, intent: str, time_s: np.ndarray, priority: np.ndarray, *, moved: bool = False
+    ) -> np.ndarray:
+        """Patience in seconds of arrivals at ``time_s`` with ``priority`` codes, by the intent's ``patience_by``.
+
+        Without rules this is :meth:`patience` (same stream, same draws). With rules, each contact takes the
+        first rule that matches its priority and local time of day; the contacts of rule ``k`` draw, in arrival
+        order, from the stream ``patience/<c>/<i>/rule<k>`` (``.../moved`` appended for moved contacts), and
+        those no rule matches from ``patience/<c>/<i>`` with the intent's (or channel's) ``patience``.
+        """
+        rules = self.scenario.patience_rules_for(channel, intent)
+        n = len(time_s)
+        if not rules or n == 0:
+            return self.patience(channel, intent, n, moved=moved)
+        which = rule_index(rules, self.scenario, np.asarray(time_s, dtype=float), np.asarray(priority))
+        out = np.empty(n)
+        rest = which < 0
+        out[rest] = self.patience(channel, intent, int(rest.sum()), moved=moved)
+        suffix = "/moved" if moved else ""
+        for k, rule in enumerate(rules):
+            m = which == k
+            if m.any():
+                rng = self.streams.get(f"patience/{channel}/{intent}/rule{k}{suffix}")
+                out[m] = rule.patience.sample(rng, int(m.sum()))
+        return out
+
     def priority(self, channel: str, intent: str, n: int) -> np.ndarray:
         """Priority codes (1 = urgent)."""
         share = self.scenario.intents[intent].urgent_share
@@ -183,6 +213,9 @@ def merge_batches(parts: list[ArrivalBatch], next_customer: int) -> tuple[Arriva
     n_new = int(new.sum())
     if n_new:
         cols["customer_id"][new] = np.arange(next_customer, next_customer + n_new, dtype=np.int64)
-    return ArrivalBatch(**cols), next_customer + n_new
+    source_row = None
+    if all(p.source_row is not None for p in parts):
+        source_row = np.concatenate([p.source_row for p in parts if p.source_row is not None])[order]
+    return ArrivalBatch(**cols, source_row=source_row), next_customer + n_new
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.arrivals.batch import BATCH_FIELDS, DAY_S, ArrivalBatch, Day, Draws, calendar_days, merge_batches, sim_seconds
+from sim.arrivals.batch import DAY_S, ArrivalBatch, Day, Draws, calendar_days, merge_batches, sim_seconds
 from sim.config import WEEKDAYS, GeneratedArrivals, Scenario
 from sim.streams import Streams
 
@@ -141,52 +141,27 @@ def _draw_part(draws: Draws, plan: _ChannelPlan, intent: str, intent_code: int, 
     """Attributes of the arrivals of one (channel, intent) on one day, in arrival order."""
     n = len(times)
     channel = plan.name
+    priority = draws.priority(channel, intent, n)
     return ArrivalBatch(
         time_s=times,
         channel=np.full(n, plan.code, dtype=np.int16),
         intent=np.full(n, intent_code, dtype=np.int16),
-        priority=draws.priority(channel, intent, n),
+        priority=priority,
         tier=draws.tier(channel, intent, n),
         language=draws.language(channel, intent, n),
         customer_id=draws.customer(channel, intent, n),
         handle_s=draws.handle(channel, intent, n),
-        patience_s=draws.patience(channel, intent, n),
+        patience_s=draws.patience_at(channel, intent, times, priority),
     )
 
 
-def _apply_outages(part: ArrivalBatch, plan: _ChannelPlan, intent: str, draws: Draws) -> ArrivalBatch:
-    """Move a share of the arrivals inside an outage of the channel to another channel; drop the rest.
-
-    Only arrivals still on their original channel are affected (a moved contact is not moved again). A moved
-    contact keeps its time, intent, priority, tier, language and customer; its handle time and patience are
-    drawn from the destination channel's distributions (``.../moved`` streams).
-    """
-    keep = np.ones(len(part), dtype=bool)
-    for rule in plan.outages:
-        hit = np.flatnonzero(
-            keep & (part.channel == plan.code) & (part.time_s >= rule.start_s) & (part.time_s < rule.end_s)
-        )
-        if hit.size == 0:
-            continue
-        if 0.0 < rule.moved_share < 1.0:
-            u = draws.streams.get(f"outage/{plan.name}/{intent}").random(hit.size)
-            moved, dropped = hit[u < rule.moved_share], hit[u >= rule.moved_share]
-        elif rule.moved_share >= 1.0:
-            moved, dropped = hit, hit[:0]
-        else:
-            moved, dropped = hit[:0], hit
-        keep[dropped] = False
-        if moved.size and rule.moved_to is not None:
-            part.channel[moved] = rule.moved_code
-            part.handle_s[moved] = draws.handle(rule.moved_to, intent, moved.size, moved=True)
-            part.patience_s[moved] = draws.patience(rule.moved_to, intent, moved.size, moved=True)
-    if keep.all():
-        return part
-    return ArrivalBatch(**{name: getattr(part, name)[keep] for name in BATCH_FIELDS})
-
-
 def generated_batches(scenario: Scenario, streams: Streams) -> Iterator[ArrivalBatch]:
-    """The generated arrivals of one replication, one batch per calendar day (see ``iter_arrivals``)."""
+    """The generated arrivals of one replication, one batch per calendar day (see ``iter_arrivals``).
+
+    Outages are not applied here: every arrival is generated on its own channel, and the engine decides, as it
+    happens, what a contact arriving on a failed channel does (:mod:`sim.engine.outages`), the same way for
+    generated arrivals, repeats, chasers and retries.
+    """
     arrivals = scenario.arrivals
     assert isinstance(arrivals, GeneratedArrivals)
     plans = _channel_plans(scenario, arrivals)
@@ -203,10 +178,7 @@ def generated_batches(scenario: Scenario, streams: Streams) -> Iterator[ArrivalB
             edges, rates = _rate_segments(plan, day, plan.daily_volume * day_factor)
             for intent, intent_code, share in plan.intents:
                 times = _nhpp_times(streams.get(f"arrivals/{plan.name}/{intent}"), edges, rates, share)
-                part = _draw_part(draws, plan, intent, intent_code, times)
-                if plan.outages and len(part):
-                    part = _apply_outages(part, plan, intent, draws)
-                parts.append(part)
+                parts.append(_draw_part(draws, plan, intent, intent_code, times))
         batch, next_customer = merge_batches(parts, next_customer)
         yield batch
 
@@ -221,8 +193,10 @@ def expected_rates(scenario: Scenario, slice_s: float) -> tuple[np.ndarray, dict
     The rate is what the generator would use with a busyness factor of 1 (its mean): daily volume x day-of-week
     factor x intraday profile x promotion factors, with outages applied in expectation (inside an outage window
     the channel's rate drops to zero and ``moved_share`` of it is added to ``(moved_to, intent)``; where outages
-    of a channel overlap, the first listed applies, as in the generator). Slices are aligned to midnight of the
-    start date, so the first and last may be partial; the rate of a slice is the mean rate over its covered part.
+    of a channel overlap, the first listed applies, as in the engine). Retries and an outage notice's shares are
+    not modelled here (a retry's delay is random: its load lands after the window).
+    Slices are aligned to midnight of the start date, so the first and last may be partial; the rate of a slice is
+    the mean rate over its covered part.
 
     Args:
         scenario: A scenario with generated arrivals.

@@ -127,6 +127,10 @@ class ReplayLog:
     handle_s: np.ndarray
     patience_s: np.ndarray
     report: dict[str, Any]
+    source_row: np.ndarray | None = None
+    """0-based data row of the log file of each replayed row (int64), in the order above."""
+    passthrough: dict[str, np.ndarray] = field(default_factory=dict)
+    """Per ``passthrough`` column, the text of each replayed row (``""`` for an empty cell), in the order above."""
 
 
 def _text(series: pd.Series) -> pd.Series:
@@ -143,6 +147,7 @@ def needed_columns(cfg: ReplayArrivals) -> list[str]:
     names = list(cfg.columns.values())
     names += [cfg.columns.get(key, key) for key in cfg.drop]
     names += cfg.require + cfg.require_any
+    names += cfg.passthrough
     return list(dict.fromkeys(names))
 
 
@@ -443,6 +448,8 @@ def prepare_replay(
         handle_s=durations["handle"],
         patience_s=durations["patience"],
         report=report,
+        source_row=rows.astype(np.int64),
+        passthrough={name: _text(frame[name].iloc[rows]).to_numpy(dtype=object) for name in cfg.passthrough},
     )
 
 
@@ -541,6 +548,7 @@ def replay_batches(scenario: Scenario, streams: Streams, log: ReplayLog) -> Iter
             customer_id=log.customer_id[day_slice].copy(),
             handle_s=log.handle_s[day_slice].copy(),
             patience_s=log.patience_s[day_slice].copy(),
+            source_row=log.source_row[day_slice].copy() if log.source_row is not None else None,
         )
         pair = batch.channel.astype(np.int64) * len(intents) + batch.intent
         for key in np.unique(pair):
@@ -562,11 +570,12 @@ def _fill_missing(batch: ArrivalBatch, rows: np.ndarray, channel: str, intent: s
         todo = rows[values[rows] < 0]
         if todo.size:
             values[todo] = draw(channel, intent, todo.size)
-    for name, draw in (("handle_s", draws.handle), ("patience_s", draws.patience)):
-        values = getattr(batch, name)
-        todo = rows[np.isnan(values[rows])]
-        if todo.size:
-            values[todo] = draw(channel, intent, todo.size)
+    todo = rows[np.isnan(batch.handle_s[rows])]
+    if todo.size:
+        batch.handle_s[todo] = draws.handle(channel, intent, todo.size)
+    todo = rows[np.isnan(batch.patience_s[rows])]
+    if todo.size:
+        batch.patience_s[todo] = draws.patience_at(channel, intent, batch.time_s[todo], batch.priority[todo])
 
 
 # ---------------------------------------------------------------------------------------------- arrival log

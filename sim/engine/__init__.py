@@ -10,15 +10,19 @@ Where each concept lives:
 * :mod:`~sim.engine.shifts`: agents, their shifts and breaks, reserve call-ins.
 * :mod:`~sim.engine.stages`: the bot, team-lead approvals, transfers, repeat contacts.
 * :mod:`~sim.engine.view`: the read-only view policies see.
+* :mod:`~sim.engine.outages`: what a contact arriving on a failed channel does (lost, moved, retried).
+* :mod:`~sim.engine.plans`: contingency plans (windows, triggers, and their actions).
 * :mod:`~sim.engine.resolution`, :mod:`~sim.engine.output`: counters, output frames and costs.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 from sim.arrivals import ReplayLog, iter_arrivals
 from sim.config import Scenario
+from sim.engine.arrival_tags import attach_passthrough
 from sim.engine.center import ContactCenter
 from sim.engine.guards import RoutingError
 from sim.engine.output import result
@@ -41,6 +45,7 @@ def run(
     deflection: DeflectionPolicy | None = None,
     staffing: StaffingPolicy | None = None,
     empowerment: EmpowermentPolicy | None = None,
+    plan_policies: Mapping[str, Mapping[str, object]] | None = None,
 ) -> RunResult:
     """Simulate one replication of ``scenario`` with the given policy objects.
 
@@ -57,6 +62,8 @@ def run(
         deflection: Deflection policy; default no bot.
         staffing: Staffing policy; default the scenario's rosters.
         empowerment: Empowerment policy; default approvals never escalated.
+        plan_policies: Per contingency plan, per slot, the policy object it switches to (see
+            :mod:`sim.engine.plans`).
 
     Returns:
         The replication's frames.
@@ -76,6 +83,9 @@ def run(
         deflection=deflection,
         staffing=staffing,
         empowerment=empowerment,
+        plan_policies=plan_policies,
     )
     center.run()
-    return result(center, replication, seed, time.perf_counter() - wall)
+    out = result(center, replication, seed, time.perf_counter() - wall)
+    attach_passthrough(out.contacts, replay)
+    return out

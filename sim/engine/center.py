@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from heapq import heappush
 from itertools import repeat
 from typing import cast
@@ -39,14 +39,18 @@ from sim.arrivals import ArrivalBatch
 from sim.config import Scenario
 from sim.defaults import LongestIdleRouting, NoDeflection, NoEmpowerment
 from sim.engine import resolution as r
+from sim.engine.arrival_tags import SourceRows
 from sim.engine.dispatch import Dispatcher
 from sim.engine.draws import StageDraws
 from sim.engine.guards import check_agent, check_contact
+from sim.engine.outages import Outages, has_outages
 from sim.engine.output import close_at_horizon, result
+from sim.engine.plans import Plans
 from sim.engine.queues import QueueLayout, queue_key
 from sim.engine.shifts import Shifts
 from sim.engine.stages import BotStage, Repeats, ServiceStages, TeamLeads, Transfers
 from sim.engine.view import CenterView
+from sim.engine.wrapup import WrapUp
 from sim.entities import (
     APPROVAL_TEAM_LEAD,
     DONE,
@@ -88,6 +92,8 @@ class ContactCenter(Dispatcher):
         deflection: Which contacts go to the channel's bot first (default: none).
         staffing: The roster, and reserve agents for reactive call-ins (default: the scenario's rosters).
         empowerment: Who approves what (default: approvals take no extra time and are never escalated).
+        plan_policies: Per contingency plan name, per slot (``routing``, ``deflection``), the policy object the
+            plan puts in that slot while in force (:mod:`sim.engine.plans`).
     """
 
     def __init__(
@@ -103,6 +109,7 @@ class ContactCenter(Dispatcher):
         deflection: DeflectionPolicy | None = None,
         staffing: StaffingPolicy | None = None,
         empowerment: EmpowermentPolicy | None = None,
+        plan_policies: Mapping[str, Mapping[str, object]] | None = None,
     ) -> None:
         super().__init__(arrivals, eager=eager_arrivals)
         for slot, policy, base in (
@@ -205,6 +212,19 @@ class ContactCenter(Dispatcher):
         self._track_last = self.service_stages.track_last
         self.last: dict[int, Agent] = {}
         """Each customer's last agent (kept when the population is finite or the routing uses it)."""
+        # Calibration features, hooked in at setup only when used (nothing changes on the hot path otherwise).
+        self.wrap_up = WrapUp(self, streams) if sc.has_wrap_up else None
+        self.source_rows = SourceRows(self) if log and sc.arrivals.kind == "replay" else None
+        self.outages: Outages | None = None
+        """Channel outages applied as contacts arrive (:mod:`sim.engine.outages`); ``None`` without outages."""
+        if has_outages(self):
+            self.outages = Outages(self, streams)
+            self._arrive = self.outages.arrive  # type: ignore[method-assign]  # set once: no cost without outages
+        self.plans: Plans | None = None
+        """Contingency plans (:mod:`sim.engine.plans`); ``None`` without plans."""
+        if sc.plans:
+            self.plans = Plans(self, streams, plan_policies)
+            self.plans.start()
         self.shifts.start()
 
     def _fast_paths(self) -> None:

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, cast
 
 import pandas as pd
 
+from sim.engine.arrival_tags import tag_contacts
 from sim.engine.resolution import resolution_frame
+from sim.engine.staffing_table import TABLE_SHIFT
 from sim.entities import TRANSFER_ANSWERED, WAITING, StageContact
 from sim.log import BUSY
 from sim.result import RunResult
@@ -46,6 +48,8 @@ def close_at_horizon(center: ContactCenter) -> None:
                 center.unserved(c, _ABANDONED if c.deadline_s < horizon else _CENSORED)
         dq.clear()
     rec = center.recorder
+    if center.plans is not None:
+        center.plans.close(horizon)
     for agent in center.agents:
         for c in agent.hand:
             c.outcome = _SERVED
@@ -67,6 +71,12 @@ def result(center: ContactCenter, replication: int, seed: int, wall_s: float) ->
     rec = center.recorder
     stats = {"n_arrivals": float(center.n_arrivals), "n_recorded": float(rec.n_recorded), "wall_s": wall_s}
     stats.update(costs(center))
+    contacts = rec.contacts_frame(replication, center.channels, center.intents, center.languages, center.groups)
+    if contacts is not None:
+        tag_contacts(center, contacts)
+    if center.outages is not None:
+        o = center.outages
+        stats.update({"n_lost": float(o.n_lost), "n_moved": float(o.n_moved), "n_retries": float(o.n_retries)})
     return RunResult(
         replication=replication,
         seed=seed,
@@ -74,7 +84,7 @@ def result(center: ContactCenter, replication: int, seed: int, wall_s: float) ->
         staffing=rec.staffing_frame(replication, center.groups),
         agents=agents_frame(center, replication),
         frt_hist=rec.frt_hist_frame(replication, center.channels),
-        contacts=rec.contacts_frame(replication, center.channels, center.intents, center.languages, center.groups),
+        contacts=contacts,
         resolution=resolution_frame(center.res, center.channels, replication),
         stats=stats,
     )
@@ -111,14 +121,18 @@ def agents_frame(center: ContactCenter, replication: int) -> pd.DataFrame:
     """The ``agents`` frame: per agent, paid, logged-in, busy, break, idle and overtime seconds, and cost."""
     sc = center.scenario
     rows = []
+    pay_factor = center.shifts.table_pay_factor
     for a in center.agents:
         g = sc.groups[center.groups[a.group]]
         rate = g.hourly_cost / 3600.0
-        cost = rate * (a.scheduled_s + a.night_s * g.night_premium + (a.overtime_s + a.callin_s) * g.overtime_premium)
+        # A staffing table's agents are paid for the tabled headcount, not only the available share of it.
+        f = pay_factor[a.group] if a.shift == TABLE_SHIFT else 1.0
+        scheduled, night = a.scheduled_s * f, a.night_s * f
+        cost = rate * (scheduled + night * g.night_premium + (a.overtime_s + a.callin_s) * g.overtime_premium)
         rows.append(
-            (replication, a.id, center.groups[a.group], a.shift, a.scheduled_s + a.overtime_s + a.callin_s,
+            (replication, a.id, center.groups[a.group], a.shift, scheduled + a.overtime_s + a.callin_s,
              a.logged_in_s, a.busy_s, a.break_s, a.logged_in_s - a.busy_s - a.break_s, a.overtime_s,
-             a.callin_s, a.night_s, a.handled, a.absent_shifts, cost)
+             a.callin_s, night, a.handled, a.absent_shifts, cost)
         )  # fmt: skip
     frame = pd.DataFrame(rows, columns=_AGENT_COLUMNS)
     frame["group"] = pd.Categorical(frame["group"], categories=center.groups)

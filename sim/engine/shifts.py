@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from sim.engine.staffing_table import table_roster
 from sim.entities import BREAK, DRAINING, OFF, ON, Agent
 from sim.interfaces import StaffingPolicy
 from sim.log import LOGGED_IN, ON_BREAK
@@ -43,6 +44,11 @@ class Shifts:
         self.horizon_s = sc.horizon
         groups = center.groups
         roster = staffing.roster(sc) if staffing is not None else template_roster(sc)
+        # Groups' staffing tables add their agents on top of the roster (sim.engine.staffing_table).
+        table_agents, factors = table_roster(sc)
+        roster = [*roster, *table_agents] if table_agents else roster
+        self.table_pay_factor = [factors.get(g, 1.0) for g in groups]
+        """Per group, paid / scheduled time of its staffing-table agents (1.0 without a table)."""
         g_index = {g: i for i, g in enumerate(groups)}
         by_group: list[list] = [[] for _ in groups]
         for entry in roster:

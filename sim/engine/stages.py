@@ -344,6 +344,8 @@ class Repeats:
         contact.repeat = 1
         if now >= c.measure_s:
             c.res[contact.seg][r.REPEATS] += 1
+        if c.outages is not None and c.outages.intercept(contact):
+            return  # the channel is down: the outage rule moved, delayed or lost it
         c.route_new(contact)
 
 

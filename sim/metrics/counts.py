@@ -20,6 +20,7 @@ from sim.metrics.names import (
     CENSORED_OUTCOMES,
     INTERVAL_KEYS,
     LEVEL_COLUMNS,
+    LOST_OUTCOMES,
     SUM_COLUMNS,
     interval_columns,
     threshold_columns,
@@ -59,6 +60,7 @@ def classify_contacts(
         "abandoned_short": abandoned & (wait < short),
         "censored": censored,
         "delayed": (answered | abandoned) & (wait > 0),
+        "lost": outcome.isin(LOST_OUTCOMES).to_numpy(dtype=bool),
     }
     for t in thresholds_s:
         a_col, ab_col, c_col = threshold_columns(t)
@@ -147,7 +149,7 @@ def intervals_from_contacts(
     codes = np.zeros(0, dtype=np.int64)
     if log is not None:
         flags = classify_contacts(log, thresholds, short_abandon_s)
-        offered = flags["offered"]
+        offered = flags["offered"] | flags["lost"]  # lost contacts are counted in their own column only
         flags = {name: values[offered] for name, values in flags.items()}
         arrival = log["arrival_s"].to_numpy(dtype=float)[offered]
         outside = ~((arrival >= 0) & (arrival < horizon_s))

@@ -20,7 +20,9 @@ __all__ = [
     "COUNT_METRICS",
     "INTERVAL_KEYS",
     "LEVEL_COLUMNS",
+    "LOST_OUTCOMES",
     "METRICS",
+    "OUTAGE_METRICS",
     "QUEUE_OUTCOMES",
     "RESOLUTION_METRICS",
     "SHARE_METRICS",
@@ -53,8 +55,13 @@ QUEUE_OUTCOMES: tuple[str, ...] = ANSWERED_OUTCOMES + ABANDONED_OUTCOMES + CENSO
 
 INTERVAL_KEYS: tuple[str, ...] = ("replication", "interval", "interval_start_s", "channel", "priority", "tier")
 """Key columns of the ``intervals`` frame, in order."""
-COUNT_COLUMNS: tuple[str, ...] = ("offered", "answered", "abandoned", "abandoned_short", "censored", "delayed")
-"""Count columns of the ``intervals`` frame that do not depend on an SL threshold, in order."""
+COUNT_COLUMNS: tuple[str, ...] = (
+    "offered", "answered", "abandoned", "abandoned_short", "censored", "delayed", "lost",
+)  # fmt: skip
+"""Count columns of the ``intervals`` frame that do not depend on an SL threshold, in order (``lost``: contacts
+that arrived on a failed channel and gave up; they are not part of ``offered``)."""
+LOST_OUTCOMES: tuple[str, ...] = ("lost",)
+"""Outcomes of contacts lost to an outage (never offered to the human queue)."""
 SUM_COLUMNS: tuple[str, ...] = ("wait_answered_s", "wait_abandoned_s", "handle_s")
 """Summed-seconds columns of the ``intervals`` frame, in order."""
 LEVEL_COLUMNS: tuple[str, ...] = ("queue_len", "in_service")
@@ -94,6 +101,9 @@ COST_METRICS: tuple[str, ...] = (
 """Recurring costs per week (the total includes the agents' ``labor_cost_per_week``), one-off costs apart, and
 team-lead occupancy (scope ``all``), when the engine reports them; currency units (see :mod:`sim.metrics.costs`)."""
 
+OUTAGE_METRICS: tuple[str, ...] = ("lost", "lost_rate")
+"""Contacts lost to an outage and lost / (offered + lost), per contact scope; only for a scenario with outages."""
+
 TARGET_INTERVAL_METRICS: tuple[str, ...] = (
     "target_worst_interval",
     "target_worst_interval_start_s",
@@ -109,6 +119,7 @@ METRICS: tuple[str, ...] = (
     "abandoned",
     "abandoned_short",
     "censored",
+    *OUTAGE_METRICS,
     "backlog_h",  # hours of work still waiting at the end, at the answer rate (see sim.metrics.kpis.backlog_h)
     "abandon_rate",
     "sl",  # one row per threshold, named sl_<label> (see sl_metric), e.g. "sl_20s"

@@ -115,11 +115,15 @@ def test_each_example_runs_and_its_policy_acts(name: str):
     assert len(contacts) == result.stats["n_arrivals"] > 1000
     served = contacts[contacts["outcome"] == "served"]
     agents = result.agents
-    if name == "ecommerce_overflow":  # the front line takes some technical contacts after the threshold
-        tech = served[served["intent"] == "technical"]
+    if name in ("ecommerce_overflow", "ecommerce_priority_overflow"):  # the front line takes technical contacts
+        tech = served[served["intent"] == "technical"]  # only after the threshold (45 s; chat 2 min)
         backup = tech[tech["group"] != "tech"]
         assert len(backup) > 0
-        assert (backup["wait_s"] >= 45.0 - 1e-6).all()
+        after = np.where(backup["channel"].astype(str) == "chat", 120.0, 45.0)
+        assert (backup["service_start_s"] - backup["queued_s"] >= after - 1e-6).all()
+        if name == "ecommerce_priority_overflow":  # the order changes who is served when (the paired effect on
+            _sc_fifo, fifo = one_day("ecommerce_overflow")  # urgent waits is tests/policies/test_effects.py's)
+            assert not contacts[["agent_id", "service_start_s"]].equals(fifo.contacts[["agent_id", "service_start_s"]])
     elif name == "ecommerce_pooled_chat":  # a silo agent serves one channel only
         tech = served[served["group"] == "tech"]
         assert (tech.groupby("agent_id")["channel"].nunique() == 1).all()

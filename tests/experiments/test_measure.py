@@ -134,8 +134,9 @@ def test_replication_metrics_by_hand(run):
     assert value[("handled", "group=a")] == 130
     assert value[("paid_h", "group=b")] == 8.0
     families = {"sl" if name.startswith("sl_") else name for name in out["metric"]}
-    # A hand-built result without a resolution frame or cost stats has every family but the bot/approval ones.
-    assert families == set(m.METRICS) - set(m.RESOLUTION_METRICS) - set(m.COST_METRICS)
+    # A hand-built result without a resolution frame or cost stats has every family but the bot/approval ones
+    # (and, without outages, the lost ones).
+    assert families == set(m.METRICS) - set(m.RESOLUTION_METRICS) - set(m.COST_METRICS) - set(m.OUTAGE_METRICS)
     scopes = set(out["scope"])
     assert {"all", "channel=voice", "channel=chat", "priority=urgent", "tier=vip", "group=b"} <= scopes
 

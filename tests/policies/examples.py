@@ -12,7 +12,7 @@ from typing import Any
 
 from policies.testing import SCENARIO, conformance_scenario
 
-__all__ = ["BASE", "SCHEDULE_CSV", "conformance_scenario", "examples"]
+__all__ = ["BASE", "COMBINATIONS", "SCHEDULE_CSV", "conformance_scenario", "examples"]
 
 BASE = SCENARIO
 """The conformance scenario's data (:data:`policies.testing.SCENARIO`)."""
@@ -32,6 +32,27 @@ c3,chat_all,2026-11-09T14:00,2026-11-10T06:00,
 """A per-agent schedule for :data:`BASE` (a 16-hour block is allowed: a schedule is what it says)."""
 
 
+_PRIORITY = {"name": "priority_aging", "urgent_boost": "5min", "vip_boost": "2min"}
+_OVERFLOW = {"name": "overflow", "after": "30s", "after_by_channel": {"chat": "1min"},
+             "primary": {"billing": ["voice_en", "chat_all"]}}  # fmt: skip
+_STICKY = {"name": "sticky_last_agent", "timeout": "1min"}
+_REBALANCING = {"name": "rebalancing", "max_queue": 4, "max_wait": "1min"}
+_FALLBACK = {"name": "language_fallback", "after": "1min"}
+
+COMBINATIONS: dict[str, dict[str, Any]] = {
+    "priority+overflow+sticky": {"order": _PRIORITY, "eligibility": [_OVERFLOW, _STICKY]},
+    "priority+overflow": {"order": _PRIORITY, "eligibility": [_OVERFLOW]},
+    "priority+rebalancing": {"order": _PRIORITY, "eligibility": [_REBALANCING]},
+    "sticky+priority": {"order": _PRIORITY, "eligibility": [_STICKY]},
+    "strict_priority+language_fallback+overflow": {"order": "strict_priority", "eligibility": [_FALLBACK, _OVERFLOW]},
+    "skill+least_loaded+rebalancing+sticky": {
+        "order": "skill", "agents": "least_loaded", "eligibility": [_REBALANCING, _STICKY]},
+    "priority+all_rules": {"order": _PRIORITY, "eligibility": [_STICKY, _REBALANCING, _OVERFLOW, _FALLBACK]},
+}  # fmt: skip
+"""Params of the ``composed`` routing policy for the conformance scenario: each combination of an order, an agent
+choice and eligibility rules that the conformance suite runs (``test_composed.py``)."""
+
+
 def examples(tmp_dir: Path) -> dict[str, dict[str, dict[str, Any]]]:
     """Example params per slot and policy name for :func:`conformance_scenario` (files written to ``tmp_dir``)."""
     schedule = tmp_dir / "schedule.csv"
@@ -47,6 +68,7 @@ def examples(tmp_dir: Path) -> dict[str, dict[str, dict[str, Any]]]:
             "language_fallback": {"after": "1min"},
             "pooling": {"mode": "silos", "split": {"generalists": {"voice": 1, "chat": 1}}},
             "rebalancing": {"max_queue": 4, "max_wait": "1min"},
+            "composed": COMBINATIONS["priority+overflow+sticky"],
         },
         "deflection": {
             "none": {},

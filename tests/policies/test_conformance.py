@@ -265,6 +265,8 @@ def name_mutations(params, names, path=()):
         for i, value in enumerate(params):
             if isinstance(value, str) and value in names:
                 yield [*params[:i], "no_such_name", *params[i + 1 :]], path
+            for mutated, where in name_mutations(value, names, (*path, i)) if isinstance(value, dict) else ():
+                yield [*params[:i], mutated, *params[i + 1 :]], where
     elif isinstance(params, str) and params in names:
         yield "no_such_name", path
 

@@ -539,3 +539,107 @@ def test_rebalancing_lets_the_other_team_absorb_a_spike_in_one_queue():
     assert_effect(d, "abandon_rate@all", -1, "overall abandonment rate")
     mean, lo, hi = paired_ci(d.diff[f"sl_20s@{sales}"])
     print(f"  (sales line SL 20s, not tested: diff {mean:+.4g}  CI [{lo:+.4g}, {hi:+.4g}])")
+
+
+# -------------------------------------------------------------------------------------- composed routing
+
+
+def _composed(order: Spec | str = "fifo", *rules: Spec | str) -> dict[str, object]:
+    """A ``composed`` routing policy: ``order`` and eligibility ``rules``."""
+    return policies(routing={"name": "composed", "params": {"order": order, "eligibility": list(rules)}})
+
+
+_AGING = {"name": "priority_aging", "urgent_boost": "5min", "vip_boost": "2min"}
+_NEVER = {"name": "overflow", "after": "30d"}
+"""Overflow past any horizon here: strict skill groups (backup groups never serve)."""
+
+
+def _idle_h(result: RunResult, group: str) -> float:
+    agents = result.agents
+    return float(agents.idle_s[(agents.group == group).to_numpy()].sum()) / 3600.0
+
+
+def test_priority_with_overflow_serves_urgent_first_and_puts_the_backup_group_to_work():
+    """Priority with aging plus overflow after 30 s, on the short-staffed billing team with the tech team as
+    backup (20% urgent on both intents), against each part without the other.
+
+    Predicted, vs FIFO with the same overflow: urgent ASA falls and urgent SL(20 s) rises. Vs the same priority
+    with strict skill groups (overflow that never fires): the backup (tech) team's idle hours fall (it answers
+    billing calls that waited 30 s) and billing SL(60 s) rises. (Against priority with every eligible group
+    serving at once, overflow would *raise* the tech team's idle time: it holds billing calls back for 30 s.)
+    """
+    data = _billing_tech_center()
+    for spec in data["intents"].values():
+        spec["urgent_share"] = 0.2
+    sc = scenario(data)
+    overflow = {"name": "overflow", "after": "30s"}
+    wanted = [("asa_s", "priority=urgent"), ("sl_20s", "priority=urgent")]
+    d = compare(sc, _composed(_AGING, overflow), _composed("fifo", overflow), lambda r, s: kpis(r, s, wanted))
+    assert_effect(d, "asa_s@priority=urgent", -1, "urgent ASA (s) vs FIFO + overflow")
+    assert_effect(d, "sl_20s@priority=urgent", +1, "urgent SL 20s vs FIFO + overflow")
+
+    def backup(result: RunResult, s: Scenario) -> dict[str, float]:
+        return {"tech_idle_h": _idle_h(result, "tech_team"), **_sl_by_intent(result, s)}
+
+    d = compare(sc, _composed(_AGING, overflow), _composed(_AGING, _NEVER), backup, log=True)
+    assert_effect(d, "tech_idle_h", -1, "backup (tech) team idle hours vs priority with strict groups")
+    assert_effect(d, "sl_60s@intent=billing", +1, "billing SL 60s vs priority with strict groups")
+
+
+def test_sticky_with_priority_keeps_the_last_agent_share_and_still_serves_urgent_first():
+    """Sticky last agent (hold 1 min) plus priority with aging, 300 customers calling ~10 times a day, 15% urgent,
+    against each part alone.
+
+    Predicted: vs priority alone, the share of returning customers served by their previous agent rises; vs
+    sticky with FIFO, urgent ASA falls.
+    """
+    data = center(customers={"population": 300})
+    data["intents"]["general"]["urgent_share"] = 0.15
+    data["arrivals"]["channels"]["voice"]["daily_volume"] = 3350
+    sc = scenario(data)
+    sticky = {"name": "sticky_last_agent", "timeout": "1min"}
+    wanted = [("same_agent_share", "all"), ("asa_s", "priority=urgent")]
+
+    def measure(r: RunResult, s: Scenario) -> dict[str, float]:
+        return kpis(r, s, wanted)
+
+    d = compare(sc, _composed(_AGING, sticky), _composed(_AGING), measure)
+    assert_effect(d, "same_agent_share@all", +1, "same-agent share vs priority alone")
+    d = compare(sc, _composed(_AGING, sticky), _composed("fifo", sticky), measure)
+    assert_effect(d, "asa_s@priority=urgent", -1, "urgent ASA (s) vs sticky with FIFO")
+
+
+def test_priority_with_rebalancing_serves_urgent_first_and_absorbs_the_spike():
+    """Priority with aging plus threshold rebalancing (hot at 5 waiting or a 1-min wait) in the sales-line spike
+    of the rebalancing test (20% urgent), against each part without the other.
+
+    Predicted: vs FIFO with the same rebalancing, urgent ASA falls; vs the same priority with strict skill
+    groups, the sales line's abandonment rate falls (the service team absorbs part of the spike).
+    """
+    patience = {"dist": "exponential", "mean": "5min"}
+    both = ["sales_line", "service_line"]
+    data = center(
+        channels={"sales_line": {"patience": patience}, "service_line": {"patience": patience}},
+        intents={"sales": {"handle": {"dist": "exponential", "mean": "4min"}, "urgent_share": 0.2},
+                 "service": {"handle": {"dist": "exponential", "mean": "4min"}, "urgent_share": 0.2}},
+        arrivals={"kind": "generated",
+                  "channels": {"sales_line": {"daily_volume": 1500, "intent_mix": {"sales": 1}},
+                               "service_line": {"daily_volume": 1500, "intent_mix": {"service": 1}}},
+                  "promotions": [{"start": "2026-11-09T10:00", "end": "2026-11-09T16:00", "factor": 2.0,
+                                  "channels": ["sales_line"]}]},
+        groups={"sales_team": {"channels": both, "skills": {"sales": 1.0, "service": 1.3}, "languages": ["en"],
+                               "staffing": {"always": 6}},
+                "service_team": {"channels": both, "skills": {"service": 1.0, "sales": 1.3}, "languages": ["en"],
+                                 "staffing": {"always": 6}}},
+    )  # fmt: skip
+    sc = scenario(data)
+    rebalancing = {"name": "rebalancing", "max_queue": 5, "max_wait": "1min"}
+    wanted = [("asa_s", "priority=urgent"), ("abandon_rate", "channel=sales_line")]
+
+    def measure(r: RunResult, s: Scenario) -> dict[str, float]:
+        return kpis(r, s, wanted)
+
+    d = compare(sc, _composed(_AGING, rebalancing), _composed("fifo", rebalancing), measure)
+    assert_effect(d, "asa_s@priority=urgent", -1, "urgent ASA (s) vs FIFO + rebalancing")
+    d = compare(sc, _composed(_AGING, rebalancing), _composed(_AGING, _NEVER), measure)
+    assert_effect(d, "abandon_rate@channel=sales_line", -1, "sales line abandonment vs priority with strict groups")

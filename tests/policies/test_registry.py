@@ -22,7 +22,7 @@ def test_every_registered_policy_builds_from_its_example_and_has_params(slot, tm
 
 
 def test_unknown_name_lists_the_valid_ones():
-    with pytest.raises(PolicyError, match=r"unknown routing policy 'fastest'; valid names: language_fallback, last_agent, .*longest_idle"):
+    with pytest.raises(PolicyError, match=r"unknown routing policy 'fastest'; valid names: composed, language_fallback, last_agent, .*longest_idle"):
         make("routing", "fastest")
 
 

@@ -254,3 +254,42 @@ def test_property_conservation_and_limits(times, handles, patiences, n_agents, c
         mine = served.agent_id == agent_id
         s_, e_ = np.sort(served.service_start_s[mine].to_numpy()), np.sort(ends[mine.to_numpy()])
         assert (np.arange(1, len(s_) + 1) - np.searchsorted(e_, s_, side="right")).max() <= concurrency
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    times=st.lists(st.floats(0, 3000, allow_nan=False), min_size=1, max_size=40),
+    channels=st.lists(st.integers(0, 1), min_size=40, max_size=40),
+    window=st.tuples(st.integers(0, 2900), st.integers(1, 1800)),
+    moved=st.floats(0.0, 1.0),
+    retry=st.floats(0.0, 1.0),
+    retry_after_s=st.integers(1, 2000),
+    n_agents=st.integers(0, 2),
+)
+def test_property_conservation_with_outages(times, channels, window, moved, retry, retry_after_s, n_agents):
+    """Every arrival ends in exactly one outcome, lost ones included, whatever the outage's shares and timing."""
+    times = sorted(times)
+    n = len(times)
+    retry = min(retry, 1.0 - moved)
+    start, length = window
+    stamp = lambda s: f"2026-11-09T{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"  # noqa: E731
+    outage = {"channel": "voice", "start": stamp(start), "end": stamp(start + length), "moved_to": "chat",
+              "moved_share": moved, "retry_share": retry,
+              "retry_after": {"dist": "fixed", "value": f"{retry_after_s}s"}}  # fmt: skip
+    sc = scenario(
+        horizon="1h",
+        channels={"voice": {"patience": {"dist": "exponential", "mean": "1min"}}, "chat": {"concurrency": 2}},
+        arrivals={"kind": "generated", "channels": {"voice": {"daily_volume": 0, "intent_mix": {"general": 1}}},
+                  "outages": [outage]},
+        groups={"agents": {"channels": ["voice", "chat"], "skills": {"general": 1.0}, "languages": ["en"],
+                           "staffing": {"always": n_agents}}},
+    )  # fmt: skip
+    res = simulate(sc, [batch(times, channel=channels[:n], patience=60.0)], seed=n)
+    df = res.contacts
+    assert len(df) == n == res.stats["n_arrivals"]
+    assert df.contact_id.is_unique
+    lost = int((df.outcome == "lost").sum())
+    assert lost == res.stats["n_lost"] == res.intervals.lost.sum()
+    assert res.intervals.offered.sum() + lost == n
+    inside = (df.arrival_s >= start) & (df.arrival_s < start + length) & (df.channel == "voice")
+    assert (df.outcome[inside] == "lost").all()  # nobody gets into voice while it is down

@@ -23,6 +23,11 @@ def test_generated_run_written_and_replayed_gives_identical_frames(tmp_path, suf
         {**sc.model_dump(mode="json"), "arrivals": replay_config_for_log(log).model_dump(mode="json")}
     )
     replayed = run(replay_sc, seed=9, replication=1, log=True, replay=load_replay_log(replay_sc))
+    # A replayed contact also names its log row (the log is written in arrival order); a generated one has -1.
+    rows = replayed.contacts.source_row[~replayed.contacts.repeat].to_numpy()
+    assert rows.tolist() == list(range(n))
+    assert (generated.contacts.source_row == -1).all()
+    replayed.contacts["source_row"] = -1
     for name in ("contacts", "intervals", "staffing", "agents", "frt_hist"):
         pd.testing.assert_frame_equal(getattr(replayed, name), getattr(generated, name), check_exact=True)
 

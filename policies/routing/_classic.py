@@ -1,4 +1,4 @@
-"""Routing policies: who gets an arriving contact, and which waiting contact a freed agent takes.
+"""The single-rule routing policies: each makes both decisions its own way (see :mod:`policies.routing`).
 
 Each policy makes the two decisions of :class:`sim.interfaces.RoutingPolicy` over the read-only
 :class:`~sim.interfaces.SystemView`. Policies that refer to names in their parameters (groups, intents, channels)
@@ -12,17 +12,29 @@ The engine's default, longest-idle agent with FIFO contacts, is :class:`sim.defa
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable
 from fractions import Fraction
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from sim.config import Scenario
-from sim.defaults import LongestIdleRouting, oldest_head
+from sim.defaults import oldest_head
 from sim.interfaces import AgentInfo, ContactInfo, RoutingPolicy, SystemView
 from sim.units import MODEL_CONFIG, Duration, PositiveDuration
+
+from ._common import (
+    DEFAULT,
+    EPS_S,
+    INF,
+    check_intent_groups,
+    live_then_deferrable,
+    longest_available,
+    oldest_waited,
+    primary_table,
+    split_groups,
+    unknown,
+)
 
 __all__ = [
     "ChannelPoolingRouting",
@@ -34,106 +46,6 @@ __all__ = [
     "SkillBasedRouting",
     "ThresholdRebalancing",
 ]
-
-_EPS_S = 1e-6
-"""Slack (seconds) in wait-threshold comparisons: a review requested at ``queued_s + threshold`` must see the
-threshold crossed even if the engine's clock lands one rounding step early."""
-
-_INF = math.inf
-_DEFAULT = LongestIdleRouting()
-"""The engine's default routing: pooled mode and pooled (reserve) agents decide exactly as it does."""
-
-
-# ------------------------------------------------------------------------------------------------ shared helpers
-
-
-def _longest_available(view: SystemView, groups: Iterable[int], channel: int, deferrable: bool) -> AgentInfo | None:
-    """Agent available for ``channel`` the longest among ``groups`` (deferrable work: only if it may blend)."""
-    best, best_since = None, _INF
-    for group in groups:
-        agent = view.first_available(group, channel)
-        if agent is None or (deferrable and not view.can_blend(agent)):
-            continue
-        since = view.available_since(agent, channel)
-        if since < best_since:
-            best, best_since = agent, since
-    return best
-
-
-def _split(groups: Iterable[int], primary: Sequence[int], want: bool) -> Iterator[int]:
-    """The groups whose membership in ``primary`` is ``want`` (primary groups, or the backups)."""
-    return (g for g in groups if (g in primary) is want)
-
-
-def _live_then_deferrable(
-    view: SystemView, agent: AgentInfo, best: Callable[[Iterable[int]], ContactInfo | None]
-) -> ContactInfo | None:
-    """``best`` over the agent's live queues, else over its deferrable queues (live work always comes first)."""
-    contact = best(view.live_queues(agent))
-    return contact if contact is not None else best(view.deferrable_queues(agent))
-
-
-def _oldest_waited(view: SystemView, queues: Iterable[int], threshold_s: float) -> ContactInfo | None:
-    """Oldest head among ``queues`` that has waited at least ``threshold_s`` seconds, or ``None``."""
-    best = None
-    limit = view.now + _EPS_S - threshold_s
-    for head in view.heads(queues):
-        if head.queued_s <= limit and (best is None or head.queued_s < best.queued_s):
-            best = head
-    return best
-
-
-def _unknown(where: str, kind: str, value: str, known: Iterable[str]) -> ValueError:
-    return ValueError(f"{where}: unknown {kind} {value!r}; known: {sorted(known)}")
-
-
-def _check_groups_for_intent(scenario: Scenario, where: str, intent: str, groups: Iterable[str]) -> list[str]:
-    """Validate group names listed for ``intent`` (known, with the skill); returns them without duplicates."""
-    out = []
-    for name in dict.fromkeys(groups):
-        if name not in scenario.groups:
-            raise _unknown(where, "group", name, scenario.groups)
-        if intent not in scenario.groups[name].skills:
-            skilled = [g for g, spec in scenario.groups.items() if intent in spec.skills]
-            raise ValueError(f"{where}: group {name!r} has no skill {intent!r}; groups with it: {skilled}")
-        out.append(name)
-    return out
-
-
-def _check_intent_groups(scenario: Scenario, where: str, by_intent: Mapping[str, list[str]]) -> None:
-    """Validate an ``intent -> groups`` parameter: known intents, known groups that have the intent's skill."""
-    for intent, groups in by_intent.items():
-        if intent not in scenario.intents:
-            raise _unknown(where, "intent", intent, scenario.intents)
-        _check_groups_for_intent(scenario, f"{where}.{intent}", intent, groups)
-
-
-def _primary_table(scenario: Scenario, primary: Mapping[str, list[str]], where: str) -> list[list[list[tuple]]]:
-    """Primary group codes per ``[channel][intent][language]`` code.
-
-    The primary groups of a queue are the eligible groups listed in ``primary[intent]``; when the intent is not
-    listed, or none of the listed groups serves that channel and language, the eligible groups with the best
-    (lowest) proficiency multiplier for the intent.
-    """
-    _check_intent_groups(scenario, where, primary)
-    g_code = {name: i for i, name in enumerate(scenario.groups)}
-    table = []
-    for channel in scenario.channels:
-        by_intent = []
-        for intent in scenario.intents:
-            listed = set(primary.get(intent, ()))
-            by_lang = []
-            for language in scenario.customers.languages:
-                eligible = scenario.eligible_groups(channel, intent, language)
-                chosen = [g for g in eligible if g in listed]
-                if not chosen and eligible:
-                    best = min(scenario.groups[g].skills[intent] for g in eligible)
-                    chosen = [g for g in eligible if scenario.groups[g].skills[intent] == best]
-                by_lang.append(tuple(g_code[g] for g in chosen))
-            by_intent.append(by_lang)
-        table.append(by_intent)
-    return table
-
 
 # ------------------------------------------------------------------------------------------------------ policies
 
@@ -169,7 +81,7 @@ class SkillBasedRouting(RoutingPolicy):
         Raises:
             ValueError: An unknown intent or group in ``group_order``, or a group without the intent's skill.
         """
-        _check_intent_groups(scenario, "params.group_order", self.params.group_order)
+        check_intent_groups(scenario, "params.group_order", self.params.group_order)
         g_code = {name: i for i, name in enumerate(scenario.groups)}
         order = []
         for intent in scenario.intents:
@@ -180,7 +92,7 @@ class SkillBasedRouting(RoutingPolicy):
         self.order_: list[tuple[int, ...]] = order
         """Group codes in order of preference per intent code."""
         self.proficiency_: list[list[float]] = [
-            [spec.skills.get(intent, _INF) for intent in scenario.intents] for spec in scenario.groups.values()
+            [spec.skills.get(intent, INF) for intent in scenario.intents] for spec in scenario.groups.values()
         ]
         """Handle-time multiplier per group code and intent code (``inf`` without the skill)."""
 
@@ -199,11 +111,11 @@ class SkillBasedRouting(RoutingPolicy):
     def select_contact(self, agent: AgentInfo, view: SystemView) -> ContactInfo | None:
         """Oldest head among the live queues of the agent's best intent, else the same over deferrable queues."""
         prof = self.proficiency_[agent.group]
-        return _live_then_deferrable(view, agent, lambda queues: self._best(view, queues, prof))
+        return live_then_deferrable(view, agent, lambda queues: self._best(view, queues, prof))
 
     @staticmethod
     def _best(view: SystemView, queues: Iterable[int], prof: list[float]) -> ContactInfo | None:
-        best, best_p = None, _INF
+        best, best_p = None, INF
         for head in view.heads(queues):
             p = prof[head.intent]
             if best is None or p < best_p or (p == best_p and head.queued_s < best.queued_s):
@@ -234,16 +146,16 @@ class PriorityRouting(RoutingPolicy):
     def select_agent(self, contact: ContactInfo, view: SystemView) -> AgentInfo | None:
         """Longest-available eligible agent, or ``None``."""
         queue = view.queue(contact.queue)
-        return _longest_available(view, queue.groups, contact.channel, queue.deferrable)
+        return longest_available(view, queue.groups, contact.channel, queue.deferrable)
 
     def select_contact(self, agent: AgentInfo, view: SystemView) -> ContactInfo | None:
         """Highest-scoring live head, else the highest-scoring deferrable head, or ``None``."""
-        return _live_then_deferrable(view, agent, lambda queues: self._best(view, queues))
+        return live_then_deferrable(view, agent, lambda queues: self._best(view, queues))
 
     def _best(self, view: SystemView, queues: Iterable[int]) -> ContactInfo | None:
         # Highest score = lowest queued_s - boost; a queue holds one priority and tier, so its boost is fixed.
         boost = self._boost(view)
-        best, best_key = None, _INF
+        best, best_key = None, INF
         for head in view.heads(queues):
             key = head.queued_s - boost[head.queue]
             if key < best_key or (key == best_key and best is not None and head.queued_s < best.queued_s):
@@ -293,11 +205,11 @@ class OverflowRouting(RoutingPolicy):
         Raises:
             ValueError: An unknown intent, group or channel in the parameters, or a group without the skill.
         """
-        self.primary_ = _primary_table(scenario, self.params.primary, "params.primary")
+        self.primary_ = primary_table(scenario, self.params.primary, "params.primary")
         """Primary group codes per ``[channel][intent][language]`` code."""
         for channel in self.params.after_by_channel:
             if channel not in scenario.channels:
-                raise _unknown("params.after_by_channel", "channel", channel, scenario.channels)
+                raise unknown("params.after_by_channel", "channel", channel, scenario.channels)
         self.after_: list[float] = [self.params.after_by_channel.get(c, self.params.after) for c in scenario.channels]
         """Overflow threshold per channel code (seconds)."""
 
@@ -305,17 +217,17 @@ class OverflowRouting(RoutingPolicy):
         """Longest-available agent of a primary group; else ``None`` and a review when the threshold is reached."""
         queue = view.queue(contact.queue)
         primary = self.primary_[queue.channel][queue.intent][queue.language]
-        agent = _longest_available(view, _split(queue.groups, primary, True), contact.channel, queue.deferrable)
+        agent = longest_available(view, split_groups(queue.groups, primary, True), contact.channel, queue.deferrable)
         if agent is None and len(queue.groups) > len(primary):  # a backup group exists
             view.request_review(contact.queued_s + self.after_[contact.channel])
         return agent
 
     def select_contact(self, agent: AgentInfo, view: SystemView) -> ContactInfo | None:
         """Oldest acceptable live head (primary queue, or waited ``after``), else deferrable, or ``None``."""
-        return _live_then_deferrable(view, agent, lambda queues: self._best(view, queues, agent.group))
+        return live_then_deferrable(view, agent, lambda queues: self._best(view, queues, agent.group))
 
     def _best(self, view: SystemView, queues: Iterable[int], group: int) -> ContactInfo | None:
-        now = view.now + _EPS_S
+        now = view.now + EPS_S
         primary, after = self.primary_, self.after_
         best = None
         for head in view.heads(queues):
@@ -363,12 +275,12 @@ class LastAgentRouting(RoutingPolicy):
                 return last
             view.request_review(contact.queued_s + self.params.timeout)
             return None
-        return _longest_available(view, queue.groups, channel, queue.deferrable)
+        return longest_available(view, queue.groups, channel, queue.deferrable)
 
     def select_contact(self, agent: AgentInfo, view: SystemView) -> ContactInfo | None:
         """Oldest contact of this agent's returning customers, else the oldest unreserved one, else deferrable."""
         me = agent.id
-        limit = view.now + _EPS_S - self.params.timeout  # queued_s above this: still reserved for its last agent
+        limit = view.now + EPS_S - self.params.timeout  # queued_s above this: still reserved for its last agent
         mine = free = None
         for q in view.live_queues(agent):
             groups = None
@@ -415,7 +327,7 @@ class LeastLoadedRouting(RoutingPolicy):
         """Available eligible agent with the fewest contacts in hand (ties: longest available), or ``None``."""
         queue = view.queue(contact.queue)
         channel, deferrable = contact.channel, queue.deferrable
-        best, best_n, best_since = None, 0, _INF
+        best, best_n, best_since = None, 0, INF
         for group in queue.groups:
             for agent in view.available(group, channel):
                 n = agent.n_active
@@ -432,7 +344,7 @@ class LeastLoadedRouting(RoutingPolicy):
 
     def select_contact(self, agent: AgentInfo, view: SystemView) -> ContactInfo | None:
         """Oldest live head, else the oldest deferrable head, or ``None``."""
-        return _live_then_deferrable(view, agent, lambda queues: oldest_head(view, queues))
+        return live_then_deferrable(view, agent, lambda queues: oldest_head(view, queues))
 
 
 class LanguageFallbackRouting(RoutingPolicy):
@@ -462,7 +374,7 @@ class LanguageFallbackRouting(RoutingPolicy):
     def select_agent(self, contact: ContactInfo, view: SystemView) -> AgentInfo | None:
         """Longest-available agent speaking the language; else ``None`` and a review for the fallback time."""
         queue = view.queue(contact.queue)
-        agent = _longest_available(view, queue.groups, contact.channel, queue.deferrable)
+        agent = longest_available(view, queue.groups, contact.channel, queue.deferrable)
         after = self.params.after
         if agent is None and after is not None and queue.fallback_groups:
             view.request_review(contact.queued_s + after)
@@ -473,7 +385,7 @@ class LanguageFallbackRouting(RoutingPolicy):
         best = oldest_head(view, view.live_queues(agent))
         after = self.params.after
         if best is None and after is not None:
-            best = _oldest_waited(view, view.fallback_queues(agent), after)
+            best = oldest_waited(view, view.fallback_queues(agent), after)
         if best is None:
             best = oldest_head(view, view.deferrable_queues(agent))
         return best
@@ -524,7 +436,7 @@ class ChannelPoolingRouting(RoutingPolicy):
         c_code = {name: i for i, name in enumerate(scenario.channels)}
         for group, shares in self.params.split.items():
             if group not in scenario.groups:
-                raise _unknown("params.split", "group", group, scenario.groups)
+                raise unknown("params.split", "group", group, scenario.groups)
             own = scenario.groups[group].channels
             for channel in shares:
                 if channel not in own:
@@ -575,8 +487,8 @@ class ChannelPoolingRouting(RoutingPolicy):
         queue = view.queue(contact.queue)
         channel, deferrable = contact.channel, queue.deferrable
         if not self.silos_:
-            return _DEFAULT.select_agent(contact, view)
-        best, best_since = None, _INF
+            return DEFAULT.select_agent(contact, view)
+        best, best_since = None, INF
         for group in queue.groups:
             for agent in view.available(group, channel):  # longest available first: the first match is the one
                 if self.dedicated(agent, view) in (channel, -1):
@@ -591,8 +503,8 @@ class ChannelPoolingRouting(RoutingPolicy):
         """Oldest live head (silos: of the agent's channel), else the oldest deferrable head, or ``None``."""
         channel = self.dedicated(agent, view)
         if channel < 0:
-            return _DEFAULT.select_contact(agent, view)
-        return _live_then_deferrable(
+            return DEFAULT.select_contact(agent, view)
+        return live_then_deferrable(
             view, agent, lambda queues: oldest_head(view, (q for q in queues if view.queue(q).channel == channel))
         )
 
@@ -640,7 +552,7 @@ class ThresholdRebalancing(RoutingPolicy):
         Raises:
             ValueError: An unknown intent or group in ``primary``, or a group without the skill.
         """
-        self.primary_ = _primary_table(scenario, self.params.primary, "params.primary")
+        self.primary_ = primary_table(scenario, self.params.primary, "params.primary")
         """Primary group codes per ``[channel][intent][language]`` code."""
 
     def is_hot(self, queue: int, view: SystemView, extra: int = 0) -> bool:
@@ -651,7 +563,7 @@ class ThresholdRebalancing(RoutingPolicy):
         if head is None and extra == 0:
             return False
         max_wait, max_queue = self.params.max_wait, self.params.max_queue
-        if head is not None and max_wait is not None and head.queued_s + max_wait <= view.now + _EPS_S:
+        if head is not None and max_wait is not None and head.queued_s + max_wait <= view.now + EPS_S:
             return True
         return max_queue is not None and view.queue_length(queue, max_queue) + extra >= max_queue
 
@@ -660,14 +572,14 @@ class ThresholdRebalancing(RoutingPolicy):
         queue = view.queue(contact.queue)
         channel, deferrable = contact.channel, queue.deferrable
         primary = self.primary_[queue.channel][queue.intent][queue.language]
-        agent = _longest_available(view, _split(queue.groups, primary, True), channel, deferrable)
+        agent = longest_available(view, split_groups(queue.groups, primary, True), channel, deferrable)
         if agent is not None:
             return agent
         # Backups take the oldest contacts of a hot queue, not this newcomer: the contact queues, and a review
         # now lets the available backup agents pull heads in FIFO order.
         if (
             self.is_hot(contact.queue, view, extra=1)
-            and _longest_available(view, _split(queue.groups, primary, False), channel, deferrable) is not None
+            and longest_available(view, split_groups(queue.groups, primary, False), channel, deferrable) is not None
         ):
             view.request_review(view.now)
         if self.params.max_wait is not None:
@@ -676,7 +588,7 @@ class ThresholdRebalancing(RoutingPolicy):
 
     def select_contact(self, agent: AgentInfo, view: SystemView) -> ContactInfo | None:
         """Oldest head of a hot queue, else of a queue it is primary for; live before deferrable; or ``None``."""
-        return _live_then_deferrable(view, agent, lambda queues: self._best(view, queues, agent.group))
+        return live_then_deferrable(view, agent, lambda queues: self._best(view, queues, agent.group))
 
     def _best(self, view: SystemView, queues: Iterable[int], group: int) -> ContactInfo | None:
         primary = self.primary_
