@@ -150,7 +150,8 @@ def test_next_steps_are_exact_commands_that_work(mixed_run, tmp_path: Path, monk
     tail = out[out.index("Next:") :]
     commands = [line.strip() for line in tail.splitlines() if line.strip().startswith("ccsim ")]
     verbs = [shlex.split(c)[1] for c in commands]
-    assert {"run", "compare", "optimize"} <= set(verbs)
+    assert {"report", "run", "compare", "optimize"} <= set(verbs)
+    assert "ccsim report runs/mixed" in commands
     run = next(c for c in commands if shlex.split(c)[1] == "run")
     assert run == "ccsim run mixed.yaml -r 6 --seed 1 --out runs/mixed"
     compare = next(c for c in commands if shlex.split(c)[1] == "compare")
