@@ -148,7 +148,8 @@ def test_output_fits_100_columns_and_nothing_is_cut(mixed_run):
 def test_next_steps_are_exact_commands_that_work(mixed_run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     out, _, folder = mixed_run
     tail = out[out.index("Next:") :]
-    commands = [line.strip() for line in tail.splitlines() if line.strip().startswith("ccsim ")]
+    # A command is followed by "  # what it does", or that comment is on the line before it.
+    commands = [line.split("  # ")[0].strip() for line in tail.splitlines() if line.strip().startswith("ccsim ")]
     verbs = [shlex.split(c)[1] for c in commands]
     assert {"report", "run", "compare", "optimize"} <= set(verbs)
     assert "ccsim report runs/mixed" in commands
