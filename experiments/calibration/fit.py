@@ -462,8 +462,8 @@ HOURLY_PRIOR_S = 3600.0
 the group's overall estimate): an hour with little queueing is shrunk towards the whole day."""
 
 RING_S = 2.0
-"""The last seconds of each logged wait are not counted as queueing: the log records the 1-2 s of ringing or
-routing before an answer as a wait, while the agent is already taken."""
+"""The last seconds of each logged wait (s) are not counted as queueing: the hand-over to the agent, whose talk
+starts a moment later in a log of whole seconds."""
 
 
 def _counts(starts: np.ndarray, ends: np.ndarray, length: int) -> np.ndarray:

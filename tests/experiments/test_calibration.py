@@ -376,6 +376,9 @@ def test_plots_have_units_and_lines(mapping):
     fig = plots.plot_staffing(table, {"bank": 0.8})
     _labelled(fig)
     assert len(fig.axes[0].lines) == 2
+    np.testing.assert_allclose(fig.axes[0].lines[1].get_ydata(), [0.4, 1.6, 1.2, 0.0])
+    hourly = plots.plot_staffing(table, {"bank": 0.8}, {"bank": {0: 0.5, 1: 1.0}})  # 00:00-01:30 -> hours 0, 0, 1, 1
+    np.testing.assert_allclose(hourly.axes[0].lines[1].get_ydata(), [0.2, 0.8, 1.2, 0.0])
     per = pd.DataFrame({"start": pd.date_range("1999-03-01", periods=3, freq="1h"),
                         "abandon_rate_actual": [0.1, 0.2, 0.1], "abandon_rate_sim": [0.1, 0.1, 0.2],
                         "asa_s_actual": [10, 20, 30], "asa_s_sim": [12, 18, 33]})  # fmt: skip
