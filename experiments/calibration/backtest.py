@@ -163,7 +163,7 @@ def _covers(table: dict[str, Any] | None, start: pd.Timestamp, end: pd.Timestamp
 
 def window_scenario(
     raw: dict[str, Any], calls: pd.DataFrame, mapping: CalibrationMapping, start: pd.Timestamp,
-    end: pd.Timestamp, replay_path: Path, staffing: str,
+    end: pd.Timestamp, replay_path: Path, staffing: str, profile: dict[str, dict[int, float]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The scenario dict for the window, and what staffing it uses.
 
@@ -176,6 +176,8 @@ def window_scenario(
         replay_path: The window's replay log.
         staffing: ``auto`` (the scenario's table where it covers every day of the window, else inferred from the
             log), ``scenario`` or ``log``.
+        profile: The calibrated hourly availability profile (group -> hour -> factor), with
+            ``mapping.availability_by: hour``: applied to the roster read from the window's log.
     """
     data = json.loads(json.dumps(raw))
     data["start"] = start.strftime("%Y-%m-%dT%H:%M")
@@ -191,7 +193,8 @@ def window_scenario(
     known = {g: v["staffing_table"]["availability"] for g, v in groups.items() if v.get("staffing_table")}
     fallback = float(np.mean(list(known.values()))) if known else 1.0
     avail = {g: known.get(g, fallback) for g in mapping.groups}
-    fit = fit_staffing(calls, mapping, availability=avail)
+    hourly = profile if mapping.availability_by == "hour" else None
+    fit = fit_staffing(calls, mapping, availability=avail, profile=hourly)
     template = next(iter(groups.values()))
     new_groups = {}
     for group, skills in fit.skills.items():
@@ -211,6 +214,20 @@ def window_scenario(
     )
     info["skills"] = {g: sorted(v["skills"]) for g, v in new_groups.items()}
     return data, info
+
+
+def load_profile(path: Path) -> dict[str, dict[int, float]]:
+    """The hourly availability profile ``ccsim calibrate`` wrote next to the scenario (``availability_by: hour``)."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))["profile"]
+        return {str(g): {int(h): float(v) for h, v in hours.items()} for g, hours in raw.items()}
+    except FileNotFoundError:
+        raise CalibrationInputError(
+            f"{path}: missing; the mapping says availability_by: hour, so the backtest needs the hourly profile "
+            "ccsim calibrate writes next to the scenario (calibrate again with this mapping)"
+        ) from None
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise CalibrationInputError(f"{path}: not an availability profile ({exc})") from None
 
 
 AGGREGATIONS = {"hour": "1h", "day": "1D"}
@@ -266,7 +283,11 @@ def backtest(
     replay_path = (out_dir / "window.replay.parquet").resolve()
     write_replay_log(log, replay_path, passthrough=mapping.passthrough)
     raw = yaml.safe_load(scenario_path.read_text(encoding="utf-8"))
-    data, info = window_scenario(raw, calls, mapping, s, e, replay_path, staffing)
+    profile = None
+    if mapping.availability_by == "hour":
+        stem = scenario_path.name.removesuffix(".yaml").removesuffix(".yml")
+        profile = load_profile(scenario_path.parent / f"{stem}.availability.json")
+    data, info = window_scenario(raw, calls, mapping, s, e, replay_path, staffing, profile)
     last_day = (e - pd.Timedelta(days=1)).date()
     scenario = scenario_from_dict(data, label=f"{scenario_path} (window {s.date()} .. {last_day})")
     replay = load_replay_log(scenario, scenario_path.parent)

@@ -118,10 +118,15 @@ def patience_choice(fit: PatienceFit) -> tuple[dict[str, Any], str]:
 
 
 def staffing_table(staffing: StaffingFit, group: str, interval_s: float) -> dict[str, Any]:
-    """A group's ``staffing_table``: agents on duty per interval (only intervals with agents are listed)."""
+    """A group's ``staffing_table``: agents on duty per interval (only intervals with agents are listed).
+
+    With an hourly availability profile (``availability_by: hour``) the agents are the on-duty headcount times
+    the profile of the interval's hour (at most 1), so the table's ``availability`` stays one factor per group.
+    """
     rows = staffing.table[(staffing.table["group"] == group) & (staffing.table["present"] > 0)]
+    prof = staffing.profile.get(group)
     pairs = zip(rows["start"], rows["present"], strict=True)
-    agents = {t.strftime("%Y-%m-%dT%H:%M"): round(float(n), 3) for t, n in pairs}
+    agents = {t.strftime("%Y-%m-%dT%H:%M"): round(float(n) * (prof[t.hour] if prof else 1.0), 3) for t, n in pairs}
     return {
         "interval": f"{interval_s / 60:g}min",
         "availability": round(staffing.availability[group], 4),
@@ -203,8 +208,6 @@ def scenario_dict(cal: Calibration, *, replay_path: str, name: str) -> dict[str,
             "drop": {"keep": ["0"]},
             "passthrough": list(m.passthrough),
         },
-        # a scenario needs one shift template; staffing comes from the tables, so none is used
-        "shifts": {"unused": {"start": "00:00", "length": "1h"}},
         "groups": groups,
         "reporting": {"interval": f"{m.interval / 60:g}min", "sl_thresholds": ["20s", "60s"]},
     }
@@ -479,13 +482,25 @@ def write_calibration(
     report = report_dict(cal)
     report["availability_first_estimate"] = {g: first[g] for g in scenario["groups"]}
     report["availability_refinement"] = refinement
+    extra: list[str] = []
+    if cal.staffing.profile:
+        profile = {g: {str(h): round(v, 4) for h, v in cal.staffing.profile[g].items()} for g in scenario["groups"]}
+        report["availability_by_hour"] = {
+            "profile": profile,
+            "estimate": {g: cal.staffing.hourly[g] for g in scenario["groups"] if g in cal.staffing.hourly},
+        }
+        # the backtest of a held-out window applies the same profile to the roster it reads from that window
+        (folder / f"{stem}.availability.json").write_text(json.dumps({"profile": profile}, indent=1),
+                                                          encoding="utf-8")  # fmt: skip
+        extra.append(f"{stem}.availability.json")
     figures: list[str] = []
     if plots:
         from experiments.calibration import plots as p
 
         figures = p.calibration_figures(cal, folder, stem)
     report["files"] = [
-        out_path.name, replay.name, f"{stem}.map.yaml", f"{stem}.report.json", f"{stem}.report.md", *figures,
+        out_path.name, replay.name, f"{stem}.map.yaml", *extra, f"{stem}.report.json", f"{stem}.report.md",
+        *figures,
     ]
     (folder / f"{stem}.report.json").write_text(json.dumps(report, indent=1, default=float), encoding="utf-8")
     (folder / f"{stem}.report.md").write_text(_md(report, figures), encoding="utf-8")

@@ -30,6 +30,7 @@ __all__ = [
     "DistFit",
     "PatienceFit",
     "StaffingFit",
+    "availability_by_hour",
     "day_type_of",
     "fit_arrivals",
     "fit_handle",
@@ -389,6 +390,11 @@ class StaffingFit:
             interval length) over the congested intervals (mean queue length >= ``congested_queue``), where every
             available agent should be busy.
         congested: Group -> number of congested intervals the factor is estimated from.
+        profile: Group -> hour of the day (0-23) -> relative availability in (0, 1] (the hour's estimate divided
+            by the group's largest), with ``mapping.availability_by: hour``; empty otherwise. The agents
+            available in an interval are ``present x profile[hour] x availability``.
+        hourly: Group -> the estimate per hour behind ``profile`` (:func:`availability_by_hour`), for the
+            report.
     """
 
     table: pd.DataFrame
@@ -396,6 +402,8 @@ class StaffingFit:
     skills: dict[str, list[str]]
     availability: dict[str, float]
     congested: dict[str, int]
+    profile: dict[str, dict[int, float]] = field(default_factory=dict)
+    hourly: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _spread(starts: np.ndarray, ends: np.ndarray, interval_s: float, keys: np.ndarray) -> pd.DataFrame:
@@ -449,9 +457,69 @@ def assign_groups(calls: pd.DataFrame, mapping: CalibrationMapping) -> tuple[dic
     return agent_group, skills
 
 
+HOURLY_PRIOR_S = 3600.0
+"""Seconds of waiting behind an hour's availability estimate at which it gets half the weight (the rest goes to
+the group's overall estimate): an hour with little queueing is shrunk towards the whole day."""
+
+RING_S = 2.0
+"""The last seconds of each logged wait (s) are not counted as queueing: the hand-over to the agent, whose talk
+starts a moment later in a log of whole seconds."""
+
+
+def _counts(starts: np.ndarray, ends: np.ndarray, length: int) -> np.ndarray:
+    """How many of the spans ``[start, end)`` (whole seconds) cover each second of ``[0, length)``."""
+    diff = np.zeros(length + 1, dtype=np.int64)
+    s = np.clip(np.floor(starts).astype(np.int64), 0, length)
+    e = np.clip(np.ceil(ends).astype(np.int64), 0, length)
+    keep = e > s
+    np.add.at(diff, s[keep], 1)
+    np.add.at(diff, e[keep], -1)
+    return np.cumsum(diff[:-1])
+
+
+def availability_by_hour(
+    busy: tuple[np.ndarray, np.ndarray], present: tuple[np.ndarray, np.ndarray],
+    queue: tuple[np.ndarray, np.ndarray], length_s: int, *, prior_s: float = HOURLY_PRIOR_S,
+) -> dict[str, Any]:
+    """The share of on-duty agents available to take calls, per hour of the day, from the moments a caller waited.
+
+    While a caller waits, every available agent of a work-conserving group is talking, so at such a second
+    ``talking / on duty`` is the available share. Summed over the waiting seconds of each hour of the day
+    (``sum talking / sum on duty``, the seconds since the window's midnight), shrunk towards the whole window's
+    figure with weight ``n / (n + prior_s)`` for ``n`` waiting seconds in the hour.
+
+    Args:
+        busy: Service spans of the group's agents (start, end), seconds from the window's midnight.
+        present: On-duty spans of the group's agents (start, end), seconds.
+        queue: Waiting spans of the group's callers (start, end), seconds.
+        length_s: Window length, seconds.
+        prior_s: See above (seconds).
+
+    Returns:
+        ``by_hour`` (hour -> shrunk estimate), ``raw`` (hour -> unshrunk estimate or None), ``waiting_s`` (hour ->
+        waiting seconds with an agent on duty), ``overall`` (whole-window estimate, None without waiting).
+    """
+    b = _counts(*busy, length_s)
+    p = _counts(*present, length_s)
+    q = _counts(*queue, length_s)
+    mask = (q > 0) & (p > 0)
+    hour = (np.nonzero(mask)[0] // 3600) % 24
+    num = np.bincount(hour, weights=b[mask], minlength=24)
+    den = np.bincount(hour, weights=p[mask], minlength=24)
+    n = np.bincount(hour, minlength=24).astype(float)
+    overall = float(num.sum() / den.sum()) if den.sum() > 0 else None
+    raw = {h: (float(num[h] / den[h]) if den[h] > 0 else None) for h in range(24)}
+    shrunk = {}
+    for h in range(24):
+        w = n[h] / (n[h] + prior_s)
+        base = overall if overall is not None else 1.0
+        shrunk[h] = float(min(1.0, w * (raw[h] or 0.0) + (1.0 - w) * base))
+    return {"by_hour": shrunk, "raw": raw, "waiting_s": {h: int(n[h]) for h in range(24)}, "overall": overall}
+
+
 def fit_staffing(
     calls: pd.DataFrame, mapping: CalibrationMapping, *, congested_queue: float = 1.0,
-    availability: dict[str, float] | None = None,
+    availability: dict[str, float] | None = None, profile: dict[str, dict[int, float]] | None = None,
 ) -> StaffingFit:
     """Agents seen per group and interval from service spans, and the availability factor.
 
@@ -460,6 +528,8 @@ def fit_staffing(
         mapping: Groups and interval length.
         congested_queue: Mean queue length (calls) from which an interval counts as congested.
         availability: Use these factors instead of estimating them (a held-out window uses the fitted ones).
+        profile: With ``mapping.availability_by: hour``, use these hourly profiles (group -> hour -> factor)
+            instead of estimating them; a group not listed takes the mean of the listed ones.
     """
     interval_s = mapping.interval
     agent_group, skills = assign_groups(calls, mapping)
@@ -505,4 +575,26 @@ def fit_staffing(
             avail[str(group)] = float(min(1.0, hot["busy_s"].sum() / (hot["present"].sum() * interval_s)))
         else:
             avail[str(group)] = 1.0
-    return StaffingFit(table, agent_group, skills, avail, congested)
+    prof: dict[str, dict[int, float]] = {}
+    hourly: dict[str, dict[str, Any]] = {}
+    if mapping.availability_by == "hour":
+        if profile is not None:
+            known = [v for v in profile.values() if v]
+            mean = {h: float(np.mean([v[h] for v in known])) if known else 1.0 for h in range(24)}
+            prof = {str(g): dict(profile.get(str(g)) or mean) for g in mapping.groups}
+        else:
+            length = n_slots * int(interval_s)
+            span_group = pd.Series(servers).map(agent_group).to_numpy()
+            p_group = pd.Series(p_key).map(agent_group).to_numpy()
+            w_group = waited["intent"].map(intent_group).to_numpy()
+            w_end = q0 + waited["wait_s"].to_numpy() - RING_S
+            for group in mapping.groups:
+                est = availability_by_hour(
+                    (start[span_group == group], end[span_group == group]),
+                    (p_start[p_group == group], p_end[p_group == group]),
+                    (q0[w_group == group], w_end[w_group == group]), length,
+                )
+                hourly[str(group)] = est
+                top = max(est["by_hour"].values())
+                prof[str(group)] = {h: (v / top if top > 0 else 1.0) for h, v in est["by_hour"].items()}
+    return StaffingFit(table, agent_group, skills, avail, congested, prof, hourly)

@@ -126,6 +126,11 @@ class CalibrationMapping(BaseModel):
             after-call time; the log records none, so it is fitted: see
             :func:`experiments.calibration.calibrate.refine_capacity`). With few agents on duty, rounding
             ``on duty x availability`` to whole agents loses capacity; a wrap-up does not.
+        availability_by: ``none`` (the default: one availability factor per group) or ``hour``: the share of the
+            on-duty agents taking calls also varies by hour of the day, estimated on the calibration window from
+            the seconds when a caller was waiting (then every available agent is talking, so talking / on duty
+            is the available share); see :func:`experiments.calibration.fit.availability_by_hour`. The factor per
+            group is still refined by simulation; the hourly profile scales the table's agents.
         passthrough: Log columns copied into the simulated contacts frame as ``log_<column>``.
         priority_head_start: If set, the written scenario routes with the ``priority`` policy and this head
             start for urgent callers (the Technion bank gave priority 2 a 1.5-minute head start).
@@ -149,6 +154,7 @@ class CalibrationMapping(BaseModel):
     presence_gap: PositiveDuration = 900.0
     patience_windows: list[TimeOfDay] = Field(default_factory=list)
     capacity_loss: Literal["availability", "wrap_up"] = "availability"
+    availability_by: Literal["none", "hour"] = "none"
     passthrough: list[str] = Field(default_factory=list)
     priority_head_start: PositiveDuration | None = None
     on_bad: Literal["refuse", "skip"] = "refuse"

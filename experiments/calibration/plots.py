@@ -83,16 +83,20 @@ def plot_arrivals(fits: Sequence[ArrivalFit], interval_s: float) -> Figure:
     return fig
 
 
-def plot_staffing(table: pd.DataFrame, availability: dict[str, float]) -> Figure:
-    """Agents on duty and effective agents (on duty x availability) over time, two lines per group."""
+def plot_staffing(
+    table: pd.DataFrame, availability: dict[str, float], profile: dict[str, dict[int, float]] | None = None
+) -> Figure:
+    """Agents on duty and effective agents (x availability, x the hourly profile if any): two lines per group."""
     fig, ax = plt.subplots(figsize=(9, 4))
     for group, g in table.groupby("group"):
         if g["present"].sum() == 0:
             continue
         a = availability.get(str(group), 1.0)
+        prof = (profile or {}).get(str(group))
+        hourly = g["start"].dt.hour.map(prof).to_numpy() if prof else 1.0
         ax.plot(g["start"], g["present"], drawstyle="steps-post", lw=0.8, label=f"{group}: agents on duty")
-        ax.plot(g["start"], g["present"] * a, drawstyle="steps-post", lw=0.8,
-                label=f"{group}: x availability {a:.2f}")
+        ax.plot(g["start"], g["present"] * a * hourly, drawstyle="steps-post", lw=0.8,
+                label=f"{group}: x availability {a:.2f}" + (" x hourly profile" if prof else ""))
     ax.set_xlabel("date")
     ax.set_ylabel("agents (headcount)")
     ax.set_title("Staffing inferred from agent activity")
@@ -145,5 +149,6 @@ def calibration_figures(cal: Calibration, folder: Path, stem: str) -> list[str]:
         if fit.fits and (prio is not None or intent is None):
             tag = f"{intent or 'all'}.{prio or 'all'}"
             names.append(_save(plot_patience(fit), folder, f"{stem}.patience.{tag}.png"))
-    names.append(_save(plot_staffing(cal.staffing.table, cal.staffing.availability), folder, f"{stem}.staffing.png"))
+    names.append(_save(plot_staffing(cal.staffing.table, cal.staffing.availability,
+                                     cal.staffing.profile), folder, f"{stem}.staffing.png"))
     return names

@@ -3,6 +3,7 @@ synthetic log whose model is known to be right."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -10,9 +11,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from experiments.calibration.backtest import backtest, compare, interval_metrics, write_backtest
+from experiments.calibration.backtest import backtest, compare, interval_metrics, window_scenario, write_backtest
 from experiments.calibration.calibrate import calibrate, write_calibration
-from experiments.calibration.mapping import CalibrationMapping
+from experiments.calibration.mapping import CalibrationInputError, CalibrationMapping, read_calls
 from experiments.cli import main
 from tests.experiments.calib_logs import MAPPING, mmc_log, write_log, write_mapping
 
@@ -112,3 +113,31 @@ def test_cli_mapping_file_errors(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "interval" in err
     assert "Traceback" not in err
+
+
+def test_hourly_availability_profile_travels_to_a_held_out_window(tmp_path):
+    frame = mmc_log(days=3, rate_per_h=60, agents=3, handle_mean_s=150, patience_mean_s=240, seed=22)
+    path = write_log(frame, tmp_path)
+    mapping = CalibrationMapping.model_validate(yaml.safe_load(MAPPING + "availability_by: hour\n"))
+    cal = calibrate(path, mapping, end="1999-03-02")
+    report = write_calibration(cal, tmp_path / "cal" / "s.yaml", plots=False)
+    saved = json.loads((tmp_path / "cal" / "s.availability.json").read_text())["profile"]
+    assert "s.availability.json" in report["files"]
+    assert saved["bank"] == {str(h): round(v, 4) for h, v in cal.staffing.profile["bank"].items()}
+    bt = backtest(path, tmp_path / "cal" / "s.yaml", "1999-03-03", "1999-03-03", out=tmp_path / "bt", replications=2)
+    assert bt.info["staffing"].startswith("log")
+    # the held-out roster is scaled by the calibrated profile, not by one estimated on the window
+    raw = yaml.safe_load((tmp_path / "cal" / "s.yaml").read_text())
+    day3 = read_calls(path, mapping, start=pd.Timestamp("1999-03-03"), end=pd.Timestamp("1999-03-04")).calls
+    args = (raw, day3, mapping, pd.Timestamp("1999-03-03"), pd.Timestamp("1999-03-04"), tmp_path / "r.parquet", "log")
+    half, _ = window_scenario(*args, {"bank": dict.fromkeys(range(24), 0.5)})
+    full, _ = window_scenario(*args, {"bank": dict.fromkeys(range(24), 1.0)})
+    agents_half = half["groups"]["bank"]["staffing_table"]["agents"]
+    agents_full = full["groups"]["bank"]["staffing_table"]["agents"]
+    assert agents_full
+    assert set(agents_half) == set(agents_full)
+    assert [agents_half[k] for k in agents_full] == pytest.approx([agents_full[k] / 2 for k in agents_full], abs=1e-3)
+    # without the profile file the held-out backtest refuses, naming the file and the mapping setting
+    (tmp_path / "cal" / "s.availability.json").unlink()
+    with pytest.raises(CalibrationInputError, match="availability_by: hour"):
+        backtest(path, tmp_path / "cal" / "s.yaml", "1999-03-03", "1999-03-03", out=tmp_path / "bt2", replications=2)

@@ -13,9 +13,12 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from experiments.calibration import plots
-from experiments.calibration.calibrate import calibrate, patience_choice, write_calibration
+from experiments.calibration.calibrate import calibrate, patience_choice, staffing_table, write_calibration
 from experiments.calibration.fit import (
+    HOURLY_PRIOR_S,
+    RING_S,
     _censored_mle,
+    availability_by_hour,
     fit_arrivals,
     fit_handle,
     fit_staffing,
@@ -220,6 +223,62 @@ def test_staffing_seen_busy_and_availability_by_hand(mapping):
     assert wide.availability["bank"] == pytest.approx(2400 / 3000)
 
 
+def test_availability_by_hour_from_the_waiting_seconds_by_hand():
+    h = 3600.0
+    day = 86400.0
+    # day 1, 08:00-09:00: 2 agents on duty, 1 talking 08:00-08:30; a caller waits 08:00-08:20 -> 1 of 2 available
+    # day 2, 08:00-08:10: 1 agent on duty and talking, a caller waits -> 1 of 1; 09:00-09:10 on day 1: 2 of 2
+    busy = (np.array([8 * h, day + 8 * h, 9 * h, 9 * h]), np.array([8.5 * h, day + 8 * h + 600, 9 * h + 600, 9 * h + 600]))
+    present = (np.array([8 * h, 8 * h, day + 8 * h, 9 * h, 9 * h]),
+               np.array([8.5 * h, 8.5 * h, day + 8 * h + 600, 10 * h, 10 * h]))
+    queue = (np.array([8 * h, day + 8 * h, 9 * h]), np.array([8 * h + 1200, day + 8 * h + 600, 9 * h + 600]))
+    est = availability_by_hour(busy, present, queue, int(2 * day))
+    assert est["waiting_s"][8] == 1800
+    assert est["raw"][8] == pytest.approx((1200 * 1 + 600 * 1) / (1200 * 2 + 600 * 1))
+    assert est["raw"][9] == pytest.approx(1.0)
+    assert est["raw"][3] is None
+    overall = (1800 + 1200) / (3000 + 1200)
+    assert est["overall"] == pytest.approx(overall)
+    w8 = 1800 / (1800 + HOURLY_PRIOR_S)
+    assert est["by_hour"][8] == pytest.approx(w8 * 0.6 + (1 - w8) * overall)
+    assert est["by_hour"][3] == pytest.approx(overall)  # no waiting in the hour: the whole window's figure
+
+
+def test_staffing_with_hourly_availability_scales_the_table(mapping):
+    d = pd.Timestamp("1999-03-01")
+
+    def ts(hm: str) -> pd.Timestamp:
+        return d + pd.Timedelta(hm)
+
+    # 08h: A and B on duty, only A talks while a caller waits; 09h: A and B both talk while one waits
+    calls = pd.DataFrame({
+        "server": ["A", "B", "A", "B", "", ""],
+        "service_start": [ts("8h"), ts("8h"), ts("9h"), ts("9h"), pd.NaT, pd.NaT],
+        "service_end": [ts("8h30min"), ts("8h1min"), ts("9h30min"), ts("9h30min"), pd.NaT, pd.NaT],
+        "queue_arrival": [ts("8h"), ts("8h"), ts("9h"), ts("9h"), ts("8h10min"), ts("9h10min")],
+        "wait_s": [0.0, 0.0, 0.0, 0.0, 600.0 + RING_S, 600.0 + RING_S],
+        "intent": "retail", "date": d,
+    })  # fmt: skip
+    hourly = mapping.model_copy(update={"availability_by": "hour", "presence_gap": 3600.0})
+    fit = fit_staffing(calls, hourly)
+    raw = fit.hourly["bank"]["raw"]
+    assert raw[8] == pytest.approx(0.5)  # 08:10-08:20: A talks, B (on duty until 08:30 via its gap) does not
+    assert raw[9] == pytest.approx(1.0)
+    top = max(fit.hourly["bank"]["by_hour"].values())
+    assert fit.profile["bank"][8] == pytest.approx(fit.hourly["bank"]["by_hour"][8] / top)
+    assert fit.profile["bank"][9] == pytest.approx(1.0)
+    plain = fit_staffing(calls, mapping.model_copy(update={"presence_gap": 3600.0}))
+    assert plain.profile == {}
+    table, flat = staffing_table(fit, "bank", 1800.0), staffing_table(plain, "bank", 1800.0)
+    assert table["agents"]["1999-03-01T08:00"] == pytest.approx(
+        round(flat["agents"]["1999-03-01T08:00"] * fit.profile["bank"][8], 3))
+    assert table["agents"]["1999-03-01T09:00"] == flat["agents"]["1999-03-01T09:00"]
+    # a held-out window takes the calibrated profile instead of estimating one
+    given = fit_staffing(calls, hourly, profile={"bank": {x: 0.5 for x in range(24)}})
+    assert given.profile["bank"][8] == 0.5
+    assert given.hourly == {}
+
+
 def test_patience_written_parametric_or_km_table():
     rng = np.random.default_rng(2)
     p, c = rng.exponential(300.0, 3000), rng.exponential(200.0, 3000)
@@ -249,6 +308,7 @@ def test_calibrate_writes_a_valid_scenario_and_recovers_the_truth(tmp_path, mapp
     table = scenario.groups["bank"].staffing_table
     assert table is not None
     assert max(table.agents.values()) <= 3.0
+    assert scenario.shifts == {}  # the tables are the whole staffing: no placeholder shift
     assert scenario.start.date().isoformat() == "1999-03-01"
     assert scenario.horizon == 6 * 86400
     (pooled,) = [p for p in report["patience"] if p["intent"] is None]
@@ -316,6 +376,9 @@ def test_plots_have_units_and_lines(mapping):
     fig = plots.plot_staffing(table, {"bank": 0.8})
     _labelled(fig)
     assert len(fig.axes[0].lines) == 2
+    np.testing.assert_allclose(fig.axes[0].lines[1].get_ydata(), [0.4, 1.6, 1.2, 0.0])
+    hourly = plots.plot_staffing(table, {"bank": 0.8}, {"bank": {0: 0.5, 1: 1.0}})  # 00:00-01:30 -> hours 0, 0, 1, 1
+    np.testing.assert_allclose(hourly.axes[0].lines[1].get_ydata(), [0.2, 0.8, 1.2, 0.0])
     per = pd.DataFrame({"start": pd.date_range("1999-03-01", periods=3, freq="1h"),
                         "abandon_rate_actual": [0.1, 0.2, 0.1], "abandon_rate_sim": [0.1, 0.1, 0.2],
                         "asa_s_actual": [10, 20, 30], "asa_s_sim": [12, 18, 33]})  # fmt: skip
