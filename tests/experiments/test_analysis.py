@@ -20,8 +20,10 @@ from experiments.analysis import (
     human_mix,
     miss_probability,
     one_path_per_value,
+    plan_table,
     variant_table,
 )
+from experiments.compare import Variant, compare
 from experiments.results import ExperimentResult
 from sim.config import Scenario
 from tests.conftest import TINY_SCENARIO
@@ -196,3 +198,38 @@ def test_one_path_per_value_gives_an_erlang_plan_as_a_warm_start() -> None:
     assert params == {"groups.agents.staffing.always": plan.staffing["agents"]["always"]}
     assert notes == []
     assert one_path_per_value({"a": {"b": [1]}, "c": {}}) == {"a": {"b": [1]}, "c": {}}
+
+
+def test_plan_table_pairs_each_variant_with_the_baseline() -> None:
+    scenario = Scenario.model_validate(copy.deepcopy(TINY_SCENARIO))
+    family = [("asa_s", "channel=voice"), ("recurring_cost_per_week", "all")]
+    comparison = compare(scenario, [Variant("three", {"groups.agents.staffing.always": 3})], baseline="two",
+                         seed=5, n_replications=3, workers=1, progress=False, family=family)
+    table = plan_table(comparison).set_index(["variant", "metric", "scope"])
+    assert list(dict.fromkeys(table.index.get_level_values(0))) == ["two", "three"]
+    for metric, scope in family:
+        per_rep = {
+            name: r.metrics[(r.metrics["metric"] == metric) & (r.metrics["scope"] == scope)]
+            .set_index("replication")["value"]
+            for name, r in comparison.results.items()
+        }
+        diff = (per_rep["three"] - per_rep["two"]).to_numpy(dtype=float)
+        half = stats.t.ppf(0.975, 2) * np.std(diff, ddof=1) / math.sqrt(3)
+        row = table.loc[("three", metric, scope)]
+        assert row["diff"] == pytest.approx(diff.mean())
+        assert row["diff_high"] - row["diff"] == pytest.approx(half)
+        assert row["mean"] == pytest.approx(per_rep["three"].mean())
+        own = stats.t.ppf(0.975, 2) * per_rep["three"].std(ddof=1) / math.sqrt(3)
+        assert row["ci_half"] == pytest.approx(own)
+        assert row["n"] == 3
+        base = table.loc[("two", metric, scope)]
+        assert base["mean"] == pytest.approx(per_rep["two"].mean())
+        assert math.isnan(base["diff"])
+        assert pd.isna(base["significant"])
+    # a third agent costs more per week and shortens the waits
+    assert table.loc[("three", "recurring_cost_per_week", "all"), "diff"] > 0
+    assert table.loc[("three", "asa_s", "channel=voice"), "diff"] < 0
+    only = plan_table(comparison, [("asa_s", "channel=voice")])
+    assert set(only["metric"]) == {"asa_s"}
+    with pytest.raises(ValueError, match=r"\('occupancy', 'all'\)\] are not in the comparison's family"):
+        plan_table(comparison, [("occupancy", "all")])
