@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from experiments.compare import Comparison
-from experiments.results import ExperimentResult
+from experiments.results import WORST_METRIC, ExperimentResult
 from experiments.stats import paired_difference, t_interval
+from sim.config import Scenario
 
 __all__ = [
     "BUSY_HOURS",
@@ -28,6 +29,7 @@ __all__ = [
     "human_mix",
     "miss_probability",
     "one_path_per_value",
+    "outage_family",
     "plan_table",
     "variant_table",
 ]
@@ -111,6 +113,37 @@ def variant_table(
                 }
             )
     return pd.DataFrame(rows, columns=["variant", "metric", "scope", "mean", "ci_low", "ci_high", "n"])
+
+
+def outage_family(scenario: Scenario) -> list[tuple[str, str]]:
+    """The ``(metric, scope)`` pairs an outage study compares: its family for :func:`experiments.compare.compare`.
+
+    Every target's attainment (and its worst interval for an ``every_interval`` target: what its status is read
+    from), then for each channel an outage fails or moves traffic to (in the scenario's channel order): the
+    contacts lost on the dead line (``lost``, count per run), the abandonment rate and the ASA (s); then the
+    recurring cost per week. A small family keeps Holm's correction from blunting the differences that matter.
+
+    Args:
+        scenario: The baseline scenario (its targets and ``arrivals.outages``).
+
+    Returns:
+        The pairs, without repeats; ``lost`` only for failed channels.
+    """
+    pairs: list[tuple[str, str]] = []
+    for target in scenario.targets:
+        pairs.append(("target_attainment", f"target={target.name}"))
+        if target.aggregation == "every_interval":
+            pairs.append((WORST_METRIC, f"target={target.name}"))
+    outages = getattr(scenario.arrivals, "outages", None) or []
+    failed = {o.channel for o in outages}
+    touched = failed | {o.moved_to for o in outages if o.moved_to is not None}
+    for channel in scenario.channels:
+        if channel in failed:
+            pairs.append(("lost", f"channel={channel}"))
+        if channel in touched:
+            pairs += [("abandon_rate", f"channel={channel}"), ("asa_s", f"channel={channel}")]
+    pairs.append(("recurring_cost_per_week", "all"))
+    return pairs
 
 
 def plan_table(comparison: Comparison, pairs: Sequence[tuple[str, str]] | None = None) -> pd.DataFrame:

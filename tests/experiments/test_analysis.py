@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from experiments import load_scenario
 from experiments.analysis import (
     BUSY_HOURS,
     BUSY_VALUE,
@@ -20,11 +21,12 @@ from experiments.analysis import (
     human_mix,
     miss_probability,
     one_path_per_value,
+    outage_family,
     plan_table,
     variant_table,
 )
 from experiments.compare import Variant, compare
-from experiments.results import ExperimentResult
+from experiments.results import WORST_METRIC, ExperimentResult
 from sim.config import Scenario
 from tests.conftest import TINY_SCENARIO
 
@@ -233,3 +235,23 @@ def test_plan_table_pairs_each_variant_with_the_baseline() -> None:
     assert set(only["metric"]) == {"asa_s"}
     with pytest.raises(ValueError, match=r"\('occupancy', 'all'\)\] are not in the comparison's family"):
         plan_table(comparison, [("occupancy", "all")])
+
+
+def test_outage_family_covers_the_targets_the_failed_and_the_receiving_channels() -> None:
+    scenario, _ = load_scenario("ecommerce_1111")
+    family = outage_family(scenario)
+    assert len(family) == len(set(family))
+    for target in scenario.targets:
+        assert ("target_attainment", f"target={target.name}") in family
+    assert (WORST_METRIC, "target=sale chat normal, every 30 min") in family  # the every_interval target
+    assert (WORST_METRIC, "target=voice 80/20") not in family
+    assert ("lost", "channel=voice") in family
+    assert ("lost", "channel=chat") not in family  # chat takes the moved callers; it does not fail
+    for channel in ("voice", "chat"):
+        assert ("abandon_rate", f"channel={channel}") in family
+        assert ("asa_s", f"channel={channel}") in family
+    assert not [pair for pair in family if pair[1] in ("channel=email", "channel=social")]
+    assert family[-1] == ("recurring_cost_per_week", "all")
+    without = outage_family(_scenario())  # no outage: the targets and the cost only
+    assert without == [("target_attainment", "target=voice 80/20"), ("target_attainment", "target=urgent 5 min"),
+                       ("recurring_cost_per_week", "all")]
