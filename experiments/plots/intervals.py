@@ -229,7 +229,7 @@ def plot_variants_by_interval(
     Raises:
         ValueError: Unknown target or variant, a target filtered by intent, or an empty range.
     """
-    from sim.metrics import interval_table
+    from sim.metrics import interval_table, sl_metric
 
     t = _find_target(scenario, target)
     if t.intent is not None:
@@ -242,7 +242,7 @@ def plot_variants_by_interval(
     high = pd.Timestamp(end) if end is not None else None
     ranged = low is not None or high is not None
     window = t.window is not None and t.window.restricts and not ranged
-    sl_col = f"sl_{t.threshold:g}s"
+    sl_col = sl_metric(t.threshold)
     fig = Figure(figsize=(11, 4.8), layout="constrained")
     ax = fig.subplots()
     lines = []

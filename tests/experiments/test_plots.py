@@ -382,6 +382,13 @@ def test_variants_by_interval_draws_each_variant_the_target_line_and_the_outage(
     assert len(_line(late.axes[0], "no_plan").get_xydata()) == 3
     assert not [p for p in late.axes[0].patches if p.get_label() == "voice outage"]
     assert "Mon 11-09 15:00–Mon 11-09 18:00" in late._suptitle.get_text()
+    # a threshold in minutes (its SL column is named in the threshold's unit on newer trees): as drawn alone
+    urgent = plot_variants_by_interval(runs, outage, "urgent 5 min", start="2026-11-09T15:00")
+    alone = _line(plot_target_by_interval(runs["more_agents"].intervals, outage, "urgent 5 min").axes[0],
+                  "SL within 5min")
+    drawn = _line(urgent.axes[0], "more_agents").get_xydata()
+    np.testing.assert_allclose(drawn, alone.get_xydata()[-len(drawn):])
+    assert urgent.axes[0].get_ylabel() == "service level within 5min (%)"
     with pytest.raises(ValueError, match=r"variants \['nope'\] not in the results"):
         plot_variants_by_interval(runs, outage, "evening", variants=["nope"])
     with pytest.raises(ValueError, match="no interval of target 'evening' in the range shown"):
