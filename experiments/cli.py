@@ -12,12 +12,11 @@ import argparse
 import inspect
 import math
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -31,12 +30,11 @@ from experiments.run_dir import RunDirError, default_out_dir
 from experiments.runner import DaskError, run_experiment
 from experiments.scenario_errors import ScenarioError
 from experiments.scenario_files import check_data, describe_scenario, list_scenarios, load_scenario
+from experiments.tables import console, print_comparison, print_erlang_plan, print_optimization, print_result, text
 from experiments.terminal import printable
 from sim.arrivals import ReplayError
 from sim.budget import estimate, scenario_warnings
 from sim.config import Scenario
-from sim.metrics import COST_METRICS, RESOLUTION_METRICS
-from sim.units import format_duration
 
 __all__ = ["main"]
 
@@ -50,18 +48,15 @@ _USER_ERRORS: tuple[type[Exception], ...] = (
 
 
 def _stdout() -> Console:
-    # Wide enough for the summary tables when output goes to a file or a pipe; ":name:" in a user's names stays
-    # text (no emoji codes).
-    return Console(width=None if sys.stdout.isatty() else 160, emoji=False)
+    # The terminal's width, or experiments.tables.WIDTH (100) columns for a file or a pipe: tables fit it.
+    return console()
 
 
-def _text(value: object) -> str:
-    """A user-supplied string (name, path) for rich markup: control characters and markup escaped."""
-    return escape(printable(value))
+_text = text
 
 
 def _error_console() -> Console:
-    return Console(stderr=True, width=None if sys.stderr.isatty() else 160, emoji=False)
+    return console(stderr=True)
 
 
 def _error(message: str) -> None:
@@ -139,8 +134,9 @@ class _Run(_BaseCommand):
 
     Results go to a run directory (default runs/<scenario name>, with "/" and control characters in the name
     replaced by "_"); re-running the same command there resumes: only missing replications run, and -r can be
-    raised to add more. One run at a time writes into a folder: a second one is refused (or waits, with --wait),
-    and a folder that is not a ccsim run directory is never written into.
+    raised to add more (a smaller -r drops none: the summary covers every replication the folder holds). One run
+    at a time writes into a folder: a second one is refused (or waits, with --wait), and a folder that is not a
+    ccsim run directory is never written into.
     """
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -180,10 +176,39 @@ class _Run(_BaseCommand):
         overload = overload_warnings(result.summary)  # printed with the summary, on stdout
         for warning in (w for w in result.warnings if w not in overload):
             _error_console().print(f"[bold yellow]warning:[/] {_text(warning)}")
-        _print_result(_stdout(), result)
+        if len(result.replications) > args.replications:
+            _error_console().print(
+                f"[bold yellow]note:[/] {_text(out)} already holds {len(result.replications)} replications of this "
+                f"scenario and seed; -r {args.replications} does not drop any: the summary covers all "
+                f"{len(result.replications)} (for a {args.replications}-replication summary, choose another --out)"
+            )
+        print_result(_stdout(), result, next_steps=_next_steps(args, result, out))
         reused = f" ({len(result.reused)} reused)" if result.reused else ""
         print(f"{len(result.replications)} replications{reused} in {printable(out)}", file=sys.stderr)
         return EXIT_OK
+
+
+def _next_steps(args: argparse.Namespace, result: ExperimentResult, out: Path) -> list[tuple[str, str]]:
+    """What to run next on this run directory, as exact commands (the scenario as given, with its changes)."""
+    changes = [arg for value in args.set or [] for arg in ("--set", value)]
+    changes += [arg for path in args.overrides or [] for arg in ("--overrides", path)]
+    scenario = shlex.join([args.scenario, *changes])
+    n, folder = len(result.replications), shlex.quote(str(out))
+    steps = []
+    if "report" in _COMMANDS:
+        steps.append((f"ccsim report {folder}", "one HTML file: summary, targets met or missed, plots"))
+    steps += [
+        (
+            f"ccsim run {scenario} -r {2 * n} --seed {result.seed} --out {folder}",
+            f"narrower CIs: {n} more replications, the {n} done are reused",
+        ),
+        (
+            f"ccsim compare {scenario} VARIANTS.yaml -r {n} --seed {result.seed}",
+            "other staffing or policies on the same customers (README: Comparing variants)",
+        ),
+        (f"ccsim optimize {scenario} SPACE.yaml", "the cheapest plan that meets every target (README: Optimizing)"),
+    ]
+    return steps
 
 
 class _Validate(_BaseCommand):
@@ -346,7 +371,7 @@ class _Compare(_BaseCommand):
         write_csv(out / "comparison.csv", result.differences)
         write_csv(out / "summary.csv", result.summary())
         write_csv(out / "targets.csv", result.targets())
-        _print_comparison(_stdout(), result, args.alpha)
+        print_comparison(_stdout(), result, args.alpha)
         done = f"{len(result.results)} variants x {result.replications} replications in {printable(out)}"
         print(done, file=sys.stderr)
         return EXIT_OK
@@ -429,56 +454,7 @@ class _Erlang(_BaseCommand):
             return EXIT_USAGE
         out = args.out if args.out is not None else default_out_dir(f"erlang-{scenario.name}.yaml", root=".")
         write_plan(plan, out)
-        console = _stdout()
-        channels = Table(
-            title=f"Erlang requirement per channel (agents on duty, after {plan.shrinkage:.1%} shrinkage; "
-            f"{format_duration(plan.interval_s)} intervals)",
-            title_justify="left",
-        )
-        for column in ("channel", "queues (groups)", "model", "binding target", "peak", "agent-hours"):
-            channels.add_column(column, justify="right" if column in ("peak", "agent-hours") else "left")
-        req = plan.requirements
-        for row in plan.by_channel().itertuples(index=False):
-            part = req[req["channel"] == row.channel]
-            channels.add_row(
-                _text(row.channel),
-                _text(", ".join(dict.fromkeys(part["groups"]))),
-                _text(", ".join(dict.fromkeys(part["model"]))),
-                _text(", ".join(n for n in dict.fromkeys(part["target"]) if n) or "–"),
-                f"{row.peak_requirement:,.1f}",
-                f"{row.agent_hours:,.0f}",
-            )
-        console.print(channels)
-        shifts = Table(title="Plan: agents per group and shift template, weekly pay", title_justify="left")
-        for column in ("group", "shift", "current", "planned", "current pay/week", "planned pay/week"):
-            shifts.add_column(column, justify="left" if column in ("group", "shift") else "right")
-        table = plan.shift_table()
-        for row in table.itertuples(index=False):
-            shifts.add_row(
-                _text(row.group),
-                _text(row.shift),
-                f"{row.current:,}",
-                f"{row.planned:,}",
-                f"{row.current_weekly_cost:,.0f}",
-                f"{row.planned_weekly_cost:,.0f}",
-            )
-        shifts.add_row(
-            "total",
-            "",
-            f"{table['current'].sum():,}",
-            f"{table['planned'].sum():,}",
-            f"{plan.current_weekly_cost:,.0f}",
-            f"{plan.weekly_cost:,.0f}",
-            style="bold",
-        )
-        console.print(shifts)
-        change = plan.weekly_cost / plan.current_weekly_cost - 1.0 if plan.current_weekly_cost > 0 else math.nan
-        change_text = "" if math.isnan(change) else f" ({change:+.1%} against the current roster)"
-        console.print(
-            f"Weekly pay {plan.weekly_cost:,.0f}{change_text}; deferrable occupancy {plan.occupancy:.0%}; "
-            f"solver: {_text(plan.status)}"
-        )
-        console.print(f"Override file: {_text(out)} (ccsim run {_text(args.scenario)} --overrides {_text(out)})")
+        print_erlang_plan(_stdout(), plan, args.scenario, out)
         return EXIT_OK
 
 
@@ -593,7 +569,7 @@ class _Optimize(_BaseCommand):
             return EXIT_USAGE
         for note in result.notes:
             err.print(f"[bold yellow]note:[/] {_text(note)}")
-        _print_optimization(_stdout(), result, space)
+        print_optimization(_stdout(), result, space)
         return EXIT_OK
 
 
@@ -657,315 +633,6 @@ _COMMANDS: dict[str, type[_BaseCommand]] = {
     "calibrate": _Calibrate,
     "backtest": _Backtest,
 }
-
-
-# ------------------------------------------------------------------------------------------------ printing
-
-_PERCENT_WORDS = frozenset(
-    {"rate", "share", "sl", "attainment", "occupancy", "utilization", "containment", "deflection", "fcr", "p", "pct"}
-)
-
-
-def _unit(metric: str) -> tuple[str, str, float]:
-    """Display label, unit and scale of a metric from its name (``_s`` seconds, ``_h`` hours, shares as %)."""
-    if metric.endswith("_s"):
-        return metric.removesuffix("_s"), "s", 1.0
-    if metric.endswith("_h"):
-        return metric.removesuffix("_h"), "h", 1.0
-    if _PERCENT_WORDS & set(metric.split("_")):
-        return metric, "%", 100.0
-    return metric, "", 1.0
-
-
-def _cell(mean: float, half: float, unit: str, scale: float) -> str:
-    if pd.isna(mean):
-        return "–"
-    mean, half = mean * scale, half * scale
-    decimals = 1 if unit in ("%", "s", "h") or abs(mean) >= 10 else 2
-    decimals = 0 if unit == "" and abs(mean) >= 1000 else decimals
-    text = f"{mean:,.{decimals}f}"
-    return text if pd.isna(half) else f"{text} ± {half:,.{decimals}f}"
-
-
-def _scope_kind(scope: str) -> str:
-    return "channel" if scope == "all" else scope.split("=", 1)[0]
-
-
-def _metric_table(summary: pd.DataFrame, kind: str, n: int, title: str | None = None) -> Table:
-    """Rows: metrics (with units); columns: scopes of one kind ("all" joins the channel table)."""
-    part = summary[summary["scope"].map(_scope_kind) == kind]
-    scopes = list(dict.fromkeys(part["scope"]))
-    scopes.sort(key=lambda s: s != "all")
-    if title is None:
-        title = "all contacts and per channel" if kind == "channel" else f"per {kind}"
-    table = Table(title=title, title_justify="left")
-    table.add_column("metric")
-    for scope in scopes:
-        table.add_column(_text(scope.split("=", 1)[-1]), justify="right")
-    for metric, rows in part.groupby("metric", sort=False):
-        label, unit, scale = _unit(str(metric))
-        by_scope = rows.set_index("scope")
-        cells = []
-        for scope in scopes:
-            if scope not in by_scope.index:
-                cells.append("")
-                continue
-            row = by_scope.loc[scope]
-            cell = _cell(row["mean"], row["ci_half"], unit, scale)
-            cells.append(cell if int(row["n"]) == n else f"{cell} (n={int(row['n'])})")
-        table.add_row(_text(f"{label} ({unit})" if unit else label), *cells)
-    return table
-
-
-_STATUS_STYLE = {"MET": "green", "NOT MET": "bold red", "UNCERTAIN": "yellow", "NO DATA": "dim", "NEEDS --log": "dim"}
-
-
-def _targets_table(targets: pd.DataFrame, interval_s: float) -> Table:
-    table = Table(title="FRT targets: P(FRT ≤ threshold | filter) ≥ level", title_justify="left")
-    for column, justify in (
-        ("target", "left"),
-        ("filter", "left"),
-        ("window", "left"),
-        ("threshold", "right"),
-        ("level", "right"),
-        ("attained (%)", "right"),
-        ("95% CI (%)", "right"),
-        ("worst interval (%)", "right"),
-        ("intervals met (%)", "right"),
-        ("status", "left"),
-    ):
-        table.add_column(column, justify=justify)
-    for row in targets.itertuples(index=False):
-        filters = ", ".join(
-            f"{k}={v}" for k in ("channel", "priority", "tier", "intent") if pd.notna(v := getattr(row, k))
-        )
-        ci = "–" if math.isnan(row.ci_low) else f"{row.ci_low * 100:.1f}–{row.ci_high * 100:.1f}"
-        every = row.aggregation == "every_interval"
-        window = f"{row.window}, every {format_duration(interval_s)}" if every else row.window
-        worst = _cell(row.worst, row.worst_ci_half, "%", 100.0) if every else ""
-        if every and row.worst_at is not None:
-            worst += f" at {row.worst_at:%a %m-%d %H:%M} ({row.worst_at_n}/{row.n})"
-        table.add_row(
-            _text(row.target),
-            _text(filters or "all contacts"),
-            _text(window),
-            format_duration(row.threshold_s),
-            f"{row.level:.0%}",
-            _cell(row.mean, row.ci_half, "%", 100.0),
-            ci,
-            worst,
-            _cell(row.interval_share, float("nan"), "%", 100.0) if every else "",
-            f"[{_STATUS_STYLE[row.status]}]{row.status}[/]",
-        )
-    return table
-
-
-_MAX_DAYS = 31
-"""Longer runs print only the days on which some target's mean is below its level (all are in summary.csv)."""
-
-
-def _days_table(days: pd.DataFrame, targets: Sequence[str]) -> Table:
-    """Days x targets: mean attainment over replications, red where below the target's level."""
-    title = "attainment per day (%, mean over replications; red: below the level)"
-    if days["day"].nunique() > _MAX_DAYS:
-        missed = days.loc[days["mean"] < days["level"] - 1e-12, "day"]
-        days = days[days["day"].isin(missed)]
-        title += "; only the days with a miss (all: target_day_attainment in summary.csv)"
-    table = Table(title=title, title_justify="left")
-    table.add_column("day")
-    for name in targets:
-        table.add_column(_text(name), justify="right")
-    for day, rows in days.groupby("day", sort=True):
-        by_target = rows.set_index("target")
-        cells = []
-        for name in targets:
-            if name not in by_target.index or pd.isna(by_target.loc[name, "mean"]):
-                cells.append("–")
-                continue
-            mean, level = float(by_target.loc[name, "mean"]), float(by_target.loc[name, "level"])
-            text = f"{mean * 100:.1f}"
-            cells.append(f"[bold red]{text}[/]" if mean < level - 1e-12 else text)
-        table.add_row(f"{pd.Timestamp(str(day)):%a %Y-%m-%d}", *cells)
-    return table
-
-
-_STAGE_VOLUMES = ("bot_offered", "approvals", "transfers", "repeat_contacts", "same_agent_share")
-"""Resolution metrics whose being non-zero shows that the bot, approval, transfer or customer-history stages ran.
-Scope kinds printed on the console are channel and group; the others (priority, tier...) are in summary.csv."""
-
-
-def _print_result(console: Console, result: ExperimentResult) -> None:
-    n = len(result.replications)
-    # Metrics and scopes in the order experiments.measure emits them (channels as in the scenario), not sorted.
-    order = {name: i for i, name in enumerate(dict.fromkeys([*result.metrics["metric"], *result.metrics["scope"]]))}
-    summary = result.summary.sort_values(["metric", "scope"], key=lambda s: s.map(order), kind="stable")
-    console.print(
-        f"[bold]{_text(result.scenario.name)}[/]: {n} replications, seed {result.seed}; "
-        f"cells are mean ± 95% CI half-width (Student t, n = {n})"
-    )
-    for warning in overload_warnings(result.summary):
-        console.print(f"[bold red]{_text(warning)}[/]")
-    kinds = summary["scope"].map(_scope_kind)
-    stages = summary["metric"].isin(RESOLUTION_METRICS)
-    costs = summary["metric"].isin(("labor_cost_per_week", *COST_METRICS)) & (kinds == "channel")
-    human = kinds.eq("channel") & ~stages & ~costs
-    console.print(_metric_table(summary[human], "channel", n, "human queue: all contacts and per channel"))
-    # Bot, approval and repeat figures only when the scenario has any (all zero or undefined otherwise).
-    used = summary.loc[stages & summary["metric"].isin(_STAGE_VOLUMES), "mean"].fillna(0.0).gt(0).any()
-    if used:
-        title = "bot (apart from human FRT), approvals, transfers, first-contact resolution and repeats, per channel"
-        console.print(_metric_table(summary[stages & (kinds == "channel")], "channel", n, title))
-    if costs.any():
-        title = "costs (currency): per week, one-off apart"
-        console.print(_metric_table(summary[costs], "channel", n, title))
-    if (kinds == "group").any():
-        console.print(_metric_table(summary[kinds == "group"], "group", n))
-    if result.scenario.targets:
-        console.print(_targets_table(result.targets(), result.scenario.reporting.interval))
-        days = result.day_attainment()
-        if len(days):
-            console.print(_days_table(days, [t.name for t in result.scenario.targets]))
-    if result.out_dir is not None:
-        console.print(f"Full summary (every scope): {_text(result.out_dir / 'summary.csv')}")
-
-
-def _print_comparison(console: Console, result: Any, alpha: float) -> None:
-    """Per metric: each variant's mean ± CI; then each variant's difference from the baseline, * if significant."""
-    n = result.replications
-    console.print(
-        f"[bold]{_text(result.baseline)}[/] and {len(result.results) - 1} variants, {n} replications each on common "
-        f"random numbers; cells are mean ± 95% CI half-width; differences are variant − {_text(result.baseline)}, "
-        f"[bold]*[/] = significant after Holm's correction over all {len(result.differences)} (α = {alpha:g})"
-    )
-    summary = result.summary().set_index(["variant", "metric", "scope"])
-    table = Table(title="metric per variant", title_justify="left")
-    table.add_column("metric (scope)")
-    for name in result.results:
-        table.add_column(_text(name), justify="right")
-    for metric, scope in result.family:
-        label, unit, scale = _unit(metric)
-        cells = []
-        for name in result.results:
-            key = (name, metric, scope)
-            row = summary.loc[key] if key in summary.index else None
-            cells.append("" if row is None else _cell(row["mean"], row["ci_half"], unit, scale))
-        table.add_row(_text(f"{label} ({unit})" if unit else label) + f" [dim]{_text(scope)}[/]", *cells)
-    console.print(table)
-    diffs = result.differences
-    if diffs.empty:
-        return
-    table = Table(title=f"difference from {_text(result.baseline)} (95% CI)", title_justify="left")
-    table.add_column("metric (scope)")
-    variants = list(dict.fromkeys(diffs["variant"]))
-    for name in variants:
-        table.add_column(_text(name), justify="right")
-    indexed = diffs.set_index(["variant", "metric", "scope"])
-    for metric, scope in result.family:
-        label, unit, scale = _unit(metric)
-        cells = []
-        for name in variants:
-            row = indexed.loc[(name, metric, scope)]
-            mark = " [bold]*[/]" if row["significant"] else ""
-            text = _cell(row["diff"], math.nan, unit, scale)
-            low = _cell(row["ci_low"], math.nan, unit, scale)
-            high = _cell(row["ci_high"], math.nan, unit, scale)
-            cells.append(escape(f"{text} [{low}, {high}]") + mark)
-        table.add_row(_text(f"{label} ({unit})" if unit else label) + f" [dim]{_text(scope)}[/]", *cells)
-    console.print(table)
-    payback = result.payback()
-    if len(payback):
-        table = Table(title="one-off costs and payback (currency; saving = baseline − variant, per week)")
-        for column in ("variant", "extra one-off", "saving per week (95% CI)", "payback (weeks)"):
-            table.add_column(column, justify="left" if column == "variant" else "right")
-        for row in payback.itertuples(index=False):
-            weeks = "never" if math.isinf(row.payback_weeks) else f"{row.payback_weeks:,.1f}"
-            table.add_row(
-                _text(row.variant),
-                f"{row.extra_one_off_cost:,.0f}",
-                _cell(row.saving_per_week, row.saving_ci_half, "", 1.0),
-                weeks,
-            )
-        console.print(table)
-    targets = result.targets()
-    if len(targets):
-        table = Table(title="targets per variant", title_justify="left")
-        table.add_column("target")
-        for name in result.results:
-            table.add_column(_text(name))
-        for target, rows in targets.groupby("target", sort=False):
-            by = rows.set_index("variant")
-            cells = []
-            for name in result.results:
-                row = by.loc[name]
-                style = _STATUS_STYLE.get(row["status"], "")
-                cells.append(f"{_cell(row['mean'], row['ci_half'], '%', 100.0)} [{style}]{row['status']}[/]")
-            table.add_row(_text(target), *cells)
-        console.print(table)
-
-
-def _print_optimization(console: Console, result: Any, space: Any) -> None:
-    """The study's counts, the best trials (or the Pareto front), the confirmation and the chosen plan."""
-    trials = result.trials
-    states = trials["state"].value_counts().to_dict() if len(trials) else {}
-    counts = ", ".join(f"{n} {state.lower()}" for state, n in states.items())
-    plans = int((~trials["note"].str.startswith("same plan")).sum()) if len(trials) else 0
-    console.print(
-        f"study [bold]{_text(result.study_name)}[/] in {_text(result.storage)}: {len(trials)} trials ({counts}), "
-        f"{plans} distinct plans; "
-        f"objective {_text(space.objective)} (mean over {space.replications} replications, seed {space.seed})"
-    )
-    paths = [v.path for v in space.variables]
-    targets = [c for c in trials.columns if c not in {"trial", "state", "cost", "replications", "worst_margin",
-                                                      "feasible", "note", *paths}]
-    if result.pareto is not None:
-        shown, title = result.pareto, "Pareto front: cost vs worst target margin (attainment − level)"
-    else:
-        feasible = trials[trials["feasible"]].drop_duplicates(subset=paths)
-        shown, title = feasible.sort_values(["cost", "trial"]).head(10), "cheapest feasible trials (distinct plans)"
-    table = Table(title=title, title_justify="left")
-    for column in ["trial", *paths, space.objective, *targets, "worst margin"]:
-        table.add_column(_text(column), justify="left" if column in paths else "right")
-    for row in shown.to_dict("records"):
-        cells = [str(row["trial"]), *(_text(row[p]) for p in paths), f"{row['cost']:,.2f}"]
-        cells += [_cell(row[t], math.nan, "%", 100.0) for t in targets]
-        table.add_row(*cells, f"{row['worst_margin'] * 100:+.1f} pts")
-    console.print(table)
-    confirmation = result.confirmation
-    if confirmation.empty:
-        console.print("[bold red]no feasible plan was found[/]: widen the space or add trials")
-        return
-    n = int(confirmation["replications"].iloc[0])
-    seed = int(confirmation["seed"].iloc[0])
-    table = Table(
-        title=f"confirmation on fresh seeds ({n} replications, seed {seed}): attainment mean ± 95% CI, status, "
-        "p_period = share of replications meeting the target, p_mean = P(mean ≥ level)",
-        title_justify="left",
-    )
-    table.add_column("trial", justify="right")
-    table.add_column(_text(space.objective), justify="right")
-    names = list(dict.fromkeys(confirmation["target"]))
-    for name in names:
-        table.add_column(_text(name), justify="right")
-    for trial, rows in confirmation.groupby("trial", sort=False):
-        by = rows.set_index("target")
-        first = rows.iloc[0]
-        cells = [f"{trial}{' *' if first['chosen'] else ''}", _cell(first["cost"], first["cost_ci_half"], "", 1.0)]
-        for name in names:
-            r = by.loc[name]
-            style = _STATUS_STYLE.get(r["status"], "")
-            cells.append(
-                f"{_cell(r['mean'], (r['ci_high'] - r['ci_low']) / 2, '%', 100.0)} [{style}]{r['status']}[/] "
-                f"p_period {r['p_period']:.2f} p_mean {r['p_mean']:.2f}"
-            )
-        table.add_row(*cells)
-    console.print(table)
-    if result.best is None:
-        console.print("[bold red]no confirmed plan met every target[/]; see confirmation.csv")
-    else:
-        console.print(
-            f"chosen: trial {result.best_trial} (*): {_text(result.out_dir / 'best_overrides.yaml')} "
-            "(apply with ccsim run SCENARIO --overrides FILE)"
-        )
 
 
 # ---------------------------------------------------------------------------------------------------- main

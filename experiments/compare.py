@@ -48,6 +48,7 @@ from experiments.scenario_errors import ScenarioError
 from experiments.scenario_files import parse_yaml, read_text
 from experiments.stats import replications_needed, t_interval
 from sim.config import Scenario
+from sim.metrics import legacy_renames, sl_metric
 from sim.problems import short_repr
 
 __all__ = [
@@ -203,7 +204,8 @@ def default_family(scenario: Scenario, metrics: pd.DataFrame) -> list[tuple[str,
         family.append(("target_attainment", f"target={target.name}"))
         if target.aggregation == "every_interval":  # what its status is read from
             family.append((WORST_METRIC, f"target={target.name}"))
-    sl = sorted({m for m, _ in present if m.startswith("sl_")})[:1]
+    # The SL at the shortest threshold (by value: names like sl_15min and sl_20s do not sort by it).
+    sl = [sl_metric(scenario.sl_thresholds_s()[0])] if scenario.sl_thresholds_s() else []
     for channel in scenario.channels:
         for metric in (*sl, "asa_s", "abandon_rate"):
             family.append((metric, f"channel={channel}"))
@@ -409,6 +411,8 @@ def compare(
         raise ScenarioError("variants", problems)
     root = Path(out_dir) if out_dir is not None else None
     folders = {name: default_out_dir(name, root) if root is not None else None for name in names}
+    if half_widths:
+        half_widths = dict(zip(_current_metric_names(list(half_widths)), half_widths.values(), strict=True))
     n = int(n_replications)
     while True:
         if on_round is not None:
@@ -429,6 +433,7 @@ def compare(
         }
         chosen = list(family) if family is not None else default_family(scenario, results[baseline].metrics)
         chosen += [pair for pair in (half_widths or {}) if pair not in chosen]
+        chosen = list(dict.fromkeys(_current_metric_names(chosen)))
         table = paired_table(results, baseline, chosen, confidence=confidence, alpha=alpha)
         needed = _more_needed(results, baseline, half_widths or {}, confidence, max_replications)
         if needed <= n:
@@ -436,6 +441,12 @@ def compare(
         n = needed
     all_variants = (Variant(baseline), *variants)
     return Comparison(baseline, all_variants, results, table, tuple(chosen), root)
+
+
+def _current_metric_names(pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Pairs with SL names written the old way (``sl_300s``, before issue 11) renamed as measured (``sl_5min``)."""
+    renames = legacy_renames(m for m, _ in pairs)
+    return [(renames.get(m, m), scope) for m, scope in pairs]
 
 
 def _more_needed(

@@ -41,7 +41,14 @@ from typing import Any
 import pandas as pd
 
 from experiments.files import read_json, write_atomic
-from experiments.run_dir import MANIFEST_JSON, METRICS_PARQUET, RUN_FORMAT, SCENARIO_JSON, RunDirError
+from experiments.run_dir import (
+    MANIFEST_JSON,
+    METRICS_PARQUET,
+    RUN_FORMAT,
+    SCENARIO_JSON,
+    RunDirError,
+    current_names,
+)
 from experiments.terminal import printable
 from sim.config import Scenario
 
@@ -140,9 +147,10 @@ def _load_files(path: Path, manifest: dict[str, Any]) -> RunFiles:
         what = printable(" ".join(first))
         raise ReportError(f"{_show(path / SCENARIO_JSON)} is not a valid scenario: {what}") from None
     try:
-        summary = pd.read_csv(path / "summary.csv")
-        metrics = pd.read_parquet(path / METRICS_PARQUET)
-        frames = {name: pd.read_parquet(path / f"{name}.parquet") for name in _FRAMES}
+        # A folder written before SL names had units (sl_300s) reads under the current names (sl_5min).
+        summary = current_names(pd.read_csv(path / "summary.csv"))
+        metrics = current_names(pd.read_parquet(path / METRICS_PARQUET))
+        frames = {name: current_names(pd.read_parquet(path / f"{name}.parquet")) for name in _FRAMES}
     except (OSError, ValueError) as exc:
         raise ReportError(f"cannot read the results in {_show(path)}: {printable(exc)}") from None
     return RunFiles(path, manifest, scenario, summary, metrics, frames)
@@ -260,7 +268,7 @@ def _targets_section(run: RunFiles, targets: pd.DataFrame) -> str:
 
 def _worst_section(run: RunFiles, targets: pd.DataFrame) -> str:
     """Per target: the lowest interval (mean over replications), intervals below the level, every-interval figures."""
-    from sim.metrics import filter_intervals, interval_table
+    from sim.metrics import filter_intervals, interval_table, sl_metric
 
     s = run.scenario
     measured = filter_intervals(run.frames["intervals"], warmup_s=s.measure_start_s, horizon_s=s.horizon)
@@ -278,7 +286,7 @@ def _worst_section(run: RunFiles, targets: pd.DataFrame) -> str:
         if target.window is not None and target.window.restricts:
             part = part[pd.notna(target.window.window_day(part["interval_start_s"].to_numpy(), s.start))]
         table = interval_table(part, [target.threshold], s.reporting.sl_convention, by=())
-        sl = table.groupby("interval_start_s")[f"sl_{target.threshold:g}s"].mean().dropna()
+        sl = table.groupby("interval_start_s")[sl_metric(target.threshold)].mean().dropna()
         if sl.empty:
             rows.append([name, f"{_pct(target.level, 0)}%", "no contacts", "", "", "", ""])
             continue
@@ -346,6 +354,7 @@ def _with_ci(summary: pd.DataFrame, metric: str, scope: str, fmt: Callable[[floa
 
 def _channels_section(run: RunFiles, currency: str) -> str:
     from experiments.plots import channel_thresholds
+    from sim.metrics import sl_metric
     from sim.units import format_duration
 
     s, summary = run.scenario, run.summary
@@ -360,7 +369,7 @@ def _channels_section(run: RunFiles, currency: str) -> str:
                 _with_ci(summary, "offered", scope, _num),
                 _with_ci(summary, "answered", scope, _num),
                 f"{html.escape(format_duration(thresholds[channel]))}: "
-                + _with_ci(summary, f"sl_{thresholds[channel]:g}s", scope, _pct),
+                + _with_ci(summary, sl_metric(thresholds[channel]), scope, _pct),
                 _with_ci(summary, "asa_s", scope, lambda x: _num(x, 1)),
                 _with_ci(summary, "frt_p90_s", scope, lambda x: _num(x, 1)),
                 _with_ci(summary, "abandon_rate", scope, _pct),

@@ -43,9 +43,11 @@ class ExperimentResult:
     Attributes:
         scenario: The scenario run.
         seed: Base seed.
-        replications: Replication indices summarized (``0..n-1``).
+        replications: Replication indices summarized, sorted (``0..n-1``, or more when the run directory already
+            held more than were asked for).
         metrics: Long table, columns :data:`~experiments.runner.LONG_COLUMNS`.
-        summary: Per metric x scope: mean, std, ci_half, ci_low, ci_high, n (95% Student-t).
+        summary: Per metric x scope: mean, std, ci_half, ci_low, ci_high, n (95% Student-t); with the default
+            summary also share_low, share_high (shares only: :func:`experiments.stats.share_interval`).
         frames: Concatenated per-replication frames by name (``intervals``, ``staffing``, ``agents``,
             ``frt_hist`` and ``contacts`` when the log was kept).
         out_dir: Run directory, or ``None`` when nothing was written.

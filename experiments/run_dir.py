@@ -14,7 +14,8 @@ Run directory (``out_dir``)::
     .ccsim.lock                       only while a run writes here (see below)
 
 Re-running into the same directory with the same scenario hash and seed runs only the missing replications
-(raising ``n_replications`` adds more); a different scenario or seed is refused, never mixed. That check reads
+(raising ``n_replications`` adds more; a smaller one drops none: every complete replication is summarized); a
+different scenario or seed is refused, never mixed. That check reads
 the folder only, and comes before any work (the replay log, the replications).
 
 Which folders ccsim writes into (:func:`check_run_dir`, :func:`open_run_dir`):
@@ -89,6 +90,7 @@ __all__ = [
     "RunRecord",
     "check_run_dir",
     "collect_from_disk",
+    "current_names",
     "default_out_dir",
     "done_replications",
     "open_run_dir",
@@ -267,9 +269,28 @@ def _read_frames(out_dir: Path, replications: Sequence[int], names: Iterable[str
         paths = [replication_dir(out_dir, r) / f"{name}.parquet" for r in replications]
         if paths and not all(p.exists() for p in paths):
             continue  # a frame the engine did not produce (e.g. written by an older version or a stub)
-        parts = [pd.read_parquet(p) for p in paths]
+        parts = [current_names(pd.read_parquet(p)) for p in paths]
         frames[name] = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     return frames
+
+
+def current_names(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame read from a run folder with SL names as they are now (``sl_300s`` -> ``sl_5min``).
+
+    Folders written before issue 11 labelled SL thresholds in seconds (:func:`sim.metrics.legacy_renames`), in the
+    ``metric`` column of ``metrics.parquet`` and in the threshold columns of ``intervals.parquet``; resuming such a
+    folder must not summarize one SL under two names.
+    """
+    from sim.metrics import legacy_renames
+
+    columns = legacy_renames(frame.columns)
+    if columns:
+        frame = frame.rename(columns=columns)
+    if "metric" in frame.columns:
+        metrics = legacy_renames(frame["metric"].unique())
+        if metrics:
+            frame = frame.assign(metric=frame["metric"].replace(metrics))
+    return frame
 
 
 @dataclasses.dataclass
@@ -464,7 +485,8 @@ def collect_from_disk(
 ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Long metrics and concatenated frames read back from the replication folders, in replication order."""
     metrics = pd.concat(
-        [pd.read_parquet(replication_dir(out_dir, r) / METRICS_PARQUET) for r in reps], ignore_index=True
+        [current_names(pd.read_parquet(replication_dir(out_dir, r) / METRICS_PARQUET)) for r in reps],
+        ignore_index=True,
     )
     return metrics, _read_frames(out_dir, reps, names)
 

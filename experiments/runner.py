@@ -118,9 +118,13 @@ def _default_measure() -> Measure:
 
 
 def _default_summarize() -> Summarize:
-    from experiments.stats import summarize
+    import functools
 
-    return summarize
+    from experiments.stats import summarize
+    from sim.metrics import is_share_metric
+
+    # Shares get the bounds printed for them (inside [0, 1]) next to the Student-t columns.
+    return functools.partial(summarize, shares=is_share_metric)
 
 
 # ------------------------------------------------------------------------------ callables for worker processes
@@ -456,7 +460,9 @@ def run_experiment(
         scenario: A validated scenario, or a path / bundled name passed to
             :func:`experiments.scenario_files.load_scenario`.
         seed: Base seed (>= 0).
-        n_replications: Number of replications (>= 1); in an existing run directory only the missing ones run.
+        n_replications: Number of replications (>= 1); in an existing run directory only the missing ones run,
+            and replications the directory already holds beyond ``n_replications`` are kept and summarized too
+            (``result.replications`` lists them all).
         out_dir: Run directory (see :mod:`experiments.run_dir`), or ``None`` to keep results in memory only.
         workers: Processes; ``None`` = all CPUs available, ``1`` = no pool.
         log: Keep the per-contact log (``contacts`` frame / ``contacts.parquet``).
@@ -534,6 +540,11 @@ def run_experiment(
     command = list(sys.argv if argv is None else argv)
     with open_run_dir(out, sha, seed, wait=wait, command=command) as run_dir:
         done = done_replications(out, log) if run_dir.previous is not None else set()
+        if run_dir.previous is not None:
+            # Asking for fewer replications than the folder holds never drops the others from its summary: -r is
+            # "at least"; every complete replication of this scenario and seed is summarized (with --log, those
+            # without a contact log are re-run, identically, to add it).
+            reps = sorted(set(reps) | done_replications(out, log=False))
         todo = [r for r in reps if r not in done]
         reused = tuple(r for r in reps if r in done)
         record = RunRecord(scenario, seed, started, command, {"variant": variant, "log": log, "n_requested": len(reps)})

@@ -13,13 +13,21 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["PairedDifference", "paired_difference", "replications_needed", "summarize", "t_interval"]
+__all__ = [
+    "PairedDifference",
+    "paired_difference",
+    "replications_needed",
+    "share_interval",
+    "summarize",
+    "t_interval",
+    "wilson_interval",
+]
 
 _GROUP_CANDIDATES: tuple[str, ...] = ("scenario", "scenario_id", "variant")
 
@@ -66,7 +74,83 @@ def t_interval(values: Sequence[float] | np.ndarray | pd.Series, confidence: flo
     return mean, half
 
 
-def summarize(long: pd.DataFrame, confidence: float = 0.95, by: Sequence[str] | None = None) -> pd.DataFrame:
+def wilson_interval(share: float, n: float, quantile: float = 1.959963984540054) -> tuple[float, float]:
+    """Wilson score interval of a proportion: always inside ``[0, 1]``, asymmetric near 0 and 1.
+
+    ``(p + q²/2n ± q·sqrt(p(1-p)/n + q²/4n²)) / (1 + q²/n)`` (Wilson 1927; Newcombe 1998, method 3).
+
+    Args:
+        share: Observed proportion ``p`` in ``[0, 1]``.
+        n: Number of trials (> 0; an effective, non-integer number is allowed, see :func:`share_interval`).
+        quantile: Two-sided quantile ``q`` of the reference distribution (default: the normal 97.5% quantile,
+            a 95% interval).
+
+    Returns:
+        ``(low, high)``, NaN for a NaN share or ``n <= 0``.
+
+    Example:
+        >>> low, high = wilson_interval(81 / 263, 263)
+        >>> round(low, 4), round(high, 4)
+        (0.2553, 0.3662)
+    """
+    if not (0.0 <= share <= 1.0) or not n > 0:
+        return math.nan, math.nan
+    q2 = quantile * quantile
+    denominator = 1.0 + q2 / n
+    centre = (share + q2 / (2.0 * n)) / denominator
+    half = quantile / denominator * math.sqrt(share * (1.0 - share) / n + q2 / (4.0 * n * n))
+    # At p = 0 or 1 one bound is exactly the observed share (rounding would leave it a hair inside).
+    low = 0.0 if share == 0.0 else max(0.0, centre - half)
+    high = 1.0 if share == 1.0 else min(1.0, centre + half)
+    return low, high
+
+
+def share_interval(values: Sequence[float] | np.ndarray | pd.Series, confidence: float = 0.95) -> tuple[float, float]:
+    """Confidence interval of the mean of a share (values in ``[0, 1]``) over independent replications.
+
+    The Student-t interval ``mean ± t·s/sqrt(n)`` can leave ``[0, 1]`` (``97.9 ± 4.5`` %). This one is the Wilson
+    score interval (:func:`wilson_interval`) at the *effective* sample size ``n* = p(1-p)/se²`` that the
+    replications' own variance implies (``se = s/sqrt(n)``), with the Student-t quantile at ``n-1`` degrees of
+    freedom: the design-effect-adjusted Wilson interval of survey statistics (Kish 1965; Korn and Graubard
+    1998 for the t quantile). It never leaves ``[0, 1]``, is asymmetric near 0% and 100%, and approaches the
+    Student-t interval when ``n*`` is large, i.e. away from the bounds.
+
+    Args:
+        values: One share per replication, in ``[0, 1]`` (NaN values are ignored).
+        confidence: Two-sided confidence level in ``(0, 1)``.
+
+    Returns:
+        ``(low, high)``: ``(p, p)`` when every replication has the same value (``s = 0``), NaN for fewer than 2
+        values.
+
+    Raises:
+        ValueError: A value outside ``[0, 1]``.
+
+    Example:
+        >>> low, high = share_interval([0.96, 0.99, 0.98, 1.0])
+        >>> round(low, 3), round(high, 3)
+        (0.929, 0.996)
+    """
+    _check_confidence(confidence)
+    x = _finite(values)
+    if len(x) and (x.min() < 0.0 or x.max() > 1.0):
+        raise ValueError(f"shares must be in [0, 1], got values from {x.min()!r} to {x.max()!r}")
+    n = len(x)
+    if n < 2:
+        return math.nan, math.nan
+    p = float(x.mean())
+    se2 = float(x.var(ddof=1)) / n
+    if se2 == 0.0 or p <= 0.0 or p >= 1.0:
+        return p, p
+    return wilson_interval(p, p * (1.0 - p) / se2, float(_t_quantile(confidence, n - 1)))
+
+
+def summarize(
+    long: pd.DataFrame,
+    confidence: float = 0.95,
+    by: Sequence[str] | None = None,
+    shares: Callable[[str], bool] | None = None,
+) -> pd.DataFrame:
     """Mean, standard deviation and Student-t interval per metric and scope (and variant) over replications.
 
     Args:
@@ -75,10 +159,14 @@ def summarize(long: pd.DataFrame, confidence: float = 0.95, by: Sequence[str] | 
         confidence: Two-sided confidence level in ``(0, 1)``.
         by: Grouping columns; default: those of ``scenario, scenario_id, variant`` present, then ``metric,
             scope``.
+        shares: Which metric names are shares in ``[0, 1]`` (e.g. :func:`sim.metrics.is_share_metric`); when
+            given, two columns ``share_low, share_high`` hold their :func:`share_interval` (NaN for other
+            metrics). The Student-t columns are the same either way.
 
     Returns:
         One row per group with the group columns then ``mean, std, ci_half, ci_low, ci_high, n`` (``n`` =
-        replications with a non-NaN value; ``std`` and the interval are NaN when ``n < 2``).
+        replications with a non-NaN value; ``std`` and the interval are NaN when ``n < 2``), then ``share_low,
+        share_high`` with ``shares``.
     """
     _check_confidence(confidence)
     keys = list(by) if by is not None else [c for c in _GROUP_CANDIDATES if c in long.columns] + ["metric", "scope"]
@@ -98,7 +186,18 @@ def summarize(long: pd.DataFrame, confidence: float = 0.95, by: Sequence[str] | 
     out["ci_low"] = out["mean"] - half
     out["ci_high"] = out["mean"] + half
     out["n"] = out["n"].astype(np.int64)
-    return out[["mean", "std", "ci_half", "ci_low", "ci_high", "n"]].reset_index()
+    columns = ["mean", "std", "ci_half", "ci_low", "ci_high", "n"]
+    if shares is not None:
+        out["share_low"], out["share_high"] = math.nan, math.nan
+        names = long["metric"].astype(str)
+        share_rows = long[names.map({m: bool(shares(m)) for m in names.unique()})]
+        if len(share_rows):
+            per_group = share_rows.groupby(keys, sort=True, observed=True, dropna=False)["value"]
+            bounds = per_group.apply(lambda v: share_interval(v.to_numpy(dtype=float), confidence))
+            out.loc[bounds.index, "share_low"] = [b[0] for b in bounds]
+            out.loc[bounds.index, "share_high"] = [b[1] for b in bounds]
+        columns += ["share_low", "share_high"]
+    return out[columns].reset_index()
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ Every time column ends in ``_s`` (seconds; ``*_at_s`` style times are seconds fr
     replication, interval, interval_start_s, channel, priority, tier, and the counts of contacts *arriving* in
     the interval: offered, answered, abandoned, abandoned_short, censored, delayed (answered or abandoned with
     wait > 0), lost (arrived on a failed channel and gave up: not offered), and for each SL threshold T (column
-    suffix :func:`threshold_label`, e.g. ``20s``):
+    suffix :func:`threshold_label`, e.g. ``20s``, ``5min``):
     answered_within_T, abandoned_within_T, censored_over_T; sums: wait_answered_s, wait_abandoned_s,
     handle_s (of answered contacts that finished), max_wait_answered_s; channel mechanics (0 when unused): blocked,
     balked, timed_out (timed-out contacts are offered, and count as missed in every SL denominator),
@@ -72,12 +72,15 @@ Every time column ends in ``_s`` (seconds; ``*_at_s`` style times are seconds fr
 
 from __future__ import annotations
 
+from sim.units import format_duration
+
 __all__ = [
     "OUTCOMES",
     "PRIORITIES",
     "TIERS",
     "frt_bin",
     "frt_bin_bounds",
+    "legacy_threshold_label",
     "threshold_label",
 ]
 
@@ -122,7 +125,17 @@ _B3 = _B2 + (259200 - 7200) // 60
 
 
 def threshold_label(threshold_s: float) -> str:
-    """Column suffix for an SL threshold in seconds, e.g. ``20.0 -> "20s"``, ``300.0 -> "300s"``."""
+    """Column suffix for an SL threshold in seconds, in the unit a target would be written in.
+
+    ``20.0 -> "20s"``, ``300.0 -> "5min"``, ``5400.0 -> "90min"``, ``86400.0 -> "1d"`` (the largest of d, h, min, s
+    that divides it, as :func:`sim.units.format_duration`). Until issue 11 labels were always seconds
+    (``"300s"``); :func:`legacy_threshold_label` gives that form for reading older run directories.
+    """
+    return format_duration(float(threshold_s))
+
+
+def legacy_threshold_label(threshold_s: float) -> str:
+    """The former, seconds-only label of an SL threshold (``300.0 -> "300s"``), found in older run directories."""
     return f"{threshold_s:g}s"
 
 

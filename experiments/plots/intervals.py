@@ -55,7 +55,7 @@ def plot_target_by_interval(
     Raises:
         ValueError: Unknown target, or a target filtered by intent (interval counts carry no intent).
     """
-    from sim.metrics import interval_table
+    from sim.metrics import interval_table, sl_metric
 
     t = _find_target(scenario, target)
     if t.intent is not None:
@@ -70,7 +70,7 @@ def plot_target_by_interval(
         inside = t.window.window_day(rows["interval_start_s"].to_numpy(), scenario.start)
         rows = rows[pd.notna(inside)]
     table = interval_table(rows, [t.threshold], scenario.reporting.sl_convention, by=())
-    sl_col = f"sl_{t.threshold:g}s"
+    sl_col = sl_metric(t.threshold)
     sl = _grid(_band(table, ["interval_start_s"], sl_col), scenario)
     frt = _grid(_band(table, ["interval_start_s"], "asa_s"), scenario)
     unit, div = _time_unit(max(float(np.nanmax(frt["ci_high"], initial=0.0)), t.threshold))
@@ -117,7 +117,7 @@ def plot_sl_heatmap(
     """
     import seaborn as sns
 
-    from sim.metrics import interval_table
+    from sim.metrics import interval_table, sl_metric
 
     if thresholds_s is None:
         per_channel = channel_thresholds(scenario)
@@ -136,7 +136,7 @@ def plot_sl_heatmap(
     labels = []
     for channel in scenario.channels:
         part = table[table["channel"] == channel]
-        col = f"sl_{per_channel[channel]:g}s"
+        col = sl_metric(per_channel[channel])
         mean = part.groupby("interval_start_s")[col].mean().reindex(starts) * 100.0
         grid.append(mean.to_numpy())
         labels.append(f"{channel} ({_duration(per_channel[channel])})")

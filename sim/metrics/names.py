@@ -5,6 +5,7 @@ Everything here is a name or a tuple of names (DESIGN §4); the formulas live in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Literal
 
@@ -18,6 +19,7 @@ __all__ = [
     "CENSORED_OUTCOMES",
     "COST_METRICS",
     "COUNT_COLUMNS",
+    "COUNT_METRICS",
     "INTERVAL_KEYS",
     "LEVEL_COLUMNS",
     "LOST_OUTCOMES",
@@ -26,6 +28,7 @@ __all__ = [
     "OUTAGE_METRICS",
     "QUEUE_OUTCOMES",
     "RESOLUTION_METRICS",
+    "SHARE_METRICS",
     "SL_CONVENTIONS",
     "SUM_COLUMNS",
     "TARGET_INTERVAL_METRICS",
@@ -33,6 +36,8 @@ __all__ = [
     "SLConvention",
     "check_convention",
     "interval_columns",
+    "is_share_metric",
+    "legacy_renames",
     "sl_metric",
     "threshold_columns",
 ]
@@ -170,9 +175,82 @@ METRICS: tuple[str, ...] = (
 ``sl_<label>``."""
 
 
+COUNT_METRICS: tuple[str, ...] = (
+    "offered",
+    "answered",
+    "abandoned",
+    "abandoned_short",
+    "censored",
+    "handled",
+    "bot_offered",
+    "approvals",
+    "repeat_contacts",
+    "transfers",
+)
+"""Metrics that count contacts in one replication (their mean over replications is printed as a whole number)."""
+
+SHARE_METRICS: tuple[str, ...] = (
+    "abandon_rate",
+    "p_wait",
+    "occupancy",
+    "slot_occupancy",
+    "utilization",
+    "bot_containment",
+    "bot_deflection",
+    "bot_escalation_rate",
+    "bot_abandon_rate",
+    "bot_silent_failure_rate",
+    "escalation_rate",
+    "fcr",
+    "same_agent_share",
+    "transfer_abandon_rate",
+    "team_lead_occupancy",
+    "target_attainment",
+    "target_met",
+    "target_worst_interval",
+    "target_interval_share",
+    "target_day_attainment",
+)
+"""Metrics that are proportions in ``[0, 1]`` in every replication, besides the ``sl_<label>`` family (see
+:func:`is_share_metric`); their confidence intervals must stay inside ``[0, 1]``."""
+
+
+def is_share_metric(metric: str) -> bool:
+    """Whether a metric is a proportion in ``[0, 1]``: one of :data:`SHARE_METRICS` or a service level ``sl_*``."""
+    return metric in _SHARES or metric.startswith("sl_")
+
+
+_SHARES = frozenset(SHARE_METRICS)
+
+
 def sl_metric(threshold_s: float) -> str:
-    """Metric name of the service level at ``threshold_s`` seconds, e.g. ``20.0 -> "sl_20s"``."""
+    """Metric name of the service level at ``threshold_s`` seconds: ``20.0 -> "sl_20s"``, ``300.0 -> "sl_5min"``."""
     return f"sl_{threshold_label(threshold_s)}"
+
+
+_LEGACY = re.compile(r"^(sl|answered_within|abandoned_within|censored_over)_(\d+(?:\.\d+)?(?:e[+-]?\d+)?)s$")
+
+
+def legacy_renames(names: Iterable[str]) -> dict[str, str]:
+    """Old name -> current name for SL metric and threshold column names written before issue 11.
+
+    Thresholds used to be labelled in seconds only (``sl_300s``, ``answered_within_300s``); they are now labelled
+    in their own unit (``sl_5min``, ``answered_within_5min``, see :func:`sim.schema.threshold_label`). Names that
+    are already current (``sl_20s``) or not SL names are left out.
+
+    Example:
+        >>> legacy_renames(["sl_20s", "sl_300s", "answered_within_86400s", "asa_s"])
+        {'sl_300s': 'sl_5min', 'answered_within_86400s': 'answered_within_1d'}
+    """
+    out = {}
+    for name in names:
+        match = _LEGACY.match(name)
+        if match is None:
+            continue
+        current = f"{match.group(1)}_{threshold_label(float(match.group(2)))}"
+        if current != name:
+            out[name] = current
+    return out
 
 
 def threshold_columns(threshold_s: float) -> tuple[str, str, str]:

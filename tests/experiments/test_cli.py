@@ -87,8 +87,9 @@ def test_run_prints_summary_and_targets(
 
 
 def target_rows(text: str) -> dict[str, list[str]]:
-    """The printed FRT targets table: target name -> its cells (filter, window, threshold, level, attained, CI,
-    worst interval, intervals met, status)."""
+    """The printed FRT targets table: target name -> its cells: filter and window, goal, attained with its CI,
+    (worst interval and intervals met, when a target is judged on every interval), status. A row spans several
+    lines (the name, then its filter and window; the mean, then its CI); a row starts where the goal is printed."""
     table = text[text.index("FRT targets") :]
     rows: list[list[str]] = []
     for line in table.splitlines():
@@ -97,19 +98,21 @@ def target_rows(text: str) -> dict[str, list[str]]:
                 break
             continue
         cells = [c.strip() for c in line.strip().strip("│").split("│")]
-        if len(cells) != 10:
-            continue
-        if rows and cells[-1] == "":  # a wrapped cell continues on the next line; the status never wraps
-            rows[-1] = [f"{a} {b}".strip() for a, b in zip(rows[-1], cells, strict=True)]
-        else:
+        if cells[1]:  # the goal cell: a new target
             rows.append(cells)
-    return {cells[0]: cells[1:] for cells in rows}
+        else:
+            rows[-1] = [f"{a}\n{b}" if b else a for a, b in zip(rows[-1], cells, strict=True)]
+    out = {}
+    for cells in rows:
+        name, _, where = cells[0].partition("\n")
+        out[name] = [where.replace("\n", " "), *(c.replace("\n", " ") for c in cells[1:])]
+    return out
 
 
 def status_from_printed_ci(cells: list[str]) -> str:
     """MET if the printed CI lies at or above the level, NOT MET if below it, else UNCERTAIN."""
-    level = float(cells[3].rstrip("%"))
-    low, high = (float(x) for x in cells[5].split("–"))
+    level = float(cells[1].split("%")[0])
+    low, high = (float(x) for x in cells[2].split("(")[1].rstrip(")").split("–"))
     return "MET" if low >= level else "NOT MET" if high < level else "UNCERTAIN"
 
 

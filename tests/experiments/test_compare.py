@@ -162,3 +162,24 @@ def test_payback_of_a_one_off_investment():
     assert bot["payback_weeks"] == pytest.approx(60.0)
     assert bot["payback_low_weeks"] < 60 < bot["payback_high_weeks"]
     assert table.loc["dearer", "payback_weeks"] == float("inf")
+
+
+def test_default_sl_is_the_shortest_threshold_and_old_sl_names_still_work(tiny, tmp_path):
+    import copy
+
+    from experiments.compare import default_family
+
+    data = copy.deepcopy(TINY_SCENARIO)
+    data["targets"] = [{"name": "voice 5 min", "channel": "voice", "threshold": "5min", "level": 0.8}]
+    data["reporting"]["sl_thresholds"] = ["1min", "15min"]
+    scenario = scenario_from_dict(data)
+    names = ["sl_15min", "sl_1min", "sl_5min", "asa_s"]  # "sl_15min" sorts first as text; 1 min is the shortest
+    metrics = pd.DataFrame({"metric": names, "scope": "channel=voice", "value": 0.5})
+    assert [m for m, _ in default_family(scenario, metrics) if m.startswith("sl_")] == ["sl_1min"]
+    # A metric named as before SL labels had units (sl_300s) is compared under its current name (sl_5min).
+    result = compare(
+        tiny, [MORE], seed=0, n_replications=2, out_dir=tmp_path, workers=1, progress=False,
+        family=[("sl_300s", "channel=voice")], half_widths={("sl_300s", "channel=voice"): 0.5},
+    )
+    assert list(result.family) == [("sl_5min", "channel=voice")]
+    assert result.differences["metric"].tolist() == ["sl_5min"]

@@ -100,7 +100,7 @@ def test_replication_metrics_by_hand(run):
     assert value[("abandoned_short", "all")] == 1  # chat abandon of 3 s < 10 s
     # abandons_bad with censored over T: 20 s -> 1 / (3 + 1 + 1); 60 s -> 2 / 5.
     assert value[("sl_20s", "all")] == pytest.approx(1 / 5)
-    assert value[("sl_60s", "all")] == pytest.approx(2 / 5)
+    assert value[("sl_1min", "all")] == pytest.approx(2 / 5)
     assert value[("asa_s", "all")] == pytest.approx(450 / 3)
     assert value[("frt_max_s", "all")] == 400.0
     assert value[("frt_p50_s", "all")] == 40.0  # exact, from contacts (no histogram)

@@ -5,7 +5,14 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from experiments.stats import paired_difference, replications_needed, summarize, t_interval
+from experiments.stats import (
+    paired_difference,
+    replications_needed,
+    share_interval,
+    summarize,
+    t_interval,
+    wilson_interval,
+)
 
 
 def test_t_interval_by_hand():
@@ -113,3 +120,93 @@ def test_replications_needed_is_minimal():
     assert replications_needed([1.0, 1.0, 1.0], 0.01) == 2
     with pytest.raises(ValueError, match="at least 2"):
         replications_needed([1.0], 0.1)
+
+
+# ------------------------------------------------------------------------------------------ shares: Wilson
+
+
+@pytest.mark.parametrize(
+    ("successes", "trials", "low", "high"),
+    [
+        # Newcombe (1998), "Two-sided confidence intervals for the single proportion: comparison of seven
+        # methods", Statistics in Medicine 17:857-872, Table II, method 3 (Wilson score, no continuity correction).
+        (81, 263, 0.2553, 0.3662),
+        (15, 148, 0.0624, 0.1605),
+        (0, 20, 0.0, 0.1611),
+        (1, 29, 0.0061, 0.1718),
+    ],
+)
+def test_wilson_interval_matches_published_values(successes, trials, low, high):
+    got = wilson_interval(successes / trials, trials)
+    assert got == pytest.approx((low, high), abs=5e-5)
+
+
+def test_wilson_interval_edges():
+    assert wilson_interval(1.0, 10)[1] == 1.0
+    assert wilson_interval(0.0, 10)[0] == 0.0
+    assert all(math.isnan(v) for v in wilson_interval(math.nan, 10))
+    assert all(math.isnan(v) for v in wilson_interval(0.5, 0))
+    # A larger quantile widens it, still inside [0, 1].
+    narrow, wide = wilson_interval(0.9, 30), wilson_interval(0.9, 30, quantile=3.0)
+    assert 0.0 <= wide[0] < narrow[0] < 0.9 < narrow[1] < wide[1] <= 1.0
+
+
+def test_share_interval_is_wilson_at_the_effective_sample_size():
+    values = np.array([0.96, 0.99, 0.98, 1.0])
+    p, se2 = values.mean(), values.var(ddof=1) / len(values)
+    expected = wilson_interval(p, p * (1 - p) / se2, sps.t.ppf(0.975, len(values) - 1))
+    assert share_interval(values) == pytest.approx(expected)
+    mean, half = t_interval(values)
+    assert mean + half > 1.0  # the Student-t interval leaves [0, 1] here...
+    low, high = share_interval(values)
+    assert 0.0 < low < mean < high < 1.0  # ...this one does not
+
+
+def test_share_interval_small_constant_and_invalid_samples():
+    assert all(math.isnan(v) for v in share_interval([0.5]))
+    assert share_interval([1.0, 1.0, 1.0]) == (1.0, 1.0)
+    assert share_interval([0.3, 0.3]) == (0.3, 0.3)
+    assert share_interval([0.4, np.nan, 0.6]) == share_interval([0.4, 0.6])
+    with pytest.raises(ValueError, match=r"shares must be in \[0, 1\]"):
+        share_interval([0.5, 1.2])
+
+
+def test_share_interval_approaches_the_t_interval_away_from_the_bounds():
+    rng = np.random.default_rng(7)
+    values = rng.uniform(0.45, 0.55, size=200)
+    mean, half = t_interval(values)
+    low, high = share_interval(values)
+    assert low == pytest.approx(mean - half, abs=half * 0.01)
+    assert high == pytest.approx(mean + half, abs=half * 0.01)
+
+
+@pytest.mark.parametrize(("mean", "concentration", "n"), [(0.97, 50, 5), (0.9, 20, 3), (0.8, 5, 2), (0.5, 10, 4)])
+def test_share_interval_covers_at_least_as_often_as_t_and_stays_in_bounds(mean, concentration, n):
+    # Replications of a share: Beta draws with the given mean (skewed near 1). Same samples for both intervals.
+    rng = np.random.default_rng(2026)
+    samples = rng.beta(mean * concentration, (1 - mean) * concentration, size=(2000, n))
+    wilson = t = 0
+    for row in samples:
+        low, high = share_interval(row)
+        assert 0.0 <= low <= row.mean() <= high <= 1.0
+        wilson += low <= mean <= high
+        m, half = t_interval(row)
+        t += m - half <= mean <= m + half
+    assert wilson >= t
+    if mean == 0.5:  # symmetric: near nominal; the binomial SE of a coverage over 2000 samples is ~0.5%, 4 SE
+        assert 0.93 <= wilson / 2000 <= 0.97
+
+
+def test_summarize_adds_share_bounds_only_for_shares():
+    long = pd.concat(
+        [long_table([0.96, 0.99, 0.98, 1.0], metric="sl_5min"), long_table([10.0, 12.0, 11.0, 13.0], metric="asa_s")]
+    )
+    plain = summarize(long)
+    out = summarize(long, shares=lambda m: m.startswith("sl_")).set_index("metric")
+    assert list(out.reset_index().columns) == [*plain.columns, "share_low", "share_high"]
+    assert (out.loc["sl_5min", "share_low"], out.loc["sl_5min", "share_high"]) == share_interval(
+        [0.96, 0.99, 0.98, 1.0]
+    )
+    assert math.isnan(out.loc["asa_s", "share_low"])
+    # The Student-t columns are unchanged.
+    pd.testing.assert_frame_equal(out.reset_index()[plain.columns], plain)

@@ -286,7 +286,7 @@ def _bot_center(**bot: Any) -> dict[str, Any]:
 
 def _workload(result: RunResult, sc: Scenario) -> dict[str, float]:
     agents = result.agents
-    out = kpis(result, sc, [("sl_20s", "priority=urgent"), ("sl_60s", "priority=urgent"), ("occupancy", "all")])
+    out = kpis(result, sc, [("sl_20s", "priority=urgent"), ("sl_1min", "priority=urgent"), ("occupancy", "all")])
     out["busy_h"] = float(agents.busy_s.sum()) / 3600.0
     out["handled"] = float(agents.handled.sum())
     return out
@@ -306,7 +306,7 @@ def test_bot_first_with_context_cuts_human_workload_and_urgent_contacts_skipping
     assert_effect(d, "handled", -1, "contacts handled by humans")
     assert_effect(d, "occupancy@all", -1, "agent occupancy")
     assert_effect(d, "sl_20s@priority=urgent", +1, "urgent SL 20s")
-    assert_effect(d, "sl_60s@priority=urgent", +1, "urgent SL 60s")
+    assert_effect(d, "sl_1min@priority=urgent", +1, "urgent SL 60s")
 
 
 def _escalated(result: RunResult, sc: Scenario) -> dict[str, float]:
@@ -528,13 +528,13 @@ def test_rebalancing_lets_the_other_team_absorb_a_spike_in_one_queue():
     )  # fmt: skip
     sc = scenario(data)
     sales, service = "channel=sales_line", "channel=service_line"
-    wanted = [("abandon_rate", sales), ("mean_wait_all_s", sales), ("sl_180s", sales), ("sl_20s", sales),
+    wanted = [("abandon_rate", sales), ("mean_wait_all_s", sales), ("sl_3min", sales), ("sl_20s", sales),
               ("mean_wait_all_s", service), ("abandon_rate", "all")]  # fmt: skip
     d = compare(sc, policies(routing={"name": "rebalancing", "params": {"max_queue": 5, "max_wait": "1min"}}),
                 _strict(), lambda r, s: kpis(r, s, wanted))  # fmt: skip
     assert_effect(d, f"abandon_rate@{sales}", -1, "sales line abandonment rate")
     assert_effect(d, f"mean_wait_all_s@{sales}", -1, "sales line mean wait (s)")
-    assert_effect(d, f"sl_180s@{sales}", +1, "sales line SL 3min")
+    assert_effect(d, f"sl_3min@{sales}", +1, "sales line SL 3min")
     assert_effect(d, f"mean_wait_all_s@{service}", +1, "service line mean wait (s)")
     assert_effect(d, "abandon_rate@all", -1, "overall abandonment rate")
     mean, lo, hi = paired_ci(d.diff[f"sl_20s@{sales}"])

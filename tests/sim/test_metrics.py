@@ -419,7 +419,7 @@ def test_interval_table_merges_segments_per_channel():
     voice = table[(table["interval"] == 0) & (table["channel"] == "voice")].iloc[0]
     assert voice["offered"] == 2
     assert voice["sl_20s"] == 0.5
-    assert voice["sl_60s"] == 1.0
+    assert voice["sl_1min"] == 1.0
     assert voice["asa_s"] == pytest.approx(15.5)
     assert voice["queue_len"] == 2.0  # four priority x tier segments of 0.5
     chat = table[(table["interval"] == 0) & (table["channel"] == "chat")].iloc[0]
