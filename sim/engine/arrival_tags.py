@@ -1,8 +1,10 @@
 """Per-arrival tags kept beside the engine's contacts: a replayed row's identity, and the contacts frame columns.
 
 With a replayed scenario and the contact log kept, :class:`SourceRows` notes, for every arrival, the contact id
-it becomes and the 0-based log row it comes from (the batch's ``source_row``). It wraps the center's
-``_rows`` / ``_arrive`` at setup only in that case, so a run without it pays nothing per event.
+it becomes and the 0-based log row it comes from (the batch's ``source_row``): kept by the arrival row's identity
+when the batch is read and bound to the contact when one is created from that row (also when a ``shift_demand``
+plan re-schedules the row, or loses it). The center installs it among its arrival hooks at setup only in that
+case (see :mod:`sim.engine.center`), so a run without it pays nothing per event.
 :func:`tag_contacts` adds ``source_row`` (-1 for contacts not from the log: repeats, generated arrivals) and
 ``wrap_s`` (0 where none) to the contacts frame; :func:`attach_passthrough` adds the ``log_<column>`` texts.
 """
@@ -10,7 +12,6 @@ it becomes and the 0-based log row it comes from (the batch's ``source_row``). I
 from __future__ import annotations
 
 from array import array
-from collections import deque
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,22 +32,18 @@ class SourceRows:
         self.c = center
         self.ids = array("q")
         self.rows = array("q")
-        self._pending: deque[int] = deque()
-        self._base_rows = center._rows
-        self._base_arrive = center._arrive
-        center._rows = self._rows  # type: ignore[method-assign]
-        center._arrive = self._arrive  # type: ignore[method-assign]
+        self._pending: dict[int, int] = {}
+        """Log row of each arrival row read but not yet arrived, by ``id(row)``."""
 
-    def _rows(self, batch: ArrivalBatch) -> list[tuple]:
-        rows = self._base_rows(batch)
+    def register(self, batch: ArrivalBatch, rows: list[tuple]) -> None:
+        """Note the log rows of a batch's rows (``rows`` is ``batch`` as the center's rows, in the same order)."""
         src = batch.source_row
-        self._pending.extend(src.tolist() if src is not None else [-1] * len(batch))
-        return rows
+        self._pending.update(zip(map(id, rows), src.tolist() if src is not None else [-1] * len(batch), strict=True))
 
-    def _arrive(self, row: tuple) -> None:
-        self.ids.append(self.c._next_id)
-        self.rows.append(self._pending.popleft())
-        self._base_arrive(row)
+    def bind(self, row: tuple, contact_id: int) -> None:
+        """The contact ``contact_id`` is being created from ``row``: record its log row."""
+        self.ids.append(contact_id)
+        self.rows.append(self._pending.pop(id(row)))
 
 
 def _by_id(contact_id: np.ndarray, ids: Any, values: Any, fill: float, dtype: Any) -> np.ndarray:

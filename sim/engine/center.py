@@ -19,6 +19,19 @@ Semantics (DESIGN §3):
 * Fast paths: with the default routing, where its choice is trivial (one group for a queue, one queue for a
   group), the engine takes it itself; ``fast_paths=False`` always asks the policy (same results, tested).
 
+* Arrival hooks (installed once at set-up by ``_install_arrival_hooks``, none when unused). Some features draw a
+  value per arrival when its batch is read (wrap-up, a replayed row's log row, the mechanics draws: each a
+  :class:`RowHook`); others do not turn every arrival row into one contact at once and in batch order (a
+  ``shift_demand`` plan re-schedules the row or loses it; an outage loses, delays or moves the contact). The
+  invariant: a per-arrival value belongs to its arrival row, kept by the row's identity (``id(row)``: a row stays
+  alive until it arrives or is lost, so no id is reused while pending), and is bound to the contact created
+  from that row, by contact id, at the moment it is created, and nowhere else. Hence the fixed order, outermost
+  first: plans (before any contact exists; a row they lose is bound by ``_bind_row`` first), the binding, the
+  outages (the contact id is fixed, whatever happens to the contact next), the center's own ``_arrive``. Every
+  contact created from a row takes exactly its own row's values, so contacts an outage or a plan does not touch
+  get the same draws with and without it (common random numbers). A new hook that creates contacts from rows
+  must create them inside the binding (or call ``_bind_row``); a new per-arrival draw must be a :class:`RowHook`.
+
 Lines, a maximum queue time, balking, retrials and callbacks are in :mod:`sim.engine.mechanics` (they hook in at
 set-up only when a channel uses them). Shifts are in :mod:`sim.engine.shifts`; the bot, team leads, transfers,
 repeats and what they add to a service's start and end in :mod:`sim.engine.stages`; the per-contact stage
@@ -33,7 +46,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from heapq import heappush
 from itertools import repeat
-from typing import cast
+from typing import Protocol, cast
 
 import numpy as np
 
@@ -71,10 +84,20 @@ from sim.result import RunResult
 from sim.schema import OUTCOMES, PRIORITIES, TIERS
 from sim.streams import Streams
 
-__all__ = ["ContactCenter"]
+__all__ = ["ContactCenter", "RowHook"]
 
 _SERVED, _ABANDONED, _CENSORED = OUTCOMES.index("served"), OUTCOMES.index("abandoned"), OUTCOMES.index("censored")
 _ESC_ASYNC = OUTCOMES.index("escalated_async")
+
+
+class RowHook(Protocol):
+    """A set-up hook that draws a value per arrival row when a batch is read and gives it to the row's contact."""
+
+    def register(self, batch: ArrivalBatch, rows: list[tuple]) -> None:
+        """Draw or note the values of a batch's rows (``rows`` is the batch as rows, in batch order)."""
+
+    def bind(self, row: tuple, contact_id: int) -> None:
+        """The contact ``contact_id`` is being created from ``row`` now: it takes the row's values."""
 
 
 class ContactCenter(Dispatcher):
@@ -222,7 +245,6 @@ class ContactCenter(Dispatcher):
         """Channel outages applied as contacts arrive (:mod:`sim.engine.outages`); ``None`` without outages."""
         if has_outages(self):
             self.outages = Outages(self, streams)
-            self._arrive = self.outages.arrive  # type: ignore[method-assign]  # set once: no cost without outages
         self.plans: Plans | None = None
         """Contingency plans (:mod:`sim.engine.plans`); ``None`` without plans."""
         if sc.plans:
@@ -232,7 +254,53 @@ class ContactCenter(Dispatcher):
         """Lines, maximum queue time, balking, retrials, callbacks (:mod:`sim.engine.mechanics`)."""
         if self.mechanics.active:  # set-up only: it takes over some hooks; nothing changes when unused
             self.mechanics.install(streams)
+        self._install_arrival_hooks()
         self.shifts.start()
+
+    def _install_arrival_hooks(self) -> None:
+        """Wrap ``_rows`` / ``_arrive`` once, in the fixed order of the module docstring (none when unused).
+
+        From the outside in: the ``shift_demand`` plans (may re-schedule or lose a row), the row binding of the
+        per-arrival hooks (wrap-up, log rows, mechanics draws: bound by row identity to the id of the contact about
+        to be created), the outages (may lose, delay or move the contact created), the center's own arrival. This
+        order does not depend on the order the features were built in.
+        """
+        arrive = self._arrive  # the class's own: creates the contact, routes it
+        if self.outages is not None:
+            self.outages._arrive = arrive
+            arrive = self.outages.arrive
+        hooks: list[RowHook] = [h for h in (self.wrap_up, self.source_rows) if h is not None]
+        if self.mechanics.active:
+            hooks.append(self.mechanics)
+        if hooks:
+            base_rows, inner = self._rows, arrive
+            registers = tuple(h.register for h in hooks)
+            binders = tuple(h.bind for h in hooks)
+
+            def rows(batch: ArrivalBatch) -> list[tuple]:
+                out = base_rows(batch)
+                for register in registers:
+                    register(batch, out)
+                return out
+
+            def bind_row(row: tuple) -> None:
+                cid = self._next_id
+                for bind in binders:
+                    bind(row, cid)
+
+            def bound_arrive(row: tuple) -> None:
+                cid = self._next_id
+                for bind in binders:
+                    bind(row, cid)
+                inner(row)
+
+            self._rows = rows  # type: ignore[method-assign]
+            self._bind_row = bind_row  # type: ignore[method-assign]
+            arrive = bound_arrive
+        if self.plans is not None and self.plans.shifts_demand:
+            self.plans._arrive = arrive
+            arrive = self.plans.arrive
+        self._arrive = arrive  # type: ignore[method-assign]
 
     def _fast_paths(self) -> None:
         """Shortcuts equal to :class:`LongestIdleRouting` for the simplest shapes (checked by a test).
@@ -324,6 +392,13 @@ class ContactCenter(Dispatcher):
             )  # fmt: skip
             self._next_id += 1
             self.route_new(contact)
+
+    def _bind_row(self, row: tuple) -> None:
+        """Give the values drawn for ``row`` to the contact about to be created from it outside :meth:`_arrive`.
+
+        The contact gets id ``_next_id`` (a row a plan loses). Replaced at set-up when some :class:`RowHook` keeps
+        such values; nothing to do otherwise.
+        """
 
     def _no_queue(self, channel: int, intent: int, priority: int, tier: int) -> None:
         raise ValueError(

@@ -32,19 +32,22 @@ own-heap event at its deadline (lines are released and retrials scheduled then),
 :mod:`sim.engine.center` (same outcomes and times).
 
 Zero cost when unused: :class:`Mechanics` is inactive unless a channel sets one of these, and only then replaces
-(once, at set-up) the center's ``route_new``, ``enqueue``, ``finish``, ``unserved``, ``_rows`` and service-stage
-hooks with its own; every contact is then a :class:`~sim.entities.StageContact`.
+(once, at set-up) the center's ``route_new``, ``enqueue``, ``finish``, ``unserved`` and service-stage hooks with
+its own and joins the center's arrival hooks (:meth:`Mechanics.register`, :meth:`Mechanics.bind`); every contact
+is then a :class:`~sim.entities.StageContact`.
 
 Randomness (common random numbers): each first contact gets two uniforms (balking, callback choice) and a seed from
-the named streams ``mechanics/balk``, ``mechanics/callback`` and ``mechanics/seed``, drawn per arrival batch; a
-retrial's or repeat's come from a generator seeded by its own ``repeat_seed``. The retrial decision and delay, and
-the answers to call backs, come from generators seeded by the contact's seed.
+the named streams ``mechanics/balk``, ``mechanics/callback`` and ``mechanics/seed``, drawn per arrival batch in
+batch order; the draws belong to the arrival row (kept by its identity) and are bound to the contact created from
+it, by contact id, when it is created, so a contact an outage loses, delays or moves, or a row a ``shift_demand``
+plan re-schedules, keeps its own draws and leaves every other contact's alone. A retrial's or repeat's come from a
+generator seeded by its own ``repeat_seed``. The retrial decision and delay, and the answers to call backs, come
+from generators seeded by the contact's seed.
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
@@ -93,8 +96,10 @@ class Mechanics:
         ]
         self.callback = [s.callback for s in specs]
         self.mean_handle = [[sc.intents[i].handle_for(ch).mean_s for i in center.intents] for ch in center.channels]
-        self._pending: deque[tuple[float, float, int]] = deque()
-        """Draws of the first contacts of the current arrival batch not yet routed, in arrival order."""
+        self._pending: dict[int, tuple[float, float, int]] = {}
+        """Draws of the arrival rows read but not yet arrived, by ``id(row)`` (a pending row is alive)."""
+        self._bound: dict[int, tuple[float, float, int]] = {}
+        """Draws of the first contacts created but not yet routed (an outage may delay them), by contact id."""
         self._requeue: dict[StageContact, None] = {}
         """Callback requests between an unanswered call and their return to the queue."""
         self._streams = None
@@ -108,27 +113,27 @@ class Mechanics:
         self._enqueue, c.enqueue = c.enqueue, self.enqueue  # type: ignore[method-assign]
         self._finish, c.finish = c.finish, self.finish  # type: ignore[assignment]
         self._unserved, c.unserved = c.unserved, self.unserved  # type: ignore[method-assign]
-        self._rows, c._rows = c._rows, self.rows  # type: ignore[method-assign]
         self._stages = c._service_stages
         c._service_stages = self  # type: ignore[assignment]
 
     # ------------------------------------------------------------------------------------------- arrivals
 
-    def rows(self, batch: ArrivalBatch) -> list[tuple]:
-        """The center's arrival rows, and the mechanics draws of the batch's contacts (in the same order)."""
-        rows = self._rows(batch)
+    def register(self, batch: ArrivalBatch, rows: list[tuple]) -> None:
+        """Draw the mechanics draws of a batch's rows (``rows`` is ``batch`` as the center's rows, same order)."""
         n = len(batch)
         assert self._streams is not None
         get = self._streams.get
-        self._pending.extend(
-            zip(
-                get("mechanics/balk").random(n).tolist(),
-                get("mechanics/callback").random(n).tolist(),
-                get("mechanics/seed").integers(0, 1 << 62, n).tolist(),
-                strict=True,
-            )
+        draws = zip(
+            get("mechanics/balk").random(n).tolist(),
+            get("mechanics/callback").random(n).tolist(),
+            get("mechanics/seed").integers(0, 1 << 62, n).tolist(),
+            strict=True,
         )
-        return rows
+        self._pending.update(zip(map(id, rows), draws, strict=True))
+
+    def bind(self, row: tuple, contact_id: int) -> None:
+        """The contact ``contact_id`` is being created from ``row``: it takes the row's draws."""
+        self._bound[contact_id] = self._pending.pop(id(row))
 
     def route_new(self, contact: StageContact) -> None:
         """A new contact (first, repeat or retrial): blocked if every line is held, else it takes one."""
@@ -136,7 +141,7 @@ class Mechanics:
             if contact.repeat or contact.retrial:
                 contact.mu = _derived_draws(contact)
             else:
-                contact.mu = self._pending.popleft()
+                contact.mu = self._bound.pop(contact.id)
         ch = contact.channel
         lines = self.lines[ch]
         if lines is not None:
@@ -284,6 +289,9 @@ class Mechanics:
         if contact.line:
             contact.line = False
             self.used[ch] -= 1
+        if contact.mu is None:  # never routed (an outage or a plan lost it): its draws go unused
+            self._bound.pop(contact.id, None)
+            return
         rule = self.retrial[ch]
         out = contact.outcome
         if rule is None or out not in self.retry_after[ch]:

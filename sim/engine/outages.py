@@ -20,6 +20,12 @@ From an outage notice's ``at`` time to the end of the outage, the notice's share
 recorded once, whatever its detours, so conservation holds: arrivals = served + abandoned + censored + bot
 endings + lost.
 
+Per-arrival draws made when a batch is read (wrap-up, mechanics draws, a replayed row's log row) are bound to
+the contact before this hook runs, whichever way the contact then goes (see the arrival hooks in
+:mod:`sim.engine.center`): a lost or retried contact keeps its own and takes no other contact's. A moved contact
+keeps its mechanics draws and its log row; its wrap-up is the destination channel's (:meth:`WrapUp.moved
+<sim.engine.wrapup.WrapUp.moved>`), like its handle time and patience.
+
 Cost when no outage is configured: nothing (the center installs this only for a scenario with outages).
 """
 
@@ -96,7 +102,7 @@ class Outages:
         self.n_lost = 0
         self.n_moved = 0
         self.n_retries = 0
-        self._arrive = center._arrive  # the plain arrival (bound method of the class)
+        self._arrive = center._arrive  # the plain arrival (the center's own; set by its arrival hooks)
 
     def down(self, channel: int, at_s: float) -> _Phase | None:
         """The outage phase in force on ``channel`` at ``at_s`` seconds, or ``None`` when the channel is up."""
@@ -179,6 +185,8 @@ class Outages:
             )[0]
         )
         contact.deadline_s = contact.arrival_s + contact.patience_s
+        if c.wrap_up is not None:
+            c.wrap_up.moved(contact)
         qi = c.layout.key(dest, contact.intent, contact.language, contact.priority, contact.tier)
         if qi < 0:
             c._no_queue(dest, contact.intent, contact.priority, contact.tier)

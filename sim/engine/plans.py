@@ -16,7 +16,9 @@ What:
   starts. The engine's fast paths are off in a scenario with moves (same results, tested, a little slower).
 * ``shift_demand``: a normal-priority arrival on the listed channels is, with probability ``share`` (stream
   ``plan/<name>/shift``), re-scheduled to the next ``after`` time of day plus a uniform ``spread``; it arrives
-  then as a new arrival (an outage then applies to it); one due after the horizon is recorded ``lost``.
+  then as a new arrival (an outage then applies to it), the same arrival row with its own per-arrival draws
+  (wrap-up, mechanics draws, log row: bound when its contact is created, see :mod:`sim.engine.center`); one due
+  after the horizon is recorded ``lost`` at once.
 * ``policies``: the slot's policy object (built by the runner, passed as ``plan_policies``) replaces the
   scenario's while in force.
 
@@ -132,9 +134,9 @@ class Plans:
             center.pull = self.pull  # type: ignore[method-assign]
             center.enqueue = self.enqueue  # type: ignore[method-assign]
             center.refresh = self.refresh  # type: ignore[method-assign]
-        if self._shift_rng:
-            self._arrive = center._arrive
-            center._arrive = self.arrive  # type: ignore[method-assign]
+        self.shifts_demand = bool(self._shift_rng)
+        """Whether a plan shifts demand: then the center installs :meth:`arrive` as its outermost arrival hook."""
+        self._arrive = center._arrive  # the arrival inside this hook (set by the center's arrival hooks)
         if any("deflection" in st.plan.actions.policies for st in self.states):
             center.bot.active = any(b is not None for b in center.bot.bots)
             center._extras = center._extras or center.bot.active
@@ -381,6 +383,7 @@ class Plans:
 
     def _lose(self, row: tuple) -> None:
         c = self.c
+        c._bind_row(row)  # the row's per-arrival values (wrap-up, log row, mechanics draws) go to this contact
         _, ch, intent, prio, tier, lang, cust, handle, patience, x, qi = row
         c.n_arrivals += 1
         args = (c._next_id, c.now, ch, intent, prio, tier, lang, cust, handle, patience, qi)

@@ -6,9 +6,15 @@ then is it freed (and the agent takes the next contact, a pending break or logs 
 wrap-up as busy time (``busy_s`` of the agents frame, ``busy`` of the staffing frame); ``busy_slots`` and
 ``in_service`` count contacts in service only. An agent still wrapping up at the horizon is busy until it.
 
-Draws: the wrap-up of an arriving contact comes from the stream ``wrap/<channel>/<intent>``, in arrival order
-per (channel, intent), made when its arrival batch is read, so no other stream moves. Contacts that are not
-arrivals (repeat contacts, the second service of a transfer) draw theirs at service end from
+Draws: the wrap-up of an arriving contact comes from the stream ``wrap/<channel>/<intent>``, in batch order
+per (channel, intent), made when its arrival batch is read (:meth:`WrapUp.register`), so no other stream moves.
+The draw belongs to the arrival row, not to a place in a queue: it is kept by the row's identity and bound to the
+contact created from that row when it is created (:meth:`WrapUp.bind`, called by the center, see the arrival
+hooks in :mod:`sim.engine.center`), so a row that a ``shift_demand`` plan re-schedules keeps its own draw, and an
+outage that loses a contact takes no other contact's. A contact an outage moves to another channel gets that
+channel's wrap-up instead (as it gets that channel's handle time and patience): drawn when it moves from the
+stream ``wrap/<destination>/<intent>/moved`` (0 if the destination has none). Contacts that are not arrivals
+(repeat contacts, the second service of a transfer) draw theirs at service end from
 ``wrap/<channel>/<intent>/later``. The distribution is the intent's ``wrap_up``, else the channel's.
 
 :class:`WrapUp` is installed on the center at setup only when some channel or intent has a wrap-up; it then
@@ -19,7 +25,6 @@ code, unchanged. Its agent part mirrors :meth:`sim.engine.center.ContactCenter.r
 from __future__ import annotations
 
 from array import array
-from collections import deque
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
@@ -50,7 +55,9 @@ class WrapUp:
         self._channels, self._intents = center.channels, center.intents
         self.dists = [[sc.wrap_up_for(ch, it) for it in self._intents] for ch in self._channels]
         self._wrap: dict[int, float] = {}
-        self._pending: deque[float] = deque()
+        """Wrap-up (seconds) of each arrived contact not yet served, by contact id."""
+        self._pending: dict[int, float] = {}
+        """Wrap-up (seconds) of each arrival row read but not yet arrived, by ``id(row)`` (a pending row is alive)."""
         self.done_ids = array("q")
         """Contact ids of the services followed by a wrap-up (> 0), in service-end order."""
         self.done_wrap = array("d")
@@ -58,15 +65,12 @@ class WrapUp:
         # Busy agents are no longer the contacts in service: every group records its busy periods.
         center.multi_slot = [True] * len(center.groups)
         center.recorder.single_slot_groups = []
-        self._base_rows, self._base_arrive = center._rows, center._arrive
-        center._rows = self._rows  # type: ignore[method-assign]
-        center._arrive = self._arrive  # type: ignore[method-assign]
         center.release = center._release = self.release  # type: ignore[method-assign]
 
     # ------------------------------------------------------------------------------------------------ draws
 
-    def _rows(self, batch: ArrivalBatch) -> list[tuple]:
-        rows = self._base_rows(batch)
+    def register(self, batch: ArrivalBatch, rows: list[tuple]) -> None:
+        """Draw the wrap-ups of a batch's rows (``rows`` is ``batch`` as the center's rows, in the same order)."""
         wrap = np.zeros(len(batch))
         get = self._streams.get
         for ci, ch in enumerate(self._channels):
@@ -81,12 +85,20 @@ class WrapUp:
                 k = int(m.sum())
                 if k:
                     wrap[m] = dist.sample(get(f"wrap/{ch}/{it}"), k)
-        self._pending.extend(wrap.tolist())
-        return rows
+        self._pending.update(zip(map(id, rows), wrap.tolist(), strict=True))
 
-    def _arrive(self, row: tuple) -> None:
-        self._wrap[self.c._next_id] = self._pending.popleft()
-        self._base_arrive(row)
+    def bind(self, row: tuple, contact_id: int) -> None:
+        """The contact ``contact_id`` is being created from ``row``: it takes the row's wrap-up."""
+        self._wrap[contact_id] = self._pending.pop(id(row))
+
+    def moved(self, contact: Contact) -> None:
+        """An outage moved ``contact`` to another channel (already set): the wrap-up of that channel instead."""
+        dist = self.dists[contact.channel][contact.intent]
+        if dist is None:
+            self._wrap[contact.id] = 0.0
+            return
+        rng = self._streams.get(f"wrap/{self._channels[contact.channel]}/{self._intents[contact.intent]}/moved")
+        self._wrap[contact.id] = float(dist.sample(rng, 1)[0])
 
     def _later(self, contact: Contact) -> float:
         dist = self.dists[contact.channel][contact.intent]
