@@ -14,8 +14,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from experiments.results import ExperimentResult
+from experiments.compare import Comparison
+from experiments.results import WORST_METRIC, ExperimentResult
 from experiments.stats import paired_difference, t_interval
+from sim.config import Scenario
 
 __all__ = [
     "BUSY_HOURS",
@@ -27,6 +29,8 @@ __all__ = [
     "human_mix",
     "miss_probability",
     "one_path_per_value",
+    "outage_family",
+    "plan_table",
     "variant_table",
 ]
 
@@ -109,6 +113,72 @@ def variant_table(
                 }
             )
     return pd.DataFrame(rows, columns=["variant", "metric", "scope", "mean", "ci_low", "ci_high", "n"])
+
+
+def outage_family(scenario: Scenario) -> list[tuple[str, str]]:
+    """The ``(metric, scope)`` pairs an outage study compares: its family for :func:`experiments.compare.compare`.
+
+    Every target's attainment (and its worst interval for an ``every_interval`` target: what its status is read
+    from), then for each channel an outage fails or moves traffic to (in the scenario's channel order): the
+    contacts lost on the dead line (``lost``, count per run), the abandonment rate and the ASA (s); then the
+    recurring cost per week. A small family keeps Holm's correction from blunting the differences that matter.
+
+    Args:
+        scenario: The baseline scenario (its targets and ``arrivals.outages``).
+
+    Returns:
+        The pairs, without repeats; ``lost`` only for failed channels.
+    """
+    pairs: list[tuple[str, str]] = []
+    for target in scenario.targets:
+        pairs.append(("target_attainment", f"target={target.name}"))
+        if target.aggregation == "every_interval":
+            pairs.append((WORST_METRIC, f"target={target.name}"))
+    outages = getattr(scenario.arrivals, "outages", None) or []
+    failed = {o.channel for o in outages}
+    touched = failed | {o.moved_to for o in outages if o.moved_to is not None}
+    for channel in scenario.channels:
+        if channel in failed:
+            pairs.append(("lost", f"channel={channel}"))
+        if channel in touched:
+            pairs += [("abandon_rate", f"channel={channel}"), ("asa_s", f"channel={channel}")]
+    pairs.append(("recurring_cost_per_week", "all"))
+    return pairs
+
+
+def plan_table(comparison: Comparison, pairs: Sequence[tuple[str, str]] | None = None) -> pd.DataFrame:
+    """Each variant's mean with its CI and its paired difference from the baseline, per ``(metric, scope)``.
+
+    The means and their Student-t intervals are those of :func:`variant_table`; the differences, their CIs and
+    the significance (Holm over the comparison's whole family) are read from ``comparison.differences``, so a
+    pair must be in the comparison's family (give it to :func:`experiments.compare.compare` as ``family=``).
+
+    Args:
+        comparison: A comparison of variants on common random numbers.
+        pairs: ``(metric, scope)`` pairs, in order (default: the comparison's family).
+
+    Returns:
+        One row per variant (baseline first) x pair: ``variant, metric, scope, mean, ci_half, n, diff, diff_low,
+        diff_high, significant``; the baseline's difference columns are NaN (``significant`` ``<NA>``).
+
+    Raises:
+        ValueError: A pair is not in the comparison's family.
+    """
+    chosen = list(pairs) if pairs is not None else list(comparison.family)
+    outside = [pair for pair in chosen if pair not in set(comparison.family)]
+    if outside:
+        raise ValueError(
+            f"pairs {outside} are not in the comparison's family (pass them to compare(..., family=...)); "
+            f"its family: {list(comparison.family)}"
+        )
+    means = variant_table(comparison.results, chosen)
+    means["ci_half"] = means["ci_high"] - means["mean"]
+    diffs = comparison.differences[["variant", "metric", "scope", "diff", "ci_low", "ci_high", "significant"]]
+    diffs = diffs.rename(columns={"ci_low": "diff_low", "ci_high": "diff_high"})
+    table = means.merge(diffs, on=["variant", "metric", "scope"], how="left")
+    table["significant"] = table["significant"].astype("boolean")
+    columns = ["variant", "metric", "scope", "mean", "ci_half", "n", "diff", "diff_low", "diff_high", "significant"]
+    return table[columns]
 
 
 def _long(result: ExperimentResult, pairs: Sequence[tuple[str, str]] | None = None) -> pd.DataFrame:

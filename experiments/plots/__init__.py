@@ -8,6 +8,7 @@ band (:func:`experiments.stats.summarize`); shares are drawn in percent.
 
 ========================================  ================================================================
 :func:`plot_target_by_interval`           a target's SL and the mean FRT per interval, CI bands, the target line
+:func:`plot_variants_by_interval`         a target's SL per interval for several variants, outages shaded
 :func:`plot_sl_heatmap`                   SL per interval x channel (each channel at its target's threshold)
 :func:`plot_queue_and_agents`             waiting contacts per channel, agents logged in and busy, over time
 :func:`plot_agent_occupancy`              occupancy of every agent, by group, with CIs
@@ -33,6 +34,7 @@ from experiments.plots.intervals import (
     plot_queue_and_agents,
     plot_sl_heatmap,
     plot_target_by_interval,
+    plot_variants_by_interval,
 )
 from experiments.plots.studies import plot_forest, plot_pareto_front, plot_sim_vs_actual
 
@@ -47,4 +49,5 @@ __all__ = [
     "plot_sim_vs_actual",
     "plot_sl_heatmap",
     "plot_target_by_interval",
+    "plot_variants_by_interval",
 ]

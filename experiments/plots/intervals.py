@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,7 +26,13 @@ from experiments.plots._common import (
 )
 from sim.config import Scenario, Target
 
-__all__ = ["channel_thresholds", "plot_queue_and_agents", "plot_sl_heatmap", "plot_target_by_interval"]
+__all__ = [
+    "channel_thresholds",
+    "plot_queue_and_agents",
+    "plot_sl_heatmap",
+    "plot_target_by_interval",
+    "plot_variants_by_interval",
+]
 
 
 def plot_target_by_interval(
@@ -189,4 +197,102 @@ def plot_queue_and_agents(
     _time_axis(ax_a)
     which = "all groups" if groups is None else ", ".join(groups)
     fig.suptitle(_title(f"Queue length and agents over time ({which})", scenario.name, _replications(intervals)))
+    return fig
+
+
+def plot_variants_by_interval(
+    results: Mapping[str, Any],
+    scenario: Scenario,
+    target: str | Target,
+    *,
+    variants: Sequence[str] | None = None,
+    start: str | datetime | pd.Timestamp | None = None,
+    end: str | datetime | pd.Timestamp | None = None,
+) -> Figure:
+    """A target's service level per interval for several variants on one axis, with 95% CI bands.
+
+    Each variant's SL (%) of the target's segment at its threshold is computed per replication and interval
+    (volume-weighted within the interval, under the scenario's SL convention) and averaged over replications, as
+    in :func:`plot_target_by_interval`; the target level is a dashed line and the scenario's channel outages
+    that fall in the plotted range are shaded. Made for comparisons (:attr:`experiments.compare.Comparison.results`),
+    where every variant keeps the baseline's targets.
+
+    Args:
+        results: Variant name -> its :class:`~experiments.results.ExperimentResult` or its ``intervals`` frame.
+        scenario: The baseline scenario (its targets, calendar, interval length and outages).
+        target: The target (or its name).
+        variants: The variants to draw, in order (default: all of ``results``).
+        start: First interval start shown (scenario local time; default: the target's window, else the
+            measured period).
+        end: Intervals starting at or after this are left out (default as ``start``).
+
+    Raises:
+        ValueError: Unknown target or variant, a target filtered by intent, or an empty range.
+    """
+    from sim.metrics import interval_table, sl_metric
+
+    t = _find_target(scenario, target)
+    if t.intent is not None:
+        raise ValueError(f"target {t.name!r} is filtered by intent; the intervals frame has no intent column")
+    names = list(variants) if variants is not None else list(results)
+    unknown = [n for n in names if n not in results]
+    if unknown or not names:
+        raise ValueError(f"variants {unknown or names} not in the results; they hold {list(results)}")
+    low = pd.Timestamp(start) if start is not None else None
+    high = pd.Timestamp(end) if end is not None else None
+    ranged = low is not None or high is not None
+    window = t.window is not None and t.window.restricts and not ranged
+    sl_col = sl_metric(t.threshold)
+    fig = Figure(figsize=(11, 4.8), layout="constrained")
+    ax = fig.subplots()
+    lines = []
+    n_reps = 0
+    shown: list[pd.Timestamp] = []
+    for name in names:
+        intervals = results[name] if isinstance(results[name], pd.DataFrame) else results[name].intervals
+        n_reps = max(n_reps, _replications(intervals))
+        rows = _measured(intervals, scenario)
+        for column in ("channel", "priority", "tier"):
+            if getattr(t, column) is not None:
+                rows = rows[rows[column] == getattr(t, column)]
+        if window:
+            assert t.window is not None
+            rows = rows[pd.notna(t.window.window_day(rows["interval_start_s"].to_numpy(), scenario.start))]
+        if ranged:
+            when = _calendar(scenario, rows["interval_start_s"])
+            keep = np.ones(len(rows), dtype=bool)
+            if low is not None:
+                keep &= when >= low
+            if high is not None:
+                keep &= when < high
+            rows = rows[keep]
+        if rows.empty:
+            raise ValueError(f"variant {name!r} has no interval of target {t.name!r} in the range shown")
+        table = interval_table(rows, [t.threshold], scenario.reporting.sl_convention, by=())
+        sl = _grid(_band(table, ["interval_start_s"], sl_col), scenario)
+        x = _calendar(scenario, sl["interval_start_s"])
+        shown.extend([x.min(), x.max() + pd.Timedelta(seconds=scenario.reporting.interval)])
+        _line_band(ax, x, sl, 100.0, name, clip=(0.0, 100.0))
+        lines.append(ax.get_lines()[-1])
+    target_line = ax.axhline(t.level * 100.0, color=TARGET_COLOR, ls="--", lw=1.2, label=f"target {t.level:.0%}")
+    first, last = min(shown), max(shown)
+    spans = []
+    arrivals = scenario.arrivals
+    for outage in getattr(arrivals, "outages", None) or ():
+        a, b = max(pd.Timestamp(outage.start), first), min(pd.Timestamp(outage.end), last)
+        if a < b:
+            spans.append(ax.axvspan(a, b, color="#7f7f7f", alpha=0.15, lw=0, label=f"{outage.channel} outage"))
+    ax.set_ylabel(f"service level within {_duration(t.threshold)} (%)")
+    ax.set_ylim(-2, 102)
+    ax.set_xlabel("interval start (scenario local time)")
+    ax.legend(handles=[*lines, target_line, *spans], loc="lower left", fontsize="small", ncol=2)
+    _time_axis(ax)
+    if window and t.window is not None:
+        where = f"window {t.window.describe()}"
+    elif ranged:
+        where = f"{first:%a %m-%d %H:%M}–{last:%a %m-%d %H:%M}"
+    else:
+        where = "measured period"
+    fig.suptitle(_title(f"Target {t.name!r} by interval and variant ({where}; mean, 95% CI)", scenario.name, n_reps,
+                        per=" per variant"))
     return fig

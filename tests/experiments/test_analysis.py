@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from experiments import load_scenario
 from experiments.analysis import (
     BUSY_HOURS,
     BUSY_VALUE,
@@ -20,9 +21,12 @@ from experiments.analysis import (
     human_mix,
     miss_probability,
     one_path_per_value,
+    outage_family,
+    plan_table,
     variant_table,
 )
-from experiments.results import ExperimentResult
+from experiments.compare import Variant, compare
+from experiments.results import WORST_METRIC, ExperimentResult
 from sim.config import Scenario
 from tests.conftest import TINY_SCENARIO
 
@@ -196,3 +200,58 @@ def test_one_path_per_value_gives_an_erlang_plan_as_a_warm_start() -> None:
     assert params == {"groups.agents.staffing.always": plan.staffing["agents"]["always"]}
     assert notes == []
     assert one_path_per_value({"a": {"b": [1]}, "c": {}}) == {"a": {"b": [1]}, "c": {}}
+
+
+def test_plan_table_pairs_each_variant_with_the_baseline() -> None:
+    scenario = Scenario.model_validate(copy.deepcopy(TINY_SCENARIO))
+    family = [("asa_s", "channel=voice"), ("recurring_cost_per_week", "all")]
+    comparison = compare(scenario, [Variant("three", {"groups.agents.staffing.always": 3})], baseline="two",
+                         seed=5, n_replications=3, workers=1, progress=False, family=family)
+    table = plan_table(comparison).set_index(["variant", "metric", "scope"])
+    assert list(dict.fromkeys(table.index.get_level_values(0))) == ["two", "three"]
+    for metric, scope in family:
+        per_rep = {
+            name: r.metrics[(r.metrics["metric"] == metric) & (r.metrics["scope"] == scope)]
+            .set_index("replication")["value"]
+            for name, r in comparison.results.items()
+        }
+        diff = (per_rep["three"] - per_rep["two"]).to_numpy(dtype=float)
+        half = stats.t.ppf(0.975, 2) * np.std(diff, ddof=1) / math.sqrt(3)
+        row = table.loc[("three", metric, scope)]
+        assert row["diff"] == pytest.approx(diff.mean())
+        assert row["diff_high"] - row["diff"] == pytest.approx(half)
+        assert row["mean"] == pytest.approx(per_rep["three"].mean())
+        own = stats.t.ppf(0.975, 2) * per_rep["three"].std(ddof=1) / math.sqrt(3)
+        assert row["ci_half"] == pytest.approx(own)
+        assert row["n"] == 3
+        base = table.loc[("two", metric, scope)]
+        assert base["mean"] == pytest.approx(per_rep["two"].mean())
+        assert math.isnan(base["diff"])
+        assert pd.isna(base["significant"])
+    # a third agent costs more per week and shortens the waits
+    assert table.loc[("three", "recurring_cost_per_week", "all"), "diff"] > 0
+    assert table.loc[("three", "asa_s", "channel=voice"), "diff"] < 0
+    only = plan_table(comparison, [("asa_s", "channel=voice")])
+    assert set(only["metric"]) == {"asa_s"}
+    with pytest.raises(ValueError, match=r"\('occupancy', 'all'\)\] are not in the comparison's family"):
+        plan_table(comparison, [("occupancy", "all")])
+
+
+def test_outage_family_covers_the_targets_the_failed_and_the_receiving_channels() -> None:
+    scenario, _ = load_scenario("ecommerce_1111")
+    family = outage_family(scenario)
+    assert len(family) == len(set(family))
+    for target in scenario.targets:
+        assert ("target_attainment", f"target={target.name}") in family
+    assert (WORST_METRIC, "target=sale chat normal, every 30 min") in family  # the every_interval target
+    assert (WORST_METRIC, "target=voice 80/20") not in family
+    assert ("lost", "channel=voice") in family
+    assert ("lost", "channel=chat") not in family  # chat takes the moved callers; it does not fail
+    for channel in ("voice", "chat"):
+        assert ("abandon_rate", f"channel={channel}") in family
+        assert ("asa_s", f"channel={channel}") in family
+    assert not [pair for pair in family if pair[1] in ("channel=email", "channel=social")]
+    assert family[-1] == ("recurring_cost_per_week", "all")
+    without = outage_family(_scenario())  # no outage: the targets and the cost only
+    assert without == [("target_attainment", "target=voice 80/20"), ("target_attainment", "target=urgent 5 min"),
+                       ("recurring_cost_per_week", "all")]

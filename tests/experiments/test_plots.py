@@ -30,6 +30,7 @@ from experiments.plots import (
     plot_sim_vs_actual,
     plot_sl_heatmap,
     plot_target_by_interval,
+    plot_variants_by_interval,
 )
 from experiments.runner import run_experiment
 from sim.config import Scenario
@@ -334,3 +335,61 @@ def test_empty_inputs_give_a_clear_error_or_an_empty_front():
     trials = _trials().iloc[0:0]
     ax = plot_pareto_front(trials, "tiny").axes[0]
     assert len(_line(ax, "Pareto front").get_xydata()) == 0
+
+
+def test_variants_by_interval_draws_each_variant_the_target_line_and_the_outage(scenario, result):
+    data = copy.deepcopy(TINY_SCENARIO)
+    data["groups"]["agents"]["staffing"]["always"] = 3
+    data["arrivals"]["channels"]["voice"]["daily_volume"] = 900
+    data["arrivals"]["outages"] = [{"channel": "voice", "start": "2026-11-09T12:00", "end": "2026-11-09T14:00"}]
+    data["targets"].append(
+        {"name": "evening", "channel": "voice", "threshold": "20s", "level": 0.8,
+         "window": {"start": "11:00", "end": "16:00"}, "aggregation": "every_interval"}
+    )
+    outage = Scenario.model_validate(data)
+    runs = {
+        "no_plan": run_experiment(outage, seed=3, n_replications=N, workers=1, progress=False),
+        "more_agents": run_experiment(outage.model_copy(update={"groups": {"agents": outage.groups["agents"].model_copy(
+            update={"staffing": {"always": 4}})}}), seed=3, n_replications=N, workers=1, progress=False),
+    }
+    fig = plot_variants_by_interval(runs, outage, "evening")
+    (ax,) = fig.axes
+    assert ax.get_ylabel() == "service level within 20s (%)"
+    assert "interval start" in ax.get_xlabel()
+    title = fig._suptitle.get_text()
+    assert "'evening'" in title
+    assert "window 11:00–16:00" in title
+    assert f"tiny · {N} replications per variant" in title
+    assert list(_line(ax, "target 80%").get_ydata()) == [80.0, 80.0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["no_plan", "more_agents", "target 80%",
+                                                                     "voice outage"]
+    # each variant's line is that variant's SL per interval, as plot_target_by_interval draws it (tested above)
+    for name, run in runs.items():
+        alone = _line(plot_target_by_interval(run.intervals, outage, "evening").axes[0], "SL within 20s")
+        drawn = _line(ax, name)
+        assert len(drawn.get_xydata()) == 5  # 11:00 ... 15:00
+        np.testing.assert_allclose(drawn.get_xydata(), alone.get_xydata())
+    # the first band is no_plan's CI; the outage hours have no voice contact, hence no SL: 3 points, not 5
+    assert _assert_band_encloses(ax, _line(ax, "no_plan")) == 3
+    # the outage is shaded over 12:00-14:00, inside the range shown
+    (span,) = [p for p in ax.patches if p.get_label() == "voice outage"]
+    xs = [span.get_x(), span.get_x() + span.get_width()]
+    assert min(xs) == pytest.approx(date2num(pd.Timestamp("2026-11-09T12:00")))
+    assert max(xs) == pytest.approx(date2num(pd.Timestamp("2026-11-09T14:00")))
+    # an explicit range replaces the window; a range without the outage shades nothing
+    late = plot_variants_by_interval({"no_plan": runs["no_plan"].intervals}, outage, "evening",
+                                     start="2026-11-09T15:00", end="2026-11-09T18:00")
+    assert len(_line(late.axes[0], "no_plan").get_xydata()) == 3
+    assert not [p for p in late.axes[0].patches if p.get_label() == "voice outage"]
+    assert "Mon 11-09 15:00–Mon 11-09 18:00" in late._suptitle.get_text()
+    # a threshold in minutes (its SL column is named in the threshold's unit on newer trees): as drawn alone
+    urgent = plot_variants_by_interval(runs, outage, "urgent 5 min", start="2026-11-09T15:00")
+    alone = _line(plot_target_by_interval(runs["more_agents"].intervals, outage, "urgent 5 min").axes[0],
+                  "SL within 5min")
+    drawn = _line(urgent.axes[0], "more_agents").get_xydata()
+    np.testing.assert_allclose(drawn, alone.get_xydata()[-len(drawn):])
+    assert urgent.axes[0].get_ylabel() == "service level within 5min (%)"
+    with pytest.raises(ValueError, match=r"variants \['nope'\] not in the results"):
+        plot_variants_by_interval(runs, outage, "evening", variants=["nope"])
+    with pytest.raises(ValueError, match="no interval of target 'evening' in the range shown"):
+        plot_variants_by_interval(runs, outage, "evening", start="2026-11-20T00:00")
