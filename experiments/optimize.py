@@ -473,7 +473,7 @@ def open_study(
     except KeyError:
         study_id = None
     if study_id is not None:
-        old = rdb.get_study_user_attrs(study_id).get("ccsim")
+        old = _ccsim_attrs(rdb, study_id)
         if not isinstance(old, dict) or old.get("format") != _FORMAT:
             raise OptimizeError(
                 f"study {study_name!r} in {_redacted(storage)} was not made by ccsim optimize; choose another --study"
@@ -496,6 +496,21 @@ def open_study(
     if study_id is None:
         study.set_user_attr("ccsim", dict(fingerprint))
     return study
+
+
+def _ccsim_attrs(rdb: Any, study_id: int, wait_s: float = 30.0) -> Any:
+    """The ``ccsim`` fingerprint of a study, waiting for it while another worker is still creating the study.
+
+    ``open_study`` creates a study and then stores its fingerprint: a second worker started at the same moment can
+    find the study in between. A study without a fingerprint and without trials is taken to be in that state and
+    re-read every 0.1 s for up to ``wait_s`` seconds; one with trials and no fingerprint was not made by ccsim.
+    """
+    deadline = time.monotonic() + wait_s
+    while True:
+        old = rdb.get_study_user_attrs(study_id).get("ccsim")
+        if old is not None or rdb.get_all_trials(study_id, deepcopy=False) or time.monotonic() > deadline:
+            return old
+        time.sleep(0.1)
 
 
 # ------------------------------------------------------------------------------------------------ warm start

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -367,3 +368,32 @@ def test_an_every_interval_target_is_a_constraint_on_its_worst_interval(tmp_path
     assert result.trials["note"].str.contains("every hour").all()  # pruned on the worst interval
     assert result.best is None
     assert result.confirmation.empty
+
+
+def test_a_second_worker_waits_for_the_fingerprint_of_a_study_being_created(tmp_path):
+    """Two workers starting at once: the second may find the study before its creator stored the fingerprint."""
+    import threading
+
+    import optuna
+
+    from experiments.optimize import _ccsim_attrs, _storage
+
+    rdb = _storage(f"sqlite:///{tmp_path / 'study.db'}")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(storage=rdb, study_name="shared")
+    study_id = rdb.get_study_id_from_name("shared")
+    timer = threading.Timer(0.3, lambda: study.set_user_attr("ccsim", {"format": "x"}))
+    timer.start()
+    try:
+        assert _ccsim_attrs(rdb, study_id, wait_s=10.0) == {"format": "x"}  # waited for it
+    finally:
+        timer.cancel()
+    # A study without fingerprint that already has trials was made by something else: no wait.
+    foreign = optuna.create_study(storage=rdb, study_name="foreign")
+    foreign.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
+    t0 = time.monotonic()
+    assert _ccsim_attrs(rdb, rdb.get_study_id_from_name("foreign"), wait_s=10.0) is None
+    assert time.monotonic() - t0 < 2.0
+    # An empty study nobody fingerprints is refused once the wait is over.
+    optuna.create_study(storage=rdb, study_name="empty")
+    assert _ccsim_attrs(rdb, rdb.get_study_id_from_name("empty"), wait_s=0.3) is None
