@@ -140,7 +140,8 @@ def check_scenario(scenario: Scenario) -> list[Problem]:
     Each policy is built and, if it has a ``bind`` hook, bound to the scenario, so names in ``params`` that the
     scenario does not define (a group, an intent, a channel without a bot) fail at load time. A problem's path is
     ``("policies", slot)``, its value the slot's :class:`~sim.config.PolicySpec`, and ``str(problem)`` reads
-    ``policies.<slot>: <what is wrong>``.
+    ``policies.<slot>: <what is wrong>``. A plan's switched policies are checked the same way, with the path
+    ``("plans", i, "actions", "policies", slot)``.
     """
     problems = []
     for slot in SLOTS:
@@ -149,6 +150,12 @@ def check_scenario(scenario: Scenario) -> list[Problem]:
             make(slot, spec).bind(scenario)
         except (PolicyError, ValueError) as exc:
             problems.append(Problem(("policies", slot), str(exc), value=spec))
+    for i, plan in enumerate(scenario.plans):
+        for slot, plan_spec in plan.actions.policies.items():
+            try:
+                make(slot, plan_spec).bind(scenario)
+            except (PolicyError, ValueError) as exc:
+                problems.append(Problem(("plans", i, "actions", "policies", slot), str(exc), value=plan_spec))
     return problems
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sim.problems import Problem
 from sim.units import MODEL_CONFIG, DateTime, Duration, PositiveDuration, TimeOfDay
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from sim.config import Scenario
 
 __all__ = [
+    "SWITCHABLE_SLOTS",
     "CallIn",
     "MoveAgents",
     "Plan",
@@ -46,8 +47,15 @@ __all__ = [
     "plan_problems",
 ]
 
-PolicySlot = Literal["routing", "deflection"]
-"""Policy slots a plan can switch mid-run (a roster or an empowerment rule is not switched mid-shift)."""
+PolicySlot = Literal["routing", "deflection", "empowerment"]
+"""Policy slots a plan can switch mid-run.
+
+``staffing`` is not one of them: the roster is drawn once at the start of the run and is not re-drawn mid-run;
+a plan adds agents with its ``call_in`` action instead.
+"""
+
+SWITCHABLE_SLOTS: tuple[str, ...] = ("routing", "deflection", "empowerment")
+"""The slots :attr:`PlanActions.policies` accepts."""
 
 
 class _Frozen(BaseModel):
@@ -155,9 +163,25 @@ class PlanActions(_Frozen):
     call_in: list[CallIn] = Field(default_factory=list)
     move_agents: list[MoveAgents] = Field(default_factory=list)
     shift_demand: ShiftDemand | None = None
-    policies: dict[PolicySlot, dict] = Field(default_factory=dict)
+    policies: dict[str, dict] = Field(default_factory=dict)
     """Policy slots switched while in force, as ``{slot: {name: ..., params: {...}}}`` (built by the runner
-    with the registry; the engine swaps the slot's policy object and swaps it back at the end)."""
+    with the registry; the engine swaps the slot's policy object and swaps it back at the end). A parameter
+    change is a switch to the same policy name with other ``params``. Slots: ``routing``, ``deflection``,
+    ``empowerment`` (:data:`SWITCHABLE_SLOTS`)."""
+
+    @field_validator("policies")
+    @classmethod
+    def _slots(cls, policies: dict[str, dict]) -> dict[str, dict]:
+        for slot in policies:
+            if slot == "staffing":
+                raise ValueError(
+                    "a plan cannot switch the staffing slot: the roster is drawn once at the start of the run and "
+                    "is not re-drawn mid-run; to add agents while the plan is in force use the call_in action, "
+                    "e.g. call_in: [{group: chat_agents, agents: 10}]"
+                )
+            if slot not in SWITCHABLE_SLOTS:
+                raise ValueError(f"unknown policy slot {slot!r}; a plan can switch {list(SWITCHABLE_SLOTS)}")
+        return policies
 
     @model_validator(mode="after")
     def _some(self) -> PlanActions:

@@ -101,7 +101,7 @@ def costs(center: ContactCenter) -> dict[str, float]:
     sc = center.scenario
     training_cost = 0.0
     if center.scenario.approvals:
-        training = center.empowerment.training_cost
+        training = center.empowerment.training_cost if center.plans is None else center.plans.training_cost
         training_cost = sum(training(g) * center.shifts.group_size[gi] for gi, g in enumerate(center.groups))
     bot = center.bot
     setup_cost = sum(b.setup_cost for b in bot.bots if b is not None) if bot.active else 0.0

@@ -20,7 +20,11 @@ What:
   (wrap-up, mechanics draws, log row: bound when its contact is created, see :mod:`sim.engine.center`); one due
   after the horizon is recorded ``lost`` at once.
 * ``policies``: the slot's policy object (built by the runner, passed as ``plan_policies``) replaces the
-  scenario's while in force.
+  scenario's while in force (``routing``, ``deflection`` or ``empowerment``; a parameter change is the same name
+  with other params). Empowerment: a service that starts while the plan is in force is adjusted by the plan's
+  policy (its approval route, extra handle time and leakage are fixed at that service start, so leakage is
+  charged by the policy that approved); the one-off training cost per group is the largest over the scenario's
+  policy and the plans' policies that came into force during the run (:meth:`Plans.training_cost`).
 
 Cost when no plan is configured: nothing (the center builds this only for a scenario with plans).
 """
@@ -32,6 +36,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sim.arrivals.batch import DAY_S, sim_seconds
+from sim.defaults import NoEmpowerment
 from sim.engine.outages import LOST
 from sim.entities import ON, WAITING, Agent, Contact, StageContact
 from sim.plans import MoveAgents, Plan
@@ -137,6 +142,10 @@ class Plans:
         self.shifts_demand = bool(self._shift_rng)
         """Whether a plan shifts demand: then the center installs :meth:`arrive` as its outermost arrival hook."""
         self._arrive = center._arrive  # the arrival inside this hook (set by the center's arrival hooks)
+        self.empowerment_used: list[Any] = []
+        """Empowerment policies a plan put in force during the run (for the one-off training cost)."""
+        self.base_empowerment = center.empowerment
+        """The scenario's empowerment policy (``center.empowerment`` may be a plan's while one is in force)."""
         if any("deflection" in st.plan.actions.policies for st in self.states):
             center.bot.active = any(b is not None for b in center.bot.bots)
             center._extras = center._extras or center.bot.active
@@ -257,12 +266,41 @@ class Plans:
             c._select_agent = policy.select_agent
             c._select_contact = policy.select_contact
             c._guard = True
+            # The new rule asks for its own review times for the contacts already waiting (e.g. overflow's
+            # ``queued_s + after``); its answer is not used here: the review now offers every available agent the
+            # waiting work under the new rule at once.
+            view, now = c.view, c.now
+            for dq in c.waiting:
+                for contact in list(dq):
+                    if contact.state == WAITING and contact.deadline_s > now:
+                        policy.select_agent(contact, view)
+            if c.stale:
+                c.compact()
+            c.request_review(now)
+            return old
+        if slot == "empowerment":
+            old = c.empowerment
+            policy.bind(c.scenario)
+            c.empowerment = policy
+            stages = c.service_stages
+            stages._adjust = policy.adjust
+            stages._empower = bool(c.scenario.approvals) and not isinstance(policy, NoEmpowerment)
+            if policy is not self.base_empowerment and policy not in self.empowerment_used:
+                self.empowerment_used.append(policy)
             return old
         old = c.deflection
         policy.bind(c.scenario)
         c.deflection = policy
         c.bot._offer = policy.offer
         return old
+
+    def training_cost(self, group: str) -> float:
+        """One-off training cost per agent of ``group`` (currency).
+
+        The largest over the scenario's empowerment policy and every one a plan put in force during the run: an
+        agent is trained once, for the widest authority it is given.
+        """
+        return max(p.training_cost(group) for p in (self.base_empowerment, *self.empowerment_used))
 
     # ------------------------------------------------------------------------------------------ move agents
 

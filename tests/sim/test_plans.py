@@ -296,3 +296,170 @@ def test_erlang_c_holds_with_a_plan_configured_but_not_in_force():
     assert_covers(stats["sl20"], theory.service_level(20), "Erlang C 14 agents, idle plan: SL(20 s)")
     assert_covers(stats["p_wait"], theory.p_wait, "Erlang C 14 agents, idle plan: P(wait > 0)")
     assert_covers(stats["asa"], theory.asa_s, "Erlang C 14 agents, idle plan: ASA (s)")
+
+
+# ------------------------------------------------------------------- empowerment and parameter switches
+
+
+def _limit(limit, training=0.0, leakage=0.0):
+    from policies.registry import make
+
+    params = {"default_limit": limit, "approve_handle": "10s", "escalation_handle": "20s",
+              "training_cost": training, "leakage_share": leakage}  # fmt: skip
+    return make("empowerment", {"name": "authority_limit", "params": params})
+
+
+def _empower_plan(start_s, end_s, limit=1e9, training=100.0, leakage=0.1):
+    params = {"default_limit": limit, "approve_handle": "10s", "escalation_handle": "20s",
+              "training_cost": training, "leakage_share": leakage}  # fmt: skip
+    return {"name": "authority", "window": {"start": _at(start_s), "end": _at(end_s)},
+            "actions": {"policies": {"empowerment": {"name": "authority_limit", "params": params}}}}  # fmt: skip
+
+
+def test_a_plan_switches_the_empowerment_policy_exactly_inside_its_window():
+    from tests.sim.test_stages import approval_scenario
+
+    plan = _empower_plan(1000, 2000)
+    sc = approval_scenario(plans=[plan])
+    policies = {"authority": {"empowerment": _limit(1e9, training=100.0, leakage=0.1)}}
+    center, res = run_center(
+        sc, [batch([500.0, 1000.0, 1500.0, 1999.0, 2000.0])], plan_policies=policies, empowerment=_limit(0.0)
+    )
+    assert center.plans.events == [(1000.0, "authority", True), (2000.0, "authority", False)]
+    c = rows(res)
+    # Outside the window every amount is over the limit 0: escalated to the team lead (100 s + 20 s to raise it +
+    # 60 s on hold); inside it the agent approves in the contact (100 s + 10 s). The service start decides.
+    assert c.approval.astype(str).tolist() == ["team_lead", "self", "self", "self", "team_lead"]
+    np.testing.assert_allclose(c.handle_s, [180.0, 110.0, 110.0, 110.0, 180.0])
+    assert center.empowerment is center.plans.base_empowerment  # switched back
+    inside = c.approval.astype(str) == "self"
+    # Leakage is charged by the policy that approved (the plan's, 10% of the amount), only inside the window.
+    assert res.stats["leakage_cost"] == pytest.approx(0.1 * c.amount[inside].sum())
+    assert res.resolution["self_approved"].sum() == 3
+    # One-off training: the plan's policy gives the 3 agents a limit above 0 and came into force: 3 x 100.
+    assert res.stats["training_cost"] == pytest.approx(300.0)
+
+
+def test_a_service_started_before_the_switch_keeps_the_approval_it_started_with():
+    from tests.sim.test_stages import approval_scenario
+
+    sc = approval_scenario(plans=[_empower_plan(1050, 2000)])
+    policies = {"authority": {"empowerment": _limit(1e9)}}
+    _, res = run_center(sc, [batch([1000.0, 1050.0])], plan_policies=policies, empowerment=_limit(0.0))
+    c = rows(res)
+    assert c.approval.astype(str).tolist() == ["team_lead", "self"]
+    np.testing.assert_allclose(c.service_end_s, [1180.0, 1160.0])
+
+
+def test_an_empowerment_plan_never_in_force_costs_no_training_and_changes_nothing():
+    from tests.sim.test_stages import approval_scenario
+
+    times = [500.0, 1000.0, 1500.0]
+    base = approval_scenario()
+    _, without = run_center(base, [batch(times)], empowerment=_limit(0.0, training=50.0))
+    sc = approval_scenario(horizon="1h", plans=[_empower_plan(5000, 6000)])
+    base = approval_scenario(horizon="1h")
+    _, without = run_center(base, [batch(times)], empowerment=_limit(0.0, training=50.0))
+    policies = {"authority": {"empowerment": _limit(1e9, training=100.0)}}
+    center, res = run_center(sc, [batch(times)], plan_policies=policies, empowerment=_limit(0.0, training=50.0))
+    assert center.plans.events == []
+    cols = ["arrival_s", "service_start_s", "service_end_s", "approval", "amount"]
+    assert res.contacts[cols].equals(without.contacts[cols])
+    assert res.stats["training_cost"] == 0.0 == without.stats["training_cost"]  # limit 0: nobody trained
+
+
+def test_training_is_paid_once_for_the_widest_authority():
+    from tests.sim.test_stages import approval_scenario
+
+    # The scenario's policy already trains (limit 20, 50 per agent); the plan's costs 100 per agent: 3 x 100.
+    sc = approval_scenario(plans=[_empower_plan(1000, 2000, training=100.0)])
+    policies = {"authority": {"empowerment": _limit(1e9, training=100.0)}}
+    _, res = run_center(sc, [batch([500.0])], plan_policies=policies, empowerment=_limit(20.0, training=50.0))
+    assert res.stats["training_cost"] == pytest.approx(300.0)
+    # A cheaper plan policy does not lower what the scenario's already costs: 3 x 50.
+    policies = {"authority": {"empowerment": _limit(1e9, training=10.0)}}
+    _, res = run_center(sc, [batch([500.0])], plan_policies=policies, empowerment=_limit(20.0, training=50.0))
+    assert res.stats["training_cost"] == pytest.approx(150.0)
+
+
+def _overflow(after):
+    from policies.registry import make
+
+    return make("routing", {"name": "overflow", "params": {"after": after}})
+
+
+def test_a_parameter_change_is_a_switch_to_the_same_policy_with_other_params():
+    # Overflow after 60 s, 20 s inside [1000, 2000). "main" (proficiency 1) is primary, "backup" (1.5) takes a
+    # contact once it has waited `after`. Each pair: the first goes to main (busy 100 s), the second waits.
+    plan = {"name": "faster_overflow", "window": {"start": _at(1000), "end": _at(2000)},
+            "actions": {"policies": {"routing": {"name": "overflow", "params": {"after": "20s"}}}}}  # fmt: skip
+    groups = {"main": group(["voice"], 1), "backup": {**group(["voice"], 1), "skills": {"general": 1.5}}}
+    sc = scenario(groups=groups, plans=[plan])
+    policies = {"faster_overflow": {"routing": _overflow("20s")}}
+    times = [500.0, 510.0, 1000.0, 1010.0, 1950.0, 1960.0, 2200.0, 2210.0]
+    center, res = run_center(sc, [batch(times)], plan_policies=policies, routing=_overflow("60s"))
+    assert center.plans.events == [(1000.0, "faster_overflow", True), (2000.0, "faster_overflow", False)]
+    c = rows(res)
+    starts = c.service_start_s.tolist()
+    assert starts[0::2] == [500.0, 1000.0, 1950.0, 2200.0]  # main
+    assert starts[1::2] == [570.0, 1030.0, 1980.0, 2270.0]  # backup: after 60 s, 20 s, 20 s, 60 s again
+    assert c.group.astype(str).tolist()[1::2] == ["backup"] * 4
+    assert center.routing is not policies["faster_overflow"]["routing"]
+
+
+# ------------------------------------------------------------------------------ validation of switched slots
+
+
+def test_a_plan_switching_the_staffing_slot_is_refused_with_a_pointer_to_call_in():
+    plan = {"name": "more", "window": {"start": _at(0), "end": _at(100)},
+            "actions": {"policies": {"staffing": {"name": "template"}}}}  # fmt: skip
+    with pytest.raises(ValidationError) as info:
+        scenario(plans=[plan])
+    (err,) = info.value.errors()
+    assert err["loc"] == ("plans", 0, "actions", "policies")
+    assert "staffing" in err["msg"]
+    assert "call_in" in err["msg"]
+
+
+def test_a_plan_switching_an_unknown_slot_is_refused():
+    plan = {"name": "x", "window": {"start": _at(0), "end": _at(100)},
+            "actions": {"policies": {"roster": {"name": "template"}}}}  # fmt: skip
+    with pytest.raises(ValidationError, match="unknown policy slot 'roster'"):
+        scenario(plans=[plan])
+
+
+@pytest.mark.parametrize(
+    ("slot", "spec", "expected"),
+    [
+        ("empowerment", {"name": "no_such_rule"}, "unknown empowerment policy 'no_such_rule'"),
+        ("empowerment", {"name": "authority_limit", "params": {"limits": {"nobody": 5}}}, "nobody"),
+        ("routing", {"name": "overflow", "params": {"after": -1}}, "bad parameters for routing policy 'overflow'"),
+    ],
+)
+def test_a_plan_with_a_bad_policy_for_its_slot_is_refused_at_load_with_the_field_path(slot, spec, expected):
+    from policies.registry import check_scenario
+
+    plan = {"name": "p", "window": {"start": _at(0), "end": _at(100)}, "actions": {"policies": {slot: spec}}}
+    (problem,) = check_scenario(scenario(plans=[plan]))
+    assert problem.path == ("plans", 0, "actions", "policies", slot)
+    assert expected in problem.message
+
+
+@pytest.mark.parametrize(
+    ("times", "backup_start_s"),
+    [
+        ([900.0, 960.0], 1000.0),  # waited 40 s at the start: over the new 20 s, taken at the start, not at 1020
+        ([1800.0, 1985.0], 2045.0),  # its 20 s end after the plan: the old 60 s applies again (not 2005)
+        ([1950.0, 1990.0], 2050.0),  # asked to review at 2010 under the plan; at 2000 the 60 s rule asks for 2050
+    ],
+)
+def test_a_threshold_change_applies_to_contacts_already_waiting_at_both_window_edges(times, backup_start_s):
+    plan = {"name": "f", "window": {"start": _at(1000), "end": _at(2000)},
+            "actions": {"policies": {"routing": {"name": "overflow", "params": {"after": "20s"}}}}}  # fmt: skip
+    groups = {"main": group(["voice"], 1), "backup": {**group(["voice"], 1), "skills": {"general": 1.5}}}
+    sc = scenario(groups=groups, plans=[plan])
+    policies = {"f": {"routing": _overflow("20s")}}
+    _, res = run_center(sc, [batch(times, handle=300.0)], plan_policies=policies, routing=_overflow("60s"))
+    c = rows(res)
+    assert c.group.astype(str).tolist() == ["main", "backup"]
+    assert c.service_start_s.tolist() == [times[0], backup_start_s]
