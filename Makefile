@@ -13,7 +13,9 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# The demo starts over each time (a run folder refuses results of a changed scenario, e.g. after an upgrade).
 demo: $(STAMP)
+	rm -rf runs/demo
 	$(BIN)/ccsim run ecommerce_24x7 -r 4 --seed 1 --out runs/demo
 
 test: $(STAMP)
