@@ -223,7 +223,18 @@ def mmcm_data(n_contacts: int, load: float = LOAD, name: str = "bench_mmcm") -> 
     """The M/M/50+M workload as scenario data (:func:`mmcm_scenario`, dumped), for a YAML file."""
     from experiments.provenance import scenario_dict
 
-    return scenario_dict(mmcm_scenario(n_contacts, load, name))
+    return _without_empty(scenario_dict(mmcm_scenario(n_contacts, load, name)))
+
+
+def _without_empty(value: object) -> object:
+    """Scenario data without ``None``, ``[]`` and ``{}`` entries (all defaults), so that ``--compare`` can give the
+    same file to an older tree whose models lack the newer optional fields (``wrap_up``, ``plans``...)."""
+    if isinstance(value, dict):
+        kept = {k: _without_empty(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v is not None and v != [] and v != {}}
+    if isinstance(value, list):
+        return [_without_empty(v) for v in value]
+    return value
 
 
 def write_scenario(folder: Path, data: dict) -> Path:
