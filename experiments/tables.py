@@ -35,7 +35,7 @@ from rich.text import Text
 
 from experiments.results import ExperimentResult, overload_warnings
 from experiments.terminal import printable
-from sim.metrics import COST_METRICS, COUNT_METRICS, RESOLUTION_METRICS, is_share_metric
+from sim.metrics import AGENT_METRICS, COST_METRICS, COUNT_METRICS, RESOLUTION_METRICS, is_share_metric
 from sim.units import format_duration
 
 __all__ = [
@@ -60,17 +60,6 @@ _PERCENT_WORDS = frozenset(
     {"rate", "share", "sl", "attainment", "occupancy", "utilization", "containment", "deflection", "fcr", "p", "pct"}
 )
 _COUNTS = frozenset(COUNT_METRICS)
-_AGENT_METRICS = (
-    "occupancy",
-    "slot_occupancy",
-    "utilization",
-    "paid_h",
-    "overtime_h",
-    "handled",
-    "labor_cost_per_week",
-    "cost_per_contact",
-)
-"""Metrics of the agents (scopes ``all`` and ``group=<g>``): printed in the agents' table."""
 _STAGE_VOLUMES = ("bot_offered", "approvals", "transfers", "repeat_contacts", "same_agent_share")
 """Resolution metrics whose being non-zero shows that the bot, approval, transfer or customer-history stages ran.
 Scope kinds printed on the console are channel and group; the others (priority, tier...) are in summary.csv."""
@@ -391,7 +380,7 @@ def print_result(out: Console, result: ExperimentResult, *, next_steps: Sequence
     kinds = summary["scope"].map(_scope_kind)
     stages = summary["metric"].isin(RESOLUTION_METRICS)
     costs = summary["metric"].isin(("labor_cost_per_week", *COST_METRICS)) & summary["scope"].eq("all")
-    agents = summary["metric"].isin(_AGENT_METRICS) & (kinds.isin(("channel", "group")))
+    agents = summary["metric"].isin(AGENT_METRICS) & (kinds.isin(("channel", "group")))
     human = kinds.eq("channel") & ~stages & ~costs & ~agents
     for grid in _channel_grids(result, summary[human], n, "human queue"):
         grid.print(out)

@@ -101,6 +101,7 @@ from sim.metrics.kpis import (
 )
 from sim.metrics.names import (
     ABANDONED_OUTCOMES,
+    AGENT_METRICS,
     ANSWERED_OUTCOMES,
     CENSORED_OUTCOMES,
     COST_METRICS,
@@ -125,6 +126,7 @@ from sim.metrics.targets import TargetFigures, interval_attainment, target_figur
 
 __all__ = [
     "ABANDONED_OUTCOMES",
+    "AGENT_METRICS",
     "ANSWERED_OUTCOMES",
     "CENSORED_OUTCOMES",
     "COST_METRICS",

@@ -14,6 +14,7 @@ from sim.schema import threshold_label
 
 __all__ = [
     "ABANDONED_OUTCOMES",
+    "AGENT_METRICS",
     "ANSWERED_OUTCOMES",
     "CALLBACK_OUTCOMES",
     "CENSORED_OUTCOMES",
@@ -136,6 +137,18 @@ TARGET_INTERVAL_METRICS: tuple[str, ...] = (
 """Figures of an ``every_interval`` target (scope ``target=<name>``): the lowest interval SL of its window, that
 interval's start (seconds from the scenario start), and the share of its intervals that reach the level."""
 
+AGENT_METRICS: tuple[str, ...] = (
+    "occupancy",
+    "slot_occupancy",
+    "utilization",
+    "paid_h",
+    "overtime_h",
+    "handled",
+    "labor_cost_per_week",
+    "cost_per_contact",
+)
+"""Metrics of the agents (scopes ``all`` and ``group=<g>``)."""
+
 METRICS: tuple[str, ...] = (
     # contacts (scopes "all", "channel=<c>", "priority=<p>", "tier=<t>")
     "offered",
@@ -153,15 +166,7 @@ METRICS: tuple[str, ...] = (
     "frt_p50_s",
     "frt_p90_s",
     "frt_max_s",
-    # agents (scopes "all", "group=<g>")
-    "occupancy",
-    "slot_occupancy",
-    "utilization",
-    "paid_h",
-    "overtime_h",
-    "handled",
-    "labor_cost_per_week",
-    "cost_per_contact",
+    *AGENT_METRICS,  # scopes "all", "group=<g>"
     *RESOLUTION_METRICS,
     *MECHANICS_METRICS,
     *COST_METRICS,
