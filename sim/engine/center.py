@@ -114,7 +114,8 @@ class ContactCenter(Dispatcher):
             ``False`` gives every arrival and every service end its own SimPy event. Both give the same results (a
             test checks it).
         fast_paths: Let the engine take the default routing's decision itself where it is trivial (one group
-            for a queue, one queue for a group); ``False`` always asks the policy. Same results (tested).
+            for a queue, one queue for a group), and run a plain center on its own arrival and service end
+            (:meth:`_plain`); ``False`` always asks the policy. Same results (tested).
         deflection: Which contacts go to the channel's bot first (default: none).
         staffing: The roster, and reserve agents for reactive call-ins (default: the scenario's rosters).
         empowerment: Who approves what (default: approvals take no extra time and are never escalated).
@@ -255,7 +256,31 @@ class ContactCenter(Dispatcher):
         if self.mechanics.active:  # set-up only: it takes over some hooks; nothing changes when unused
             self.mechanics.install(streams)
         self._install_arrival_hooks()
+        if self._plain():
+            self._release = self._release_plain
+            self._arrive = self._arrive_plain  # type: ignore[method-assign]
         self.shifts.start()
+
+    def _plain(self) -> bool:
+        """Whether this center is plain, so that it can run its own arrival and service end.
+
+        Plain: the default routing's fast paths for every group (one channel, one slot, one live queue), no stage,
+        approval, wrap-up, outage, plan or mechanics, eager arrivals and no contact log. Such a center (the M/M/c+M
+        core and its multi-queue kin) runs :meth:`_arrive_plain` and :meth:`_release_plain`, the general methods
+        without the branches that cannot apply.
+        """
+        return (
+            self._eager
+            and self._stream_buf is not None
+            and not self._extras
+            and not self._track_last
+            and self.wrap_up is None
+            and self.outages is None
+            and self.plans is None
+            and not self.mechanics.active
+            and all(q >= 0 for q in self._q_fast)
+            and all(q >= 0 for q in self._g_simple)
+        )
 
     def _install_arrival_hooks(self) -> None:
         """Wrap ``_rows`` / ``_arrive`` once, in the fixed order of the module docstring (none when unused).
@@ -393,6 +418,21 @@ class ContactCenter(Dispatcher):
             self._next_id += 1
             self.route_new(contact)
 
+    def _arrive_plain(self, row: tuple) -> None:
+        """:meth:`_arrive` of a plain center (:meth:`_plain`): no stage draws, one group per queue, one slot."""
+        _, ch, intent, prio, tier, lang, cust, handle, patience, _, qi = row
+        self.n_arrivals += 1
+        contact = Contact(self._next_id, self.now, ch, intent, prio, tier, lang, cust, handle, patience, qi)
+        self._next_id += 1
+        g = self._q_fast[qi]
+        d = self.avail[g][ch]
+        if d:
+            agent = next(iter(d))
+            del d[agent]
+            self._start(agent, contact)
+        else:
+            self.waiting[qi].append(contact)
+
     def _bind_row(self, row: tuple) -> None:
         """Give the values drawn for ``row`` to the contact about to be created from it outside :meth:`_arrive`.
 
@@ -453,15 +493,17 @@ class ContactCenter(Dispatcher):
         handle = contact.handle_base_s * self._prof[agent.group][contact.intent]
         if k:
             handle *= 1.0 + self._inflation[contact.channel] * k
+        # At the end of the handle time the service ends, or, for a team-lead approval, the agent holds the
+        # customer until a team lead approves: an own-heap event (self.at_heap, inlined: nearly every contact's).
+        handler = self._release
         if contact.x is not None or self._track_last:
             handle = self._service_stages.start(agent, contact, handle)
+            if contact.approval == APPROVAL_TEAM_LEAD:  # only a contact with stages has an approval route
+                handler = self._hold
         contact.state = SERVING
         contact.agent = agent
         contact.start_s = now
         contact.handle_s = handle
-        # At the end of the handle time the service ends, or, for a team-lead approval, the agent holds the
-        # customer until a team lead approves: an own-heap event (self.at_heap, inlined: nearly every contact's).
-        handler = self._release if contact.approval != APPROVAL_TEAM_LEAD else self._hold
         if self._eager:
             base = self.event_s
             heappush(self._heap, (base + (now + handle - base), next(self._seq), handler, contact))
@@ -470,6 +512,60 @@ class ContactCenter(Dispatcher):
 
     def _hold(self, contact: Contact) -> None:
         self.team_leads.hold(cast(StageContact, contact))
+
+    def _release_plain(self, contact: Contact) -> None:
+        """:meth:`release` of a plain center (:meth:`_plain`), with the next contact's :meth:`_start` inlined.
+
+        Every contact is plain and recorded in the stream buffer, every agent holds one contact of one channel
+        and takes the head of its one queue: the branches of :meth:`release` and :meth:`_start` that cannot
+        apply are left out (same results, bit for bit: the engine tests run both).
+        """
+        now = self.now
+        agent = contact.agent
+        contact.end_s = now
+        contact.state = DONE
+        contact.outcome = _SERVED
+        buf = self._stream_buf
+        assert buf is not None
+        buf.extend(
+            (contact.seg, contact.arrival_s, _SERVED, contact.start_s, now, contact.handle_s, contact.patience_s,
+             agent.group, contact.queued_s)
+        )  # fmt: skip
+        if len(buf) >= self._stream_limit:
+            self.recorder.flush()
+        agent.handled += 1
+        agent.hand.clear()
+        agent.n_active = 0
+        agent.active_channel = -1
+        g = agent.group
+        agent.busy_s += now - agent.busy_since_s
+        self.g_busy[g] -= 1
+        if agent.state == DRAINING:
+            self.shifts.drained(agent)
+            return
+        q = self._g_simple[g]
+        dq = self.waiting[q]
+        nxt = dq[0] if dq else None
+        if nxt is not None and (nxt.state != WAITING or nxt.deadline_s <= now):
+            nxt = self.head(q)  # stale or expired entries at the front (head, inlined for a live one)
+        if nxt is None:
+            c = self._g_channels[g][0]
+            self.avail[g][c][agent] = None
+            agent.since[c] = now
+            return
+        dq.popleft()
+        agent.busy_since_s = now
+        self.g_busy[g] += 1
+        agent.n_active = 1
+        agent.active_channel = nxt.channel
+        agent.hand.append(nxt)
+        handle = nxt.handle_base_s * self._prof[g][nxt.intent]
+        nxt.state = SERVING
+        nxt.agent = agent
+        nxt.start_s = now
+        nxt.handle_s = handle
+        base = self.event_s
+        heappush(self._heap, (base + (now + handle - base), next(self._seq), self._release, nxt))
 
     def release(self, contact: Contact) -> None:
         """End a service: record the contact, free the agent's slot and give it more work."""

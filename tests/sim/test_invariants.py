@@ -183,6 +183,36 @@ def test_fast_paths_equal_the_generic_policy():
     pd.testing.assert_frame_equal(fast.contacts, generic.contacts)
 
 
+def plain_scenario() -> Scenario:
+    """Voice only, one intent, two languages: every group has one channel, one slot and one live queue."""
+    group = {"channels": ["voice"], "skills": {"billing": 1.1}, "staffing": {"early": 4, "late": 4, "night": 2}}
+    return mixed_scenario(
+        channels={"voice": {"patience": {"dist": "exponential", "mean": "3min"}}},
+        intents={"billing": {"handle": {"dist": "lognormal", "mean": "4min", "cv": 0.8}}},
+        customers={"languages": {"en": 0.6, "zh": 0.4}},
+        arrivals={"kind": "generated", "busyness_cv": 0.1, "channels": {
+            "voice": {"daily_volume": 1500, "intent_mix": {"billing": 1}, "intraday": [1] * 8 + [4] * 16}}},
+        groups={"voice_en": {**group, "languages": ["en"], "absenteeism": 0.1},
+                "voice_zh": {**group, "languages": ["zh"]}},
+    )  # fmt: skip
+
+
+def test_a_plain_center_takes_its_own_paths_with_the_same_results():
+    """The plain center's arrival and service end (no branches for stages, slots, routing) change nothing."""
+    sc = plain_scenario()
+    results = {}
+    for fast in (True, False):
+        streams = Streams(3, 0)
+        center = ContactCenter(sc, streams, iter_arrivals(sc, streams), log=False, fast_paths=fast)
+        assert (center._release == center._release_plain) is fast
+        center.run()
+        assert center.n_arrivals > 2000
+        results[fast] = center.result(0, 3, 0.0)
+    assert results[True].intervals["abandoned"].sum() > 0  # the head's expiry path runs
+    for name in ("intervals", "staffing", "agents", "frt_hist"):
+        pd.testing.assert_frame_equal(getattr(results[True], name), getattr(results[False], name), check_exact=True)
+
+
 def test_streaming_mode_gives_the_same_aggregates_as_the_log(mixed):
     sc, _center, logged = mixed
     streamed = run(sc, seed=3, replication=0, log=False)
