@@ -38,6 +38,7 @@ With ``eager=False`` every arrival and every service end is a SimPy event of its
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Callable, Iterator
 from heapq import heappop, heappush
@@ -48,7 +49,11 @@ import simpy
 
 from sim.arrivals import ArrivalBatch
 
-__all__ = ["Dispatcher", "Wakeup"]
+__all__ = ["GC_YOUNG_THRESHOLD", "Dispatcher", "Wakeup"]
+
+GC_YOUNG_THRESHOLD = 100_000
+"""Net allocations of container objects between two young-generation garbage collections during a run
+(CPython's default: 700; see :meth:`Dispatcher.run_until`)."""
 
 Handler = Callable[[Any], None]
 
@@ -152,9 +157,21 @@ class Dispatcher:
             self._pump(limit)
 
     def run_until(self, horizon_s: float) -> None:
-        """Process events and arrivals up to ``horizon_s``; then the logical clock reads ``horizon_s``."""
+        """Process events and arrivals up to ``horizon_s``; then the logical clock reads ``horizon_s``.
+
+        The cyclic garbage collector's first threshold is raised to :data:`GC_YOUNG_THRESHOLD` for the run (and
+        restored after): a contact, its heap entry and its arrival row are freed by reference counting as soon
+        as they are done, so with CPython's default of 700 most collections only walk the contacts still waiting
+        (about 7% of a core M/M/c+M run's CPU time). Cyclic garbage, if a policy makes any, is still collected,
+        every :data:`GC_YOUNG_THRESHOLD` net allocations.
+        """
         self.at(0.0, _nothing)
-        self.env.run(until=horizon_s)
+        young, *older = gc.get_threshold()
+        gc.set_threshold(max(young, GC_YOUNG_THRESHOLD), *older)
+        try:
+            self.env.run(until=horizon_s)
+        finally:
+            gc.set_threshold(young, *older)
         self.now = horizon_s
 
     # ----------------------------------------------------------------------------------------------- arrivals

@@ -153,3 +153,25 @@ def test_a_simpy_event_scheduled_by_an_own_heap_event_lands_exactly():
     d.at_heap(t0, schedule)
     d.run_until(10.0)
     assert times == [t0 + 1e-3]
+
+
+class _Failing(Trace):
+    def _arrive(self, row):
+        raise RuntimeError("a handler failed")
+
+
+def test_the_young_gc_threshold_is_raised_during_the_run_and_restored_after():
+    import gc
+
+    from sim.engine.dispatch import GC_YOUNG_THRESHOLD
+
+    before = gc.get_threshold()
+    seen = []
+    d = Trace([0.0, 1.0], True)
+    d._done = lambda i: seen.append(gc.get_threshold())  # type: ignore[method-assign]
+    d.run_until(10.0)
+    assert seen == [(max(before[0], GC_YOUNG_THRESHOLD), *before[1:])] * 2
+    assert gc.get_threshold() == before
+    with pytest.raises(RuntimeError, match="a handler failed"):
+        _Failing([0.0], True).run_until(10.0)
+    assert gc.get_threshold() == before  # restored when the run fails too
