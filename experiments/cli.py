@@ -21,14 +21,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from experiments.calibration.mapping import CalibrationInputError
 from experiments.files import OutputError
 from experiments.overrides import apply_overrides, parse_set, read_overrides
 from experiments.provenance import scenario_hash
 from experiments.results import ExperimentResult, overload_warnings
 from experiments.run_dir import RunDirError, default_out_dir
 from experiments.runner import DaskError, run_experiment
-from experiments.scenario_errors import ScenarioError
+from experiments.scenario_errors import CalibrationInputError, ScenarioError
 from experiments.scenario_files import check_data, describe_scenario, list_scenarios, load_scenario
 from experiments.tables import console, print_comparison, print_erlang_plan, print_optimization, print_result, text
 from experiments.terminal import printable

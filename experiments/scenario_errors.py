@@ -22,7 +22,22 @@ from pydantic import BaseModel, ValidationError
 from sim.config import Scenario
 from sim.problems import Problem, ScenarioProblemsError, dotted, short_repr
 
-__all__ = ["ScenarioError", "at_line", "child_type", "format_validation", "line_of", "model_of"]
+__all__ = [
+    "CalibrationInputError",
+    "ScenarioError",
+    "at_line",
+    "child_type",
+    "format_validation",
+    "line_of",
+    "model_of",
+]
+
+
+class CalibrationInputError(ValueError):
+    """A mapping or log that cannot be calibrated from; the message lists every problem.
+
+    Defined here, with the other input errors, so that the CLI catches it without loading the calibration models.
+    """
 
 
 class ScenarioError(ValueError):

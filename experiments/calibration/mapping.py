@@ -40,6 +40,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from experiments.scenario_errors import CalibrationInputError
 from sim.config import WEEKDAYS, Weekday
 from sim.units import MODEL_CONFIG, PositiveDuration, TimeOfDay
 
@@ -56,10 +57,6 @@ _FIELDS = (
     "arrival", "queue_entry", "wait", "talk", "service_start", "service_end", "server", "outcome", "intent",
     "priority", "language", "customer",
 )  # fmt: skip
-
-
-class CalibrationInputError(ValueError):
-    """A mapping or log that cannot be calibrated from; the message lists every problem."""
 
 
 class MappingColumns(BaseModel):
