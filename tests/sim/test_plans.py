@@ -600,6 +600,42 @@ def test_a_triggered_plan_switches_staffing_each_time_it_comes_into_force():
     assert logins == [150.0, 450.0, 1550.0, 1850.0]
 
 
+def test_a_staffing_plan_never_in_force_only_adds_idle_reserve_agents():
+    # The pool grows to the plan's reserve, but the scenario's policy calls only its own first agents: every contact
+    # and interval is the same as without the plan, and the extra reserve agents are never called.
+    from tests.sim.test_validation import mm_scenario
+
+    data = {**mm_scenario(13).model_dump(mode="json"), "horizon": "1d"}
+    group_name = next(iter(data["groups"]))
+    never = {"name": "never", "trigger": {"queue": {"channel": next(iter(data["channels"])), "length_over": 10**6}},
+             "actions": {"policies": {"staffing": {"name": "reactive_overtime",
+                                                   "params": {"reserve": {group_name: 5}}}}}}  # fmt: skip
+    sc = type(mm_scenario(13)).model_validate(data)
+    with_plan = type(sc).model_validate({**data, "plans": [never]})
+
+    def go(scn, **kwargs):
+        from sim.arrivals import iter_arrivals
+
+        streams = Streams(3, 0)
+        base = _reactive(reserve={group_name: 2}, max_wait="20s", review="5min", delay="5min", length="30min")
+        center = ContactCenter(scn, streams, iter_arrivals(scn, streams), log=True, staffing=base, **kwargs)
+        center.run()
+        return center, center.result(0, 3, 0.0)
+
+    a, ra = go(sc)
+    b, rb = go(with_plan, plan_policies={"never": {"staffing": _reactive(reserve={group_name: 5})}})
+    assert b.plans is not None
+    assert b.plans.events == []
+    assert ra.agents["callin_s"].sum() > 0  # the scenario's policy does call agents in
+    assert ra.contacts.equals(rb.contacts)
+    assert ra.intervals.equals(rb.intervals)
+    assert [len(p) for p in a.shifts.reserve] == [2]
+    assert [len(p) for p in b.shifts.reserve] == [5]
+    n = len(ra.agents)
+    assert ra.agents.equals(rb.agents.iloc[:n])
+    assert (rb.agents.iloc[n:]["callin_s"] == 0.0).all()
+
+
 def test_staffing_switches_conserve_contacts_and_call_only_at_the_reviews_of_the_policy_in_force():
     from sim.arrivals import iter_arrivals
     from tests.sim.test_invariants import mixed_scenario
