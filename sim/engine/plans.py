@@ -23,8 +23,9 @@ What:
   scenario's while in force (``routing``, ``deflection``, ``empowerment`` or ``staffing``; a parameter change is
   the same name with other params). Staffing: only the reactive part is switched (:meth:`Shifts.switch
   <sim.engine.shifts.Shifts.switch>`), the roster drawn at the start stays: the replaced policy's review chain
-  stops, and a reactive policy put in force reviews at once (at the plan's start; the scenario's again at its end),
-  then every ``review_s``; it calls in at most its own ``reserve`` per group (the first agents of the group's pool,
+  stops, and a reactive policy put in force reviews at once (at the plan's start; the scenario's again at its end;
+  an event at that time, so of two switches at one time only the last one's policy reviews), then every
+  ``review_s``; it calls in at most its own ``reserve`` per group (the first agents of the group's pool,
   which holds, from setup, the largest reserve over the scenario's policy and the plans'); a policy that is not
   reactive (e.g. ``fixed``) calls nobody in while in force. Agents already called in stay for their called length;
   cooldowns are per policy object. The plans' staffing policies are bound once at setup

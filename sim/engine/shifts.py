@@ -284,17 +284,19 @@ class Shifts:
         """Put ``policy``'s reactive part in force now (a plan starts or ends); return the policy it replaces.
 
         The replaced policy's review chain stops (its pending review does nothing). If ``policy`` is reactive, it
-        reviews at once (now), then every ``review_s`` seconds; it calls in at most its own ``reserve`` of a group:
-        only the first ``reserve[g]`` agents of the group's pool, so no more than that many of them are on call at
-        once. A policy that is not reactive calls nobody in. Agents already called in stay for the length they
-        were called for. The roster is not touched; ``policy`` must be bound.
+        reviews at once: at this time, after the other events already due now and before arrivals at this time
+        (so when one plan ends as another starts, only the policy that ends up in force reviews), then every
+        ``review_s`` seconds. It calls in at most its own ``reserve`` of a group: only the first ``reserve[g]``
+        agents of the group's pool, so no more than that many of them are on call at once. A policy that is not
+        reactive calls nobody in. Agents already called in stay for the length they were called for. The roster
+        is not touched; ``policy`` must be bound.
         """
         old = self.staffing
         self.staffing = policy
         self._generation += 1
         self._limit = self._limits(policy)
         if policy is not None and policy.review_s > 0.0:
-            self._on_review(self._generation)
+            self.c.at(self.c.now, self._on_review, self._generation)
         return old
 
     def _on_review(self, generation: int) -> None:

@@ -581,6 +581,19 @@ def test_a_plan_switching_to_fixed_stops_call_ins_in_its_window_and_the_base_rev
     assert logins == [350.0 + 300.0 * k for k in range(11)]
 
 
+def test_when_one_staffing_plan_ends_as_another_starts_only_the_second_reviews():
+    # Touching windows [1000, 2000) and [2000, 3000), both "no call-ins": the scenario's policy is in force for no
+    # time at 2000, so it does not review there; it reviews at 3000 (in at 3050), then every 300 s.
+    plans = [_staffing_plan({"name": "fixed"}, 1000, 2000, "a"), _staffing_plan({"name": "fixed"}, 2000, 3000, "b")]
+    sc = scenario(horizon="1h", plans=plans)
+    policies = {"a": {"staffing": _fixed()}, "b": {"staffing": _fixed()}}
+    center, _ = run_center(sc, BACKLOG, staffing=_reactive(reserve={"agents": 2}), plan_policies=policies)
+    assert center.plans.events == [(1000.0, "a", True), (2000.0, "a", False), (2000.0, "b", True),
+                                   (3000.0, "b", False)]  # fmt: skip
+    logins = sorted(start for blocks in _calls(center).values() for start, _ in blocks)
+    assert logins == [350.0, 650.0, 950.0, 3050.0, 3350.0]
+
+
 def test_a_triggered_plan_switches_staffing_each_time_it_comes_into_force():
     # The plan is in force during each outage of chat (100-700, 1500-2100); voice agents are called in only then.
     spec = {"name": "reactive_overtime", "params": {"reserve": {"agents": 5}}}
