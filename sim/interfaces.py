@@ -387,6 +387,10 @@ class StaffingPolicy(ABC):
     A reactive policy also sets :attr:`review_s` above 0 and implements :meth:`reserve` and :meth:`call_in`: the
     engine calls ``call_in`` every ``review_s`` seconds; a called-in reserve agent logs in ``delay_s`` later for
     ``length_s``, paid at the group's overtime premium.
+
+    A contingency plan may put another staffing policy in force mid-run: only its reactive part is used then
+    (:meth:`reserve`, :meth:`call_in` and the three durations); its :meth:`roster` is never called, since the roster
+    is drawn once at the start from the scenario's policy.
     """
 
     @property

@@ -19,6 +19,11 @@ Example (YAML)::
         trigger: {queue: {channel: chat, oldest_wait_over: 10min}}
         actions:
           shift_demand: {channels: [chat], share: 0.3, after: "22:00", spread: 1h}
+      - name: evening_call_ins      # the reactive call-ins switched: reserve 12, call when a chat waits 1 min
+        window: {start: 2026-11-11T19:00, end: 2026-11-11T23:00}
+        actions:
+          policies:
+            staffing: {name: reactive_overtime, params: {reserve: {chat_agents: 12}, max_wait: 1min}}
 """
 
 from __future__ import annotations
@@ -47,14 +52,17 @@ __all__ = [
     "plan_problems",
 ]
 
-PolicySlot = Literal["routing", "deflection", "empowerment"]
+PolicySlot = Literal["routing", "deflection", "empowerment", "staffing"]
 """Policy slots a plan can switch mid-run.
 
-``staffing`` is not one of them: the roster is drawn once at the start of the run and is not re-drawn mid-run;
-a plan adds agents with its ``call_in`` action instead.
+``staffing`` switches only the policy's *reactive* part (its reserve call-ins: trigger parameters, review period,
+call-in delay and length, step, reserve sizes); the roster is drawn once at the start of the run from the
+scenario's staffing policy and is not re-drawn, so the plan's policy's roster is never used. A switch to a policy
+that is not reactive (e.g. ``fixed``) means "no call-ins while the plan is in force". To add a fixed number of
+agents for the plan's whole time in force use its ``call_in`` action instead.
 """
 
-SWITCHABLE_SLOTS: tuple[str, ...] = ("routing", "deflection", "empowerment")
+SWITCHABLE_SLOTS: tuple[str, ...] = ("routing", "deflection", "empowerment", "staffing")
 """The slots :attr:`PlanActions.policies` accepts."""
 
 
@@ -167,18 +175,13 @@ class PlanActions(_Frozen):
     """Policy slots switched while in force, as ``{slot: {name: ..., params: {...}}}`` (built by the runner
     with the registry; the engine swaps the slot's policy object and swaps it back at the end). A parameter
     change is a switch to the same policy name with other ``params``. Slots: ``routing``, ``deflection``,
-    ``empowerment`` (:data:`SWITCHABLE_SLOTS`)."""
+    ``empowerment``, ``staffing`` (:data:`SWITCHABLE_SLOTS`; ``staffing``: the reactive call-ins only, the roster
+    is not re-drawn)."""
 
     @field_validator("policies")
     @classmethod
     def _slots(cls, policies: dict[str, dict]) -> dict[str, dict]:
         for slot in policies:
-            if slot == "staffing":
-                raise ValueError(
-                    "a plan cannot switch the staffing slot: the roster is drawn once at the start of the run and "
-                    "is not re-drawn mid-run; to add agents while the plan is in force use the call_in action, "
-                    "e.g. call_in: [{group: chat_agents, agents: 10}]"
-                )
             if slot not in SWITCHABLE_SLOTS:
                 raise ValueError(f"unknown policy slot {slot!r}; a plan can switch {list(SWITCHABLE_SLOTS)}")
         return policies

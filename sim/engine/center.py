@@ -61,7 +61,7 @@ from sim.engine.guards import check_agent, check_contact
 from sim.engine.mechanics import Mechanics
 from sim.engine.outages import Outages, has_outages
 from sim.engine.output import close_at_horizon, result
-from sim.engine.plans import Plans
+from sim.engine.plans import Plans, plan_staffing
 from sim.engine.queues import QueueLayout, queue_key
 from sim.engine.shifts import Shifts
 from sim.engine.stages import BotStage, Repeats, ServiceStages, TeamLeads, Transfers
@@ -119,8 +119,8 @@ class ContactCenter(Dispatcher):
         deflection: Which contacts go to the channel's bot first (default: none).
         staffing: The roster, and reserve agents for reactive call-ins (default: the scenario's rosters).
         empowerment: Who approves what (default: approvals take no extra time and are never escalated).
-        plan_policies: Per contingency plan name, per slot (``routing``, ``deflection``), the policy object the
-            plan puts in that slot while in force (:mod:`sim.engine.plans`).
+        plan_policies: Per contingency plan name, per slot (``routing``, ``deflection``, ``empowerment``,
+            ``staffing``), the policy object the plan puts in that slot while in force (:mod:`sim.engine.plans`).
     """
 
     def __init__(
@@ -226,7 +226,8 @@ class ContactCenter(Dispatcher):
         self._release = self.release  # bound once: nearly every contact's service end
         self._next_id = 0
         self.n_arrivals = 0
-        self.shifts = Shifts(self, staffing, streams)
+        # Staffing policies of plans size the reserve pool (bound here, once); none without plans.
+        self.shifts = Shifts(self, staffing, streams, plan_staffing(sc, plan_policies) if sc.plans else ())
         self.agents = self.shifts.agents
         self.bot = BotStage(self)
         self.team_leads = TeamLeads(self)

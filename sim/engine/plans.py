@@ -20,8 +20,16 @@ What:
   (wrap-up, mechanics draws, log row: bound when its contact is created, see :mod:`sim.engine.center`); one due
   after the horizon is recorded ``lost`` at once.
 * ``policies``: the slot's policy object (built by the runner, passed as ``plan_policies``) replaces the
-  scenario's while in force (``routing``, ``deflection`` or ``empowerment``; a parameter change is the same name
-  with other params). Empowerment: a service that starts while the plan is in force is adjusted by the plan's
+  scenario's while in force (``routing``, ``deflection``, ``empowerment`` or ``staffing``; a parameter change is
+  the same name with other params). Staffing: only the reactive part is switched (:meth:`Shifts.switch
+  <sim.engine.shifts.Shifts.switch>`), the roster drawn at the start stays: the replaced policy's review chain
+  stops, and a reactive policy put in force reviews at once (at the plan's start; the scenario's again at its end;
+  an event at that time, so of two switches at one time only the last one's policy reviews), then every
+  ``review_s``; it calls in at most its own ``reserve`` per group (the first agents of the group's pool,
+  which holds, from setup, the largest reserve over the scenario's policy and the plans'); a policy that is not
+  reactive (e.g. ``fixed``) calls nobody in while in force. Agents already called in stay for their called length;
+  cooldowns are per policy object. The plans' staffing policies are bound once at setup
+  (:func:`plan_staffing`). Empowerment: a service that starts while the plan is in force is adjusted by the plan's
   policy (its approval route, extra handle time and leakage are fixed at that service start, so leakage is
   charged by the policy that approved); the one-off training cost per group is the largest over the scenario's
   policy and the plans' policies that came into force during the run (:meth:`Plans.training_cost`).
@@ -39,13 +47,40 @@ from sim.arrivals.batch import DAY_S, sim_seconds
 from sim.defaults import NoEmpowerment
 from sim.engine.outages import LOST
 from sim.entities import ON, WAITING, Agent, Contact, StageContact
+from sim.interfaces import StaffingPolicy
 from sim.plans import MoveAgents, Plan
 from sim.streams import Streams
 
 if TYPE_CHECKING:
     from sim.engine.center import ContactCenter
 
-__all__ = ["Plans"]
+__all__ = ["Plans", "plan_staffing"]
+
+
+def plan_staffing(
+    scenario: Any, plan_policies: Mapping[str, Mapping[str, Any]] | None
+) -> list[StaffingPolicy]:
+    """The staffing policies the scenario's plans switch to, in plan order, each bound to ``scenario`` once.
+
+    The center passes them to :class:`~sim.engine.shifts.Shifts`, which sizes the reserve pool from them. A plan
+    whose policy is missing is reported by :class:`Plans`.
+
+    Raises:
+        TypeError: A plan's staffing policy does not subclass :class:`~sim.interfaces.StaffingPolicy`.
+    """
+    out: list[StaffingPolicy] = []
+    for plan in scenario.plans:
+        policy = (plan_policies or {}).get(plan.name, {}).get("staffing")
+        if "staffing" not in plan.actions.policies or policy is None:
+            continue
+        if not isinstance(policy, StaffingPolicy):
+            raise TypeError(
+                f"plan {plan.name!r}: the staffing policy {type(policy).__name__} must subclass "
+                "sim.interfaces.StaffingPolicy"
+            )
+        policy.bind(scenario)
+        out.append(policy)
+    return out
 
 
 class _Move:
@@ -259,6 +294,8 @@ class Plans:
         """Put ``policy`` in ``slot``; return the one it replaces."""
         c = self.c
         old: Any
+        if slot == "staffing":  # bound once at setup (plan_staffing): a bind would reset its cooldowns
+            return c.shifts.switch(policy)
         if slot == "routing":
             old = c.routing
             policy.bind(c.scenario)

@@ -5,11 +5,15 @@ then takes the break or logs out; time past the shift end is overtime. Breaks ar
 Absenteeism: each scheduled agent-day is missed with the group's probability, one uniform per (agent, day) drawn
 whatever the probability, so other groups are unaffected. Reserve agents (reactive staffing) stay off until the
 staffing policy calls them in, after its delay and for its length, paid at the overtime premium.
+
+A contingency plan may switch the staffing policy mid-run (:meth:`Shifts.switch`): only its reactive part changes
+(reviews, triggers, delay, length, step, reserve sizes); the roster stays the one drawn at the start.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from sim.engine.staffing_table import table_roster
@@ -35,9 +39,17 @@ class Shifts:
         center: The contact center (its clock, dispatcher and routing of freed agents).
         staffing: The staffing policy, or ``None`` for the scenario's template rosters.
         streams: Named random streams of this replication (absences).
+        plan_staffing: Staffing policies that contingency plans switch to (bound); their reserves size the pool of
+            reserve agents, their rosters are never used.
     """
 
-    def __init__(self, center: ContactCenter, staffing: StaffingPolicy | None, streams: Streams) -> None:
+    def __init__(
+        self,
+        center: ContactCenter,
+        staffing: StaffingPolicy | None,
+        streams: Streams,
+        plan_staffing: Sequence[StaffingPolicy] = (),
+    ) -> None:
         self.c = center
         self.staffing = staffing
         sc = center.scenario
@@ -85,17 +97,28 @@ class Shifts:
         self.past_plans: list[tuple[Agent, list[tuple[float, int, float]]]] = []
         """Plans a call-in replaced (a reserve agent's plan is its latest call-in): with each agent's ``plan``,
         every block an agent was scheduled for (see :meth:`blocks`)."""
-        # Reserve agents of a reactive staffing policy: off until called in.
+        # Reserve agents of reactive staffing policies: off until called in. A group's pool is the largest reserve
+        # over the scenario's policy and the plans' (the scenario's groups first, in its order: without plans that
+        # switch staffing, the same agents as with the scenario's policy alone).
         self.reserve: list[list[Agent]] = [[] for _ in groups]
+        """Per group, the pool of reserve agents (ids after the roster's)."""
         self._reactive = staffing is not None and staffing.review_s > 0.0
-        if staffing is not None and self._reactive:
-            for gname, n in staffing.reserve(sc).items():
-                gi = g_index[gname]
-                for j in range(n):
-                    agent = Agent(len(self.agents), gi, "reserve", n_channels, self.group_size[gi] + j)
-                    agent.reserve = True
-                    self.agents.append(agent)
-                    self.reserve[gi].append(agent)
+        self._g_index = g_index
+        pool: dict[str, int] = {}
+        for policy in (staffing, *plan_staffing):
+            for gname, n in self._reserve_of(policy).items():
+                pool[gname] = max(pool.get(gname, 0), n)
+        for gname, n in pool.items():
+            gi = g_index[gname]
+            for j in range(n):
+                agent = Agent(len(self.agents), gi, "reserve", n_channels, self.group_size[gi] + j)
+                agent.reserve = True
+                self.agents.append(agent)
+                self.reserve[gi].append(agent)
+        self._limit = self._limits(staffing)
+        """Per group, how many of the pool the policy in force may use (its own reserve: the pool's first ones)."""
+        self._generation = 0
+        """Bumped at each switch: a pending review of the replaced policy's chain then does nothing."""
 
     def start(self) -> None:
         """Schedule every agent's plan, and the first staffing review of a reactive policy."""
@@ -104,7 +127,7 @@ class Shifts:
                 self._schedule_plan(agent)
         if self._reactive:
             assert self.staffing is not None
-            self.c.after(self.staffing.review_s, self._on_review)
+            self.c.after(self.staffing.review_s, self._on_review, self._generation)
 
     def blocks(self) -> tuple[dict[int, set[tuple[float, float]]], dict[int, set[tuple[float, float]]]]:
         """Every on-duty block ``(login_s, block_end_s)`` and break ``(at_s, length_s)`` planned, by agent id.
@@ -241,7 +264,44 @@ class Shifts:
 
     # -------------------------------------------------------------------------------------- reactive staffing
 
-    def _on_review(self, _arg: object) -> None:
+    def _reserve_of(self, policy: StaffingPolicy | None) -> dict[str, int]:
+        """A reactive policy's reserve per group name (``{}`` for ``None`` or a policy that is not reactive)."""
+        if policy is None or policy.review_s <= 0.0:
+            return {}
+        reserve = dict(policy.reserve(self.c.scenario))
+        for gname in reserve:
+            if gname not in self._g_index:
+                raise ValueError(f"staffing reserve names unknown group {gname!r}; known: {self.c.groups}")
+        return reserve
+
+    def _limits(self, policy: StaffingPolicy | None) -> list[int]:
+        limit = [0] * len(self.reserve)
+        for gname, n in self._reserve_of(policy).items():
+            limit[self._g_index[gname]] = n
+        return limit
+
+    def switch(self, policy: StaffingPolicy | None) -> StaffingPolicy | None:
+        """Put ``policy``'s reactive part in force now (a plan starts or ends); return the policy it replaces.
+
+        The replaced policy's review chain stops (its pending review does nothing). If ``policy`` is reactive, it
+        reviews at once: at this time, after the other events already due now and before arrivals at this time
+        (so when one plan ends as another starts, only the policy that ends up in force reviews), then every
+        ``review_s`` seconds. It calls in at most its own ``reserve`` of a group: only the first ``reserve[g]``
+        agents of the group's pool, so no more than that many of them are on call at once. A policy that is not
+        reactive calls nobody in. Agents already called in stay for the length they were called for. The roster
+        is not touched; ``policy`` must be bound.
+        """
+        old = self.staffing
+        self.staffing = policy
+        self._generation += 1
+        self._limit = self._limits(policy)
+        if policy is not None and policy.review_s > 0.0:
+            self.c.at(self.c.now, self._on_review, self._generation)
+        return old
+
+    def _on_review(self, generation: int) -> None:
+        if generation != self._generation:
+            return  # the review chain of a policy a plan switched out (or back out)
         c = self.c
         now = c.now
         policy = self.staffing
@@ -249,8 +309,9 @@ class Shifts:
         calls = policy.call_in(c.view)
         if c.stale:
             c.compact()
+        limit = self._limit
         for g, n in calls.items():
-            for agent in self.reserve[g]:
+            for agent in self.reserve[g][: limit[g]]:
                 if n <= 0:
                     break
                 if agent.state == OFF and agent.plan_i >= len(agent.plan):
@@ -265,7 +326,7 @@ class Shifts:
                     agent.callin_s += min(end, self.horizon_s) - start
                     self._schedule_plan(agent)
                     n -= 1
-        c.after(policy.review_s, self._on_review)
+        c.after(policy.review_s, self._on_review, generation)
 
     # ---------------------------------------------------------------------------------------------- horizon
 

@@ -374,3 +374,31 @@ def test_run_directory_has_a_per_interval_table(tmp_path):
     assert table.offered.to_numpy() == pytest.approx(iv.to_numpy())
     start = pd.Timestamp(sc.start) + pd.Timedelta(seconds=sc.measure_start_s)
     assert table.interval_start.iloc[0] == f"{start:%Y-%m-%d %H:%M:%S}"
+
+
+def test_the_runner_builds_a_plans_staffing_policy_and_the_engine_calls_in_only_inside_its_window():
+    from experiments.runner import simulate_scenario
+    from tests.sim.conftest import scenario
+
+    # One agent against 2000 x 100 s a day: a backlog all day. The scenario's staffing is fixed; from 10:00 to
+    # 12:00 the plan's reactive policy reviews at once and every 5 min and calls agents in 10 min later.
+    params = {"reserve": {"agents": 3}, "max_wait": "1min", "review": "5min", "delay": "10min", "length": "1h"}
+    plan = {"name": "midday", "window": {"start": "2026-11-09T10:00", "end": "2026-11-09T12:00"},
+            "actions": {"policies": {"staffing": {"name": "reactive_overtime", "params": params}}}}  # fmt: skip
+    sc = scenario(
+        arrivals={"kind": "generated", "channels": {"voice": {"daily_volume": 2000, "intent_mix": {"general": 1}}}},
+        policies={"staffing": {"name": "fixed"}},
+        plans=[plan],
+    )
+    res = simulate_scenario(sc, seed=3, log=True)
+    again = simulate_scenario(sc, seed=3, log=True)
+    for name in FRAMES:
+        pd.testing.assert_frame_equal(getattr(res, name), getattr(again, name))
+    reserve = res.agents[res.agents["shift"] == "reserve"]
+    assert len(reserve) == 3
+    assert reserve["callin_s"].sum() > 0
+    contacts = res.contacts[res.contacts["agent_id"].isin(reserve["agent_id"])]
+    assert len(contacts) > 0
+    # A call at a review t in [36000, 43200) logs in at t + 600 and stays 3600 s (plus the contact in hand).
+    assert contacts["service_start_s"].min() == 36600.0  # the review at the plan's start, 10:00
+    assert contacts["service_start_s"].max() < 43200.0 + 600.0 + 3600.0

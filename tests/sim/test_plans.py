@@ -410,17 +410,6 @@ def test_a_parameter_change_is_a_switch_to_the_same_policy_with_other_params():
 # ------------------------------------------------------------------------------ validation of switched slots
 
 
-def test_a_plan_switching_the_staffing_slot_is_refused_with_a_pointer_to_call_in():
-    plan = {"name": "more", "window": {"start": _at(0), "end": _at(100)},
-            "actions": {"policies": {"staffing": {"name": "template"}}}}  # fmt: skip
-    with pytest.raises(ValidationError) as info:
-        scenario(plans=[plan])
-    (err,) = info.value.errors()
-    assert err["loc"] == ("plans", 0, "actions", "policies")
-    assert "staffing" in err["msg"]
-    assert "call_in" in err["msg"]
-
-
 def test_a_plan_switching_an_unknown_slot_is_refused():
     plan = {"name": "x", "window": {"start": _at(0), "end": _at(100)},
             "actions": {"policies": {"roster": {"name": "template"}}}}  # fmt: skip
@@ -434,6 +423,11 @@ def test_a_plan_switching_an_unknown_slot_is_refused():
         ("empowerment", {"name": "no_such_rule"}, "unknown empowerment policy 'no_such_rule'"),
         ("empowerment", {"name": "authority_limit", "params": {"limits": {"nobody": 5}}}, "nobody"),
         ("routing", {"name": "overflow", "params": {"after": -1}}, "bad parameters for routing policy 'overflow'"),
+        ("staffing", {"name": "template"}, "unknown staffing policy 'template'"),
+        ("staffing", {"name": "reactive_overtime", "params": {"reserve": {"nobody": 2}}},
+         "params.reserve: unknown group 'nobody'"),
+        ("staffing", {"name": "reactive_overtime", "params": {"reserve": {"agents": 2}, "review": "-5min"}},
+         "bad parameters for staffing policy 'reactive_overtime': review"),
     ],
 )
 def test_a_plan_with_a_bad_policy_for_its_slot_is_refused_at_load_with_the_field_path(slot, spec, expected):
@@ -463,3 +457,257 @@ def test_a_threshold_change_applies_to_contacts_already_waiting_at_both_window_e
     c = rows(res)
     assert c.group.astype(str).tolist() == ["main", "backup"]
     assert c.service_start_s.tolist() == [times[0], backup_start_s]
+
+
+# ----------------------------------------------------------------------------------------- staffing switches
+# One rostered agent (id 0) and a backlog from t=0 (handle 100 s, no abandonment), so a reactive policy's trigger
+# holds at every review; reserve agents' ids follow the roster (1, 2, ...). A call at review time t logs the agent
+# in at t + delay for `length`; it finishes the contact in hand after that (so it is on call until then).
+
+
+def _reactive(**params):
+    from policies.registry import make
+
+    base = {"max_wait": "60s", "review": "5min", "delay": "50s", "length": "230s", "step": 1, "cooldown": "0s"}
+    return make("staffing", {"name": "reactive_overtime", "params": {**base, **params}})
+
+
+def _fixed():
+    from policies.registry import make
+
+    return make("staffing", "fixed")
+
+
+def _staffing_plan(spec, start_s=1000, end_s=2000, name="evening"):
+    return {"name": name, "window": {"start": _at(start_s), "end": _at(end_s)},
+            "actions": {"policies": {"staffing": spec}}}  # fmt: skip
+
+
+def _calls(center):
+    """Per reserve agent id, the sorted call-ins ``(login_s, end_s)``."""
+    logins, _ = center.shifts.blocks()
+    return {a.id: sorted(logins[a.id]) for pool in center.shifts.reserve for a in pool}
+
+
+BACKLOG = [batch(np.zeros(200))]
+
+
+def test_a_plan_switching_fixed_to_reactive_calls_in_only_at_the_reviews_of_its_window():
+    spec = {"name": "reactive_overtime", "params": {"reserve": {"agents": 10}}}
+    sc = scenario(horizon="1h", plans=[_staffing_plan(spec)])
+    plan_policy = _reactive(reserve={"agents": 10})
+    center, res = run_center(sc, BACKLOG, staffing=_fixed(), plan_policies={"evening": {"staffing": plan_policy}})
+    assert center.plans.events == [(1000.0, "evening", True), (2000.0, "evening", False)]
+    # The base calls nobody (fixed). The plan reviews at its start (1000: at once), 1300, 1600, 1900; each review
+    # calls the first free agent of the pool for 230 s; it drains its last contact until 70 s after that (1050 +
+    # 3 x 100), so the next review takes the next agent and the one after takes it again. None after the end at
+    # 2000, though the backlog lasts.
+    calls = _calls(center)
+    assert len(calls) == 10  # the pool: the plan's reserve (the scenario's policy has none)
+    assert calls == {1: [(1050.0, 1280.0), (1650.0, 1880.0)], 2: [(1350.0, 1580.0), (1950.0, 2180.0)],
+                     **{i: [] for i in range(3, 11)}}  # fmt: skip
+    a = res.agents.set_index("agent_id")
+    assert list(a["shift"]) == ["always"] + ["reserve"] * 10
+    np.testing.assert_allclose(a.loc[[1, 2], "callin_s"], 460.0)
+    assert (a.loc[3:, "callin_s"] == 0.0).all()
+    served = res.contacts[res.contacts.agent_id > 0]
+    assert served.service_start_s.min() == 1050.0
+    assert served.service_start_s.max() == 2150.0  # agent 2's last contact, taken before its call ends at 2180
+    assert center.shifts.staffing is not plan_policy  # switched back
+
+
+def test_a_parameter_change_of_the_reactive_trigger_applies_exactly_at_the_window_edges():
+    # Base: call when the oldest waiting contact has waited 600 s (reviews at 300, 600, 900, ...). The plan: the
+    # same policy with 60 s, in [1000, 2000). Agent 0 is busy with a 10000 s contact; B arrives at 700, C at 1850.
+    spec = {"name": "reactive_overtime", "params": {"reserve": {"agents": 1}, "max_wait": "60s"}}
+    sc = scenario(horizon="1h", plans=[_staffing_plan(spec)])
+    arrivals = [batch([0.0, 700.0, 1850.0], handle=[10000.0, 100.0, 100.0])]
+    kwargs = {"staffing": _reactive(reserve={"agents": 1}, max_wait="600s", length="400s")}
+    policies = {"evening": {"staffing": _reactive(reserve={"agents": 1}, max_wait="60s", length="400s")}}
+    center, res = run_center(sc, arrivals, plan_policies=policies, **kwargs)
+    # B has waited 200 s at the base's 900 review (under 600: no call) and 300 s at the plan's start (over 60: call
+    # at 1000, in at 1050). C has waited 50 s at the plan's 1900 review (no call); from the end the base's 600 s
+    # holds again: 150 s at its review at 2000, 450 s at 2300 (no call), 750 s at 2600: call, in at 2650.
+    assert _calls(center) == {1: [(1050.0, 1450.0), (2650.0, 3050.0)]}
+    c = rows(res)
+    assert c.service_start_s.tolist() == [0.0, 1050.0, 2650.0]
+    assert c.agent_id.tolist() == [0, 1, 1]
+    # Without the plan: B is called for only at the 1500 review (waited 800 s); that call lasts until 1950, so C is
+    # served at once by the same agent.
+    _, alone = run_center(scenario(horizon="1h"), arrivals, **kwargs)
+    assert rows(alone).service_start_s.tolist() == [0.0, 1550.0, 1850.0]
+
+
+def test_the_pool_holds_the_largest_reserve_and_each_policy_calls_at_most_its_own():
+    # Base: reserve 1 (step 2 cannot call more than it); the plan in [1000, 2000): reserve 3, step 3. Calls last
+    # 1030 s; agents serve the backlog in 100 s contacts, so a call ends 70 s after its length (draining).
+    spec = {"name": "reactive_overtime", "params": {"reserve": {"agents": 3}, "step": 3}}
+    sc = scenario(horizon="1h", plans=[_staffing_plan(spec)])
+    policies = {"evening": {"staffing": _reactive(reserve={"agents": 3}, step=3, length="1030s")}}
+    center, res = run_center(
+        sc, BACKLOG, staffing=_reactive(reserve={"agents": 1}, step=2, length="1030s"), plan_policies=policies
+    )
+    assert [len(pool) for pool in center.shifts.reserve] == [3]
+    assert list(res.agents["shift"]) == ["always", "reserve", "reserve", "reserve"]
+    # 300: the base calls agent 1 (its one reserve agent), on call until 1450. 600, 900: it is on call, no call.
+    # 1000 (plan start, at once): agent 1 is on call; the plan calls agents 2 and 3 (3 on call). 1300: none free.
+    # 1600: agent 1 is free again: called. 1900: none. 2000 (the base again, at once): agent 1 is on call, and
+    # agents 2 and 3 (free from 2150) are beyond its reserve: no call at 2000, 2300, 2600. 2900: agent 1.
+    assert _calls(center) == {
+        1: [(350.0, 1380.0), (1650.0, 2680.0), (2950.0, 3980.0)],
+        2: [(1050.0, 2080.0)],
+        3: [(1050.0, 2080.0)],
+    }
+    # Without the plan the same base policy has a pool of one agent, called at 300, 1500 (free from 1450), 2700.
+    alone, _ = run_center(scenario(horizon="1h"), BACKLOG, staffing=_reactive(reserve={"agents": 1}, step=2,
+                                                                                length="1030s"))  # fmt: skip
+    assert _calls(alone) == {1: [(350.0, 1380.0), (1550.0, 2580.0), (2750.0, 3780.0)]}
+
+
+def test_a_plan_switching_to_fixed_stops_call_ins_in_its_window_and_the_base_reviews_again_at_its_end():
+    sc = scenario(horizon="1h", plans=[_staffing_plan({"name": "fixed"})])
+    base = {"reserve": {"agents": 2}}
+    center, _ = run_center(sc, BACKLOG, staffing=_reactive(**base), plan_policies={"evening": {"staffing": _fixed()}})
+    # The base reviews at 300, 600, 900 and calls agents 1, 2, 1 (each drains its last contact until 70 s after its
+    # 230 s, so the other one is free at the next review). The 950 call-in stays for its length. From 1000 to 2000
+    # nobody is called (the base's pending 1200 review does nothing); at 2000 the base reviews at once (agent 1),
+    # then every 300 s.
+    assert _calls(center) == {
+        1: [(350.0, 580.0), (950.0, 1180.0), (2050.0, 2280.0), (2650.0, 2880.0), (3250.0, 3480.0)],
+        2: [(650.0, 880.0), (2350.0, 2580.0), (2950.0, 3180.0), (3550.0, 3780.0)],
+    }
+    alone, _ = run_center(scenario(horizon="1h"), BACKLOG, staffing=_reactive(**base))
+    logins = sorted(start for blocks in _calls(alone).values() for start, _ in blocks)
+    assert logins == [350.0 + 300.0 * k for k in range(11)]
+
+
+def test_when_one_staffing_plan_ends_as_another_starts_only_the_second_reviews():
+    # Touching windows [1000, 2000) and [2000, 3000), both "no call-ins": the scenario's policy is in force for no
+    # time at 2000, so it does not review there; it reviews at 3000 (in at 3050), then every 300 s.
+    plans = [_staffing_plan({"name": "fixed"}, 1000, 2000, "a"), _staffing_plan({"name": "fixed"}, 2000, 3000, "b")]
+    sc = scenario(horizon="1h", plans=plans)
+    policies = {"a": {"staffing": _fixed()}, "b": {"staffing": _fixed()}}
+    center, _ = run_center(sc, BACKLOG, staffing=_reactive(reserve={"agents": 2}), plan_policies=policies)
+    assert center.plans.events == [(1000.0, "a", True), (2000.0, "a", False), (2000.0, "b", True),
+                                   (3000.0, "b", False)]  # fmt: skip
+    logins = sorted(start for blocks in _calls(center).values() for start, _ in blocks)
+    assert logins == [350.0, 650.0, 950.0, 3050.0, 3350.0]
+
+
+def test_a_triggered_plan_switches_staffing_each_time_it_comes_into_force():
+    # The plan is in force during each outage of chat (100-700, 1500-2100); voice agents are called in only then.
+    spec = {"name": "reactive_overtime", "params": {"reserve": {"agents": 5}}}
+    plan = {"name": "cover", "trigger": {"outage": "chat"}, "actions": {"policies": {"staffing": spec}}}
+    sc = scenario(
+        horizon="1h",
+        channels={"voice": {"patience": {"dist": "none"}}, "chat": {"patience": {"dist": "none"}}},
+        arrivals={"kind": "generated", "channels": {"voice": {"daily_volume": 0, "intent_mix": {"general": 1}}},
+                  "outages": [{"channel": "chat", "start": _at(100), "end": _at(700)},
+                              {"channel": "chat", "start": _at(1500), "end": _at(2100)}]},
+        plans=[plan],
+    )  # fmt: skip
+    policy = _reactive(reserve={"agents": 5})
+    center, _ = run_center(sc, BACKLOG, staffing=_fixed(), plan_policies={"cover": {"staffing": policy}})
+    logins = sorted(start for blocks in _calls(center).values() for start, _ in blocks)
+    # Reviews at 100, 400 (first outage) and 1500, 1800 (second): each calls one agent in 50 s later.
+    assert logins == [150.0, 450.0, 1550.0, 1850.0]
+
+
+def test_a_staffing_plan_never_in_force_only_adds_idle_reserve_agents():
+    # The pool grows to the plan's reserve, but the scenario's policy calls only its own first agents: every contact
+    # and interval is the same as without the plan, and the extra reserve agents are never called.
+    from tests.sim.test_validation import mm_scenario
+
+    data = {**mm_scenario(13).model_dump(mode="json"), "horizon": "1d"}
+    group_name = next(iter(data["groups"]))
+    never = {"name": "never", "trigger": {"queue": {"channel": next(iter(data["channels"])), "length_over": 10**6}},
+             "actions": {"policies": {"staffing": {"name": "reactive_overtime",
+                                                   "params": {"reserve": {group_name: 5}}}}}}  # fmt: skip
+    sc = type(mm_scenario(13)).model_validate(data)
+    with_plan = type(sc).model_validate({**data, "plans": [never]})
+
+    def go(scn, **kwargs):
+        from sim.arrivals import iter_arrivals
+
+        streams = Streams(3, 0)
+        base = _reactive(reserve={group_name: 2}, max_wait="20s", review="5min", delay="5min", length="30min")
+        center = ContactCenter(scn, streams, iter_arrivals(scn, streams), log=True, staffing=base, **kwargs)
+        center.run()
+        return center, center.result(0, 3, 0.0)
+
+    a, ra = go(sc)
+    b, rb = go(with_plan, plan_policies={"never": {"staffing": _reactive(reserve={group_name: 5})}})
+    assert b.plans is not None
+    assert b.plans.events == []
+    assert ra.agents["callin_s"].sum() > 0  # the scenario's policy does call agents in
+    assert ra.contacts.equals(rb.contacts)
+    assert ra.intervals.equals(rb.intervals)
+    assert [len(p) for p in a.shifts.reserve] == [2]
+    assert [len(p) for p in b.shifts.reserve] == [5]
+    n = len(ra.agents)
+    assert ra.agents.equals(rb.agents.iloc[:n])
+    assert (rb.agents.iloc[n:]["callin_s"] == 0.0).all()
+
+
+def test_staffing_switches_conserve_contacts_and_call_only_at_the_reviews_of_the_policy_in_force():
+    from sim.arrivals import iter_arrivals
+    from tests.sim.test_invariants import mixed_scenario
+
+    # Day 1 (the run starts 06:00): the plan's reactive policy in [17:00, 21:00); day 2: no call-ins in [08:00, 12:00).
+    w1, w2 = (39600.0, 54000.0), (93600.0, 108000.0)
+    plans = [
+        _staffing_plan({"name": "reactive_overtime", "params": {"reserve": {"voice_en": 4, "voice_zh": 3}}},
+                       name="evening"),
+        _staffing_plan({"name": "fixed"}, name="quiet"),
+    ]  # fmt: skip
+    plans[0]["window"] = {"start": "2026-11-09T17:00", "end": "2026-11-09T21:00"}
+    plans[1]["window"] = {"start": "2026-11-10T08:00", "end": "2026-11-10T12:00"}
+    sc = mixed_scenario(plans=plans)
+    base = _reactive(reserve={"voice_en": 2, "chat_all": 2}, max_wait="2min", review="5min", delay="10min",
+                     length="1h")  # fmt: skip
+    plan = _reactive(reserve={"voice_en": 4, "voice_zh": 3}, max_wait="1min", review="3min", delay="5min",
+                     length="30min", step=2)  # fmt: skip
+    streams = Streams(5, 0)
+    center = ContactCenter(sc, streams, iter_arrivals(sc, streams), log=True, staffing=base,
+                           plan_policies={"evening": {"staffing": plan}, "quiet": {"staffing": _fixed()}})  # fmt: skip
+    center.run()
+    res = center.result(0, 5, 0.0)
+    # Conservation: every arrival has one outcome, counted once in the intervals.
+    df = res.contacts
+    assert len(df) == center.n_arrivals > 1000
+    assert df.contact_id.is_unique
+    assert set(df.outcome.astype(str)) <= {"served", "abandoned", "censored"}
+    assert res.intervals.offered.sum() == len(df)
+    for outcome, column in (("served", "answered"), ("abandoned", "abandoned"), ("censored", "censored")):
+        assert (df.outcome == outcome).sum() == res.intervals[column].sum()
+    # The pool: per group the larger reserve; every served contact starts inside one of its agent's blocks.
+    groups = list(sc.groups)
+    assert {groups[g]: len(pool) for g, pool in enumerate(center.shifts.reserve)} == {
+        "voice_en": 4, "voice_zh": 3, "chat_all": 2}  # fmt: skip
+    logins, _ = center.shifts.blocks()
+    for row in df[df.outcome == "served"].itertuples(index=False):
+        assert any(start <= row.service_start_s < end for start, end in logins[int(row.agent_id)]), row
+    # Every call-in was made at a review of the policy then in force, by an agent within that policy's reserve.
+    limits = {"base": {"voice_en": 2, "chat_all": 2}, "plan": {"voice_en": 4, "voice_zh": 3}}
+    seen = {"base": 0, "plan": 0}
+    paid = 0.0
+    for g, pool in enumerate(center.shifts.reserve):
+        for k, agent in enumerate(pool):
+            for login, end in logins[agent.id]:
+                paid += min(end, sc.horizon) - login
+                as_plan = login - 300.0
+                as_base = login - 600.0
+                if w1[0] <= as_plan < w1[1] and (as_plan - w1[0]) % 180.0 == 0.0:
+                    who = "plan"
+                else:
+                    anchor = 0.0 if as_base < w1[0] else w1[1] if as_base < w2[0] else w2[1]
+                    assert not w1[0] <= as_base < w1[1], (agent.id, login)
+                    assert not w2[0] <= as_base < w2[1], (agent.id, login)  # the `quiet` plan: no call-ins
+                    assert as_base >= 300.0, (agent.id, login)
+                    assert (as_base - anchor) % 300.0 == 0.0, (agent.id, login)
+                    who = "base"
+                assert k < limits[who].get(groups[g], 0), (who, groups[g], k)
+                seen[who] += 1
+    assert seen["base"] > 0
+    assert seen["plan"] > 0
+    assert res.agents.loc[res.agents["shift"] == "reserve", "callin_s"].sum() == pytest.approx(paid)
