@@ -993,7 +993,9 @@ def _distinct_plans(study: optuna.Study) -> int:
 
 
 def _candidates(study: optuna.Study, table: pd.DataFrame, k: int) -> list[optuna.trial.FrozenTrial]:
-    """The ``k`` cheapest feasible trials of ``table`` with distinct plans."""
+    """The ``k`` cheapest feasible trials of ``table`` with distinct plans (none when ``k <= 0``)."""
+    if k <= 0:
+        return []
     feasible = table[table["feasible"]].sort_values(["cost", "trial"], kind="stable")
     out, seen = [], set()
     trials = {t.number: t for t in study.get_trials(deepcopy=False)}
