@@ -20,20 +20,22 @@ dotted-path overrides of the scenario (:mod:`experiments.space`). How a plan is 
   common random numbers a re-run would give the same numbers), so it costs no simulation, and it does not count
   towards ``trials`` (distinct plans); a space with fewer plans than ``trials`` is searched exhaustively.
 * **Descent** (the space's ``descent: share``, constrained mode only). TPE explores well but trims slowly: the
-  cheapest feasible plan keeps headcounts that no target needs. With ``descent > 0``, after each finished trial, when
-  no trial waits in the study's queue and the study has a feasible plan, a draw from the named stream
+  cheapest feasible plan keeps headcounts that no target needs. With ``descent > 0``, after each finished trial,
+  when no trial waits in the study's queue and the study has a feasible plan, a draw from the named stream
   ``optimize/descent`` (seeded from the space's seed and the trial's number, so the same space, scenario and seed
   give the same trials) decides with probability ``descent`` to *trim*: the incumbent (the cheapest feasible
   complete trial) with one ``descend`` variable lowered by one ``step`` (within its bounds) is enqueued
   (``study.enqueue_trial``, user attribute ``source: descent``), the first such neighbour that no trial of the study
-  has evaluated. Neighbours come in order of the weekly pay one step saves (``experiments.erlang_plan.weekly_pay``
-  x step, from the incumbent's scenario) when every trimmed variable is a headcount and the objective includes pay
-  (``recurring_cost_per_week``, ``labor_cost_per_week``); ties, and any other case, in the space's order rotated
-  to start where the study's last trim stopped (at its variable when that trim made the incumbent, else after it).
-  When every neighbour has been evaluated (infeasible or dearer), descent has converged at that incumbent and the
-  sampler alone proposes until a cheaper feasible plan appears. A trim counts as a distinct plan like any trial;
-  ``source`` in the trials table says where each trial came from (``start``, ``descent``, ``sampler``) and the
-  progress line numbers the trims.
+  has evaluated. Neighbours come in order of the weekly pay one step saves (``experiments.erlang_plan.weekly_pay`` x
+  step, from the incumbent's scenario) when every trimmed variable is a headcount and the objective includes pay
+  (``recurring_cost_per_week``, ``labor_cost_per_week``); ties, and any other case, in the space's order rotated to
+  start where the study's last trim stopped (at its variable when that trim made the incumbent, else after it). A
+  neighbour *dominated* by a plan already found infeasible (the same other variables, no more of any trimmed one:
+  fewer agents rarely meet a target more agents missed) is tried after all the others: after a successful trim, the
+  pricier trims that failed just before are not retried first. When every neighbour has been evaluated (infeasible
+  or dearer), descent has converged at that incumbent and the sampler alone proposes until a cheaper feasible plan
+  appears. A trim counts as a distinct plan like any trial; ``source`` in the trials table says where each trial
+  came from (``start``, ``descent``, ``sampler``) and the progress line numbers the trims.
 * **Confirmation.** The ``confirm_top`` cheapest feasible plans are re-run on fresh seeds (``seed + 10,000``, so
   the search's own luck does not carry over) with ``confirm_replications`` replications each. For each target the
   table gives the mean attainment with its 95% Student-t CI, the status (``MET`` when the CI's lower bound reaches
@@ -507,17 +509,46 @@ def next_trim(
     if len(base) != len(space.variables):
         return None
     seen = [t.params for t in trials]
+    neighbours = []
     for path in _descent_order(space, scenario, incumbent, trials, {} if savings is None else savings):
         variable = space.variable(path)
         assert isinstance(variable, IntVariable)
         lower = int(base[path]) - variable.step
-        if lower < variable.low:
-            continue
-        params = {**base, path: lower}
-        if params in seen:
-            continue
-        return params, {"source": "descent", "descent_of": incumbent.number, "descent_var": path}
-    return None
+        if lower >= variable.low and {**base, path: lower} not in seen:
+            neighbours.append((path, {**base, path: lower}))
+    if not neighbours:
+        return None  # converged at this incumbent: the sampler proposes until a cheaper feasible plan appears
+    failed = _failed_plans(trials, space)
+    # A neighbour with no more agents than a plan already found infeasible is tried last (stable: order kept).
+    path, params = min(neighbours, key=lambda n: _dominated(n[1], failed, space))
+    return params, {"source": "descent", "descent_of": incumbent.number, "descent_var": path}
+
+
+def _failed_plans(trials: Sequence[optuna.trial.FrozenTrial], space: Space) -> list[dict[str, Any]]:
+    """Parameters of the trials found infeasible (pruned, or complete with a violated constraint)."""
+    from optuna.trial import TrialState
+
+    out = []
+    for t in trials:
+        violated = t.state == TrialState.COMPLETE and bool(t.constraints) and max(t.constraints.values()) > 0
+        if (t.state == TrialState.PRUNED or violated) and len(t.params) == len(space.variables):
+            out.append(t.params)
+    return out
+
+
+def _dominated(params: Mapping[str, Any], failed: Sequence[Mapping[str, Any]], space: Space) -> bool:
+    """Whether some infeasible plan has the same other variables and at least as much of every ``descend`` one.
+
+    Fewer agents do not meet a target that more agents missed (not a certainty under noise, hence "tried last",
+    not "skipped").
+    """
+    trimmed = set(space.descend)
+    for other in failed:
+        if all(
+            other[p] >= params[p] if p in trimmed else other[p] == params[p] for p in params
+        ):
+            return True
+    return False
 
 
 # ------------------------------------------------------------------------------------------------ storage

@@ -151,17 +151,36 @@ def test_the_same_seed_gives_the_same_trials_with_descent(toy, searches, tmp_pat
     pd.testing.assert_frame_equal(again.trials, searches[0].trials)
 
 
-def test_trims_go_first_to_the_headcount_whose_step_saves_the_most_pay(tmp_path):
-    """Equal pay: the space's order; here g1 is paid twice as much, so its trim is tried first."""
-    scenario = scenario_from_dict(_toy_data(pay={"g1": 60}))
-    result = _search(scenario, _space(trials=12, descent=0.9, seed=1), tmp_path / "pay")
+def test_trims_go_to_the_largest_pay_saving_and_retry_a_trim_that_failed_last(tmp_path):
+    """g1 is paid twice as much as the others: its trim is tried first, unless a plan with no fewer agents in every
+    group (and so at least as good) already failed, which puts a neighbour after all the others."""
+    pay = {"g1": 60}
+    scenario = scenario_from_dict(_toy_data(pay=pay))
+    result = _search(scenario, _space(trials=30, descent=0.9, seed=1), tmp_path / "pay")
     trials = result.trials
     trims = trials[trials["source"] == "descent"]
-    assert len(trims)
-    first = trims.iloc[0]
-    incumbent = trials[(trials["trial"] < first["trial"]) & trials["feasible"]].sort_values(["cost", "trial"])
-    assert incumbent.iloc[0][PATHS["g1"]] > 1, "the incumbent cannot lower g1: the test proves nothing"
-    assert _trim_of(trials, first) == PATHS["g1"]
+    plans = trials.apply(_plan, axis=1)
+    infeasible = ~trials["feasible"]
+    checked = {"g1 first": 0, "dominated last": 0}
+    for row in trims.to_dict("records"):
+        lowered = _trim_of(trials, row)
+        earlier = trials["trial"] < row["trial"]
+        incumbent = _plan(trials[earlier & trials["feasible"]].sort_values(["cost", "trial"]).iloc[0])
+        seen = list(plans[earlier])
+        failed = list(plans[earlier & infeasible])
+        options = []
+        for g, path in PATHS.items():
+            plan = {**incumbent, g: incumbent[g] - 1}
+            if plan[g] >= 1 and plan not in seen:
+                dominated = any(all(f[h] >= plan[h] for h in THRESHOLDS) for f in failed)
+                options.append((dominated, -pay.get(g, 30), path))
+        best = min(options)  # not dominated first, then the largest saving (the space's order among equals)
+        chosen = next(o for o in options if o[2] == lowered)
+        assert chosen[:2] == best[:2], (row["trial"], options, lowered)
+        checked["g1 first"] += chosen[2] == PATHS["g1"] and any(o[2] != PATHS["g1"] for o in options)
+        checked["dominated last"] += any(o[0] for o in options) and not chosen[0]
+    assert checked["g1 first"], checked  # both rules were exercised
+    assert checked["dominated last"], checked
 
 
 def test_descent_is_not_used_in_pareto_mode(toy, tmp_path):
