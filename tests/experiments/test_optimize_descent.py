@@ -311,3 +311,28 @@ def test_the_summary_counts_the_trims_and_shows_no_source_column_as_a_target(sea
     trims = int((result.trials["source"] == "descent").sum())
     assert f"40 distinct plans ({trims} descent trims)" in text
     assert "source" not in text  # the source column is not shown as a target column
+
+
+def test_the_flagship_space_trims_its_headcounts_dearest_step_first():
+    """bench/flagship_space.yaml (the benchmark's space) turns descent on; its trims save pay in a known order."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from experiments.optimize import _step_savings
+    from experiments.scenario_files import load_scenario
+    from experiments.space import check_space, is_headcount, read_space
+
+    space = read_space(Path(__file__).resolve().parents[2] / "bench" / "flagship_space.yaml")
+    scenario, _ = load_scenario("ecommerce_24x7")
+    check_space(space, scenario)
+    assert space.descent == 0.5
+    assert space.descend == tuple(v.path for v in space.variables if is_headcount(v.path))
+    assert len(space.descend) == 18
+    incumbent = SimpleNamespace(number=0, user_attrs={"overrides": {}})
+    savings = _step_savings(space, scenario, incumbent)
+    assert savings is not None
+    for path, saving in savings.items():
+        _, group, _, shift = path.split(".")
+        g, s = scenario.groups[group], scenario.shifts[shift]
+        paid = g.hourly_cost * s.length / 3600.0 * len(s.days) * (7 - g.rest_days) / 7.0  # one step = one agent
+        assert paid <= saving <= paid * (1 + g.night_premium)  # with the night premium for its night hours
