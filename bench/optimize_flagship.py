@@ -35,8 +35,9 @@ Steps (all through the Python API; ``--workers`` processes, default 2):
    search, is always a candidate. With 0.03 (reasoned, not measured) the trims would soon take the incumbent
    below 0.06 on the 11.11 evening (its strongest levers, tech and chat in the evening, are among the dearest
    steps, so they are trimmed first) and the back-office trims that follow would all be plans the benchmark
-   never confirms. ``--margin 0.03`` gives the earlier search. They are confirmed against the real targets on ``--confirm-replications``
-   (30) replications on the optimizer's confirmation seed (space seed + 10,000), cheapest first, up to
+   never confirms. ``--margin 0.03`` gives the earlier search. The candidates are confirmed against the real
+   targets on ``--confirm-replications`` (30) replications on the optimizer's confirmation seed (space seed +
+   10,000), cheapest first, up to
    ``--confirm-top`` (4): the first whose every target is MET is the optimized plan. It is then evaluated on the
    same 50 fresh replications as the Erlang plan.
 3. **Reference** (``--reference-factor F``, e.g. 10): the same search continued (on a copy of the study) to F times
