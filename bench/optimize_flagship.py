@@ -37,9 +37,8 @@ Steps (all through the Python API; ``--workers`` processes, default 2):
    steps, so they are trimmed first) and the back-office trims that follow would all be plans the benchmark
    never confirms. ``--margin 0.03`` gives the earlier search. The candidates are confirmed against the real
    targets on ``--confirm-replications`` (30) replications on the optimizer's confirmation seed (space seed +
-   10,000), cheapest first, up to
-   ``--confirm-top`` (4): the first whose every target is MET is the optimized plan. It is then evaluated on the
-   same 50 fresh replications as the Erlang plan.
+   10,000), cheapest first, up to ``--confirm-top`` (4): the first whose every target is MET is the optimized
+   plan. It is then evaluated on the same 50 fresh replications as the Erlang plan.
 3. **Reference** (``--reference-factor F``, e.g. 10): the same search continued (on a copy of the study) to F times
    as many distinct plans, confirmed and evaluated the same way; its result is saved (``--reference-out``) and can
    be loaded into a later run with ``--reference-json`` instead of searching again. ``--reference-budget-minutes``
