@@ -543,12 +543,9 @@ def _dominated(params: Mapping[str, Any], failed: Sequence[Mapping[str, Any]], s
     not "skipped").
     """
     trimmed = set(space.descend)
-    for other in failed:
-        if all(
-            other[p] >= params[p] if p in trimmed else other[p] == params[p] for p in params
-        ):
-            return True
-    return False
+    return any(
+        all(other[p] >= params[p] if p in trimmed else other[p] == params[p] for p in params) for other in failed
+    )
 
 
 # ------------------------------------------------------------------------------------------------ storage
