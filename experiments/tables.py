@@ -516,7 +516,10 @@ def print_optimization(out: Console, result: Any, space: Any) -> None:
     grid.print(out)
     confirmation = result.confirmation
     if confirmation.empty:
-        out.print("[bold red]no feasible plan was found[/]: widen the space or add trials")
+        if len(trials) and trials["feasible"].any():  # feasible plans, none confirmed (confirm_top = 0)
+            out.print("no plan was confirmed (--confirm-top 0), so none is chosen")
+        else:
+            out.print("[bold red]no feasible plan was found[/]: widen the space or add trials")
         return
     n = int(confirmation["replications"].iloc[0])
     seed = int(confirmation["seed"].iloc[0])

@@ -336,3 +336,18 @@ def test_the_flagship_space_trims_its_headcounts_dearest_step_first():
         g, s = scenario.groups[group], scenario.shifts[shift]
         paid = g.hourly_cost * s.length / 3600.0 * len(s.days) * (7 - g.rest_days) / 7.0  # one step = one agent
         assert paid <= saving <= paid * (1 + g.night_premium)  # with the night premium for its night hours
+
+
+def test_the_summary_of_a_search_without_confirmation_does_not_claim_no_feasible_plan(toy, tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from experiments.tables import print_optimization
+
+    result = _search(toy, _space(trials=6), tmp_path / "c")
+    assert result.trials["feasible"].any()
+    buffer = io.StringIO()
+    print_optimization(Console(file=buffer, width=200), result, _space(trials=6))
+    assert "no plan was confirmed (--confirm-top 0)" in buffer.getvalue()
+    assert "no feasible plan" not in buffer.getvalue()
