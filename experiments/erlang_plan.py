@@ -59,7 +59,7 @@ from sim.erlang import erlang_a, erlang_c, staff_for_service_level
 from sim.roster import day_zero_offset_s, night_seconds
 from sim.units import format_duration
 
-__all__ = ["ErlangPlan", "ErlangPlanError", "default_shrinkage", "erlang_plan", "write_plan"]
+__all__ = ["ErlangPlan", "ErlangPlanError", "default_shrinkage", "erlang_plan", "weekly_pay", "write_plan"]
 
 _DAY_S = 86400.0
 _MAX_LEVEL = 0.999
@@ -123,7 +123,7 @@ class ErlangPlan:
             for s in self.scenario.shifts:
                 current, planned = group.staffing.get(s, 0), self.staffing[g][s]
                 if current or planned:
-                    unit = _weekly_pay(self.scenario, g, s)
+                    unit = weekly_pay(self.scenario, g, s)
                     rows.append((g, s, current, planned, current * unit, planned * unit))
         columns = ["group", "shift", "current", "planned", "current_weekly_cost", "planned_weekly_cost"]
         return pd.DataFrame(rows, columns=columns)
@@ -218,8 +218,13 @@ def _widths(scenario: Scenario, starts: np.ndarray) -> dict[float, float]:
     return dict(zip(starts.tolist(), np.diff(bounds).tolist(), strict=True))
 
 
-def _weekly_pay(scenario: Scenario, group_name: str, shift_name: str) -> float:
-    """Pay per week of one agent of ``group_name`` on ``shift_name`` (night premium in, rest days out)."""
+def weekly_pay(scenario: Scenario, group_name: str, shift_name: str) -> float:
+    """Pay per week of one agent of ``group_name`` on ``shift_name`` (night premium in, rest days out).
+
+    Returns:
+        ``hourly_cost x (paid hours of one shift + night_premium x its night hours) x shifts worked per week``
+        (currency per week).
+    """
     group, shift = scenario.groups[group_name], scenario.shifts[shift_name]
     start = shift.start - day_zero_offset_s(scenario)  # its instance on the first day, in simulation seconds
     night_h = night_seconds(scenario, start, start + shift.length) / 3600.0
@@ -491,7 +496,7 @@ def _cover(sc: Scenario, req: pd.DataFrame, interval_s: float) -> tuple[dict[str
         lower.append(-np.inf)
         upper.append(0.0)
     matrix = coo_array((vals, (rows, cols)), shape=(len(lower), n_x + n_y)).tocsr()
-    pay = np.array([_weekly_pay(sc, g, s) for g in groups for s in shifts])
+    pay = np.array([weekly_pay(sc, g, s) for g in groups for s in shifts])
     hours = np.array([_paid_hours(sc, g, s) for g in groups for s in shifts])
     cost = np.concatenate([pay if pay.any() else hours, np.zeros(n_y)])
     res = milp(
@@ -554,7 +559,7 @@ def erlang_plan(
         raise ErlangPlanError(str(exc)) from exc
     staffing, status = _cover(scenario, req, interval)
     current = sum(
-        n * _weekly_pay(scenario, g, s) for g, group in scenario.groups.items() for s, n in group.staffing.items()
+        n * weekly_pay(scenario, g, s) for g, group in scenario.groups.items() for s, n in group.staffing.items()
     )
-    planned = sum(n * _weekly_pay(scenario, g, s) for g, counts in staffing.items() for s, n in counts.items())
+    planned = sum(n * weekly_pay(scenario, g, s) for g, counts in staffing.items() for s, n in counts.items())
     return ErlangPlan(scenario, interval, shrinkage, occupancy, req, staffing, planned, current, status)

@@ -19,6 +19,23 @@ dotted-path overrides of the scenario (:mod:`experiments.space`). How a plan is 
 * **Repeats.** A trial that proposes a plan already evaluated in the study reuses that trial's values (under
   common random numbers a re-run would give the same numbers), so it costs no simulation, and it does not count
   towards ``trials`` (distinct plans); a space with fewer plans than ``trials`` is searched exhaustively.
+* **Descent** (the space's ``descent: share``, constrained mode only). TPE explores well but trims slowly: the
+  cheapest feasible plan keeps headcounts that no target needs. With ``descent > 0``, after each finished trial,
+  when no trial waits in the study's queue and the study has a feasible plan, a draw from the named stream
+  ``optimize/descent`` (seeded from the space's seed and the trial's number, so the same space, scenario and seed
+  give the same trials) decides with probability ``descent`` to *trim*: the incumbent (the cheapest feasible
+  complete trial) with one ``descend`` variable lowered by one ``step`` (within its bounds) is enqueued
+  (``study.enqueue_trial``, user attribute ``source: descent``), the first such neighbour that no trial of the study
+  has evaluated. Neighbours come in order of the weekly pay one step saves (``experiments.erlang_plan.weekly_pay`` x
+  step, from the incumbent's scenario) when every trimmed variable is a headcount and the objective includes pay
+  (``recurring_cost_per_week``, ``labor_cost_per_week``); ties, and any other case, in the space's order rotated to
+  start where the study's last trim stopped (at its variable when that trim made the incumbent, else after it). A
+  neighbour *dominated* by a plan already found infeasible (the same other variables, no more of any trimmed one:
+  fewer agents rarely meet a target more agents missed) is tried after all the others: after a successful trim, the
+  pricier trims that failed just before are not retried first. When every neighbour has been evaluated (infeasible
+  or dearer), descent has converged at that incumbent and the sampler alone proposes until a cheaper feasible plan
+  appears. A trim counts as a distinct plan like any trial; ``source`` in the trials table says where each trial
+  came from (``start``, ``descent``, ``sampler``) and the progress line numbers the trims.
 * **Confirmation.** The ``confirm_top`` cheapest feasible plans are re-run on fresh seeds (``seed + 10,000``, so
   the search's own luck does not carry over) with ``confirm_replications`` replications each. For each target the
   table gives the mean attainment with its 95% Student-t CI, the status (``MET`` when the CI's lower bound reaches
@@ -55,15 +72,16 @@ import pandas as pd
 import yaml
 
 from experiments.files import write_atomic, write_csv
-from experiments.overrides import apply_overrides
+from experiments.overrides import apply_overrides, parse_path
 from experiments.provenance import scenario_hash
 from experiments.replay import scenario_replay
 from experiments.results import TARGET_METRIC, WORST_METRIC, target_status
 from experiments.run_dir import default_out_dir
 from experiments.scenario_errors import ScenarioError
-from experiments.space import ChoiceVariable, FloatVariable, IntVariable, Space, Variable, check_space
+from experiments.space import ChoiceVariable, FloatVariable, IntVariable, Space, Variable, check_space, is_headcount
 from sim.config import Scenario
 from sim.problems import short_repr
+from sim.streams import Streams
 
 if TYPE_CHECKING:
     import optuna
@@ -71,11 +89,13 @@ if TYPE_CHECKING:
 __all__ = [
     "ALPHA",
     "CONFIRM_SEED_OFFSET",
+    "DESCENT_STREAM",
     "MIN_REPLICATIONS",
     "OptimizationResult",
     "OptimizeError",
     "clearly_infeasible",
     "make_objective",
+    "next_trim",
     "open_study",
     "optimize",
     "start_params",
@@ -100,6 +120,13 @@ BEST_OVERRIDES, TRIALS_CSV, CONFIRM_CSV, PARETO_CSV = (
 
 _MAX_TRIALS_PER_PLAN = 10
 """A search stops after this many trials per plan asked for, even when most proposals repeated earlier plans."""
+
+DESCENT_STREAM = "optimize/descent"
+"""Named stream (:class:`sim.streams.Streams`, replication = the finished trial's number) of the draw that decides
+whether a trim follows that trial: its own stream, so the sampler's and the replications' draws do not move."""
+
+_PAY_OBJECTIVES = ("recurring_cost_per_week", "labor_cost_per_week")
+"""Objectives that include the agents' pay: a trim's saving can be read from the pay of the shift."""
 
 _FORMAT = "ccsim-optimize/1"
 """Marker of a ccsim study (``study.user_attrs["ccsim"]["format"]``)."""
@@ -389,6 +416,138 @@ def _reuse(trial: optuna.Trial, earlier: optuna.trial.FrozenTrial, pareto: bool)
     return tuple(earlier.values) if pareto else earlier.value
 
 
+# ------------------------------------------------------------------------------------------------ descent
+
+
+def _incumbent(trials: Sequence[optuna.trial.FrozenTrial]) -> optuna.trial.FrozenTrial | None:
+    """The cheapest feasible complete trial (the earliest among equals), or ``None``."""
+    from optuna.trial import TrialState
+
+    feasible = [
+        t
+        for t in trials
+        if t.state == TrialState.COMPLETE and t.value is not None and t.constraints and max(t.constraints.values()) <= 0
+    ]
+    return min(feasible, key=lambda t: (t.value, t.number), default=None)
+
+
+def _step_savings(space: Space, scenario: Scenario, incumbent: optuna.trial.FrozenTrial) -> dict[str, float] | None:
+    """Weekly pay one step of each ``descend`` variable saves at the incumbent, or ``None`` when it cannot be read.
+
+    It can when the objective includes pay and every trimmed variable is a headcount of a group and shift of the
+    incumbent's scenario (its overrides applied, so a pay rate that is itself a variable counts).
+    """
+    from experiments.erlang_plan import weekly_pay
+
+    if space.objective not in _PAY_OBJECTIVES or not all(is_headcount(p) for p in space.descend):
+        return None
+    try:
+        planned = apply_overrides(scenario, incumbent.user_attrs["overrides"], label=f"trial {incumbent.number}")
+    except (KeyError, ScenarioError):
+        return None
+    out = {}
+    for path in space.descend:
+        _, group, _, shift = parse_path(path)
+        variable = space.variable(path)
+        if group not in planned.groups or shift not in planned.shifts or not isinstance(variable, IntVariable):
+            return None
+        out[path] = variable.step * weekly_pay(planned, str(group), str(shift))
+    return out
+
+
+def _descent_order(
+    space: Space,
+    scenario: Scenario,
+    incumbent: optuna.trial.FrozenTrial,
+    trials: Sequence[optuna.trial.FrozenTrial],
+    savings: dict[int, dict[str, float] | None],
+) -> list[str]:
+    """The ``descend`` paths in the order their trims of the incumbent are tried (see the module docstring).
+
+    ``savings`` caches :func:`_step_savings` per incumbent trial number.
+    """
+    paths = list(space.descend)
+    last = max((t for t in trials if t.user_attrs.get("source") == "descent"), key=lambda t: t.number, default=None)
+    start = 0
+    if last is not None and last.user_attrs.get("descent_var") in paths:
+        at = paths.index(last.user_attrs["descent_var"])
+        start = at if last.number == incumbent.number else at + 1  # keep lowering what just worked, else move on
+    rotated = paths[start % len(paths) :] + paths[: start % len(paths)]
+    if incumbent.number not in savings:
+        savings[incumbent.number] = _step_savings(space, scenario, incumbent)
+    saved = savings[incumbent.number]
+    return rotated if saved is None else sorted(rotated, key=lambda p: -saved[p])  # stable: ties keep the rotation
+
+
+def next_trim(
+    study: optuna.Study,
+    scenario: Scenario,
+    space: Space,
+    number: int,
+    savings: dict[int, dict[str, float] | None] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The trim to enqueue after trial ``number`` finished: ``(params, user_attrs)``, or ``None`` for no trim.
+
+    ``None`` when descent is off, a trial waits in the queue, the study has no feasible complete trial, the draw of
+    :data:`DESCENT_STREAM` for this trial says no (probability ``1 - descent``), or every neighbour of the incumbent
+    (one ``descend`` variable one step lower, within its bounds) is a plan the study has already seen (descent has
+    converged there).
+    """
+    from optuna.trial import TrialState
+
+    if space.descent <= 0 or not space.descend:
+        return None
+    trials = study.get_trials(deepcopy=False)
+    if any(t.state == TrialState.WAITING for t in trials):
+        return None
+    incumbent = _incumbent(trials)
+    if incumbent is None:
+        return None
+    if Streams(space.seed, number).fresh(DESCENT_STREAM).random() >= space.descent:
+        return None
+    base = {v.path: incumbent.params[v.path] for v in space.variables if v.path in incumbent.params}
+    if len(base) != len(space.variables):
+        return None
+    seen = [t.params for t in trials]
+    neighbours = []
+    for path in _descent_order(space, scenario, incumbent, trials, {} if savings is None else savings):
+        variable = space.variable(path)
+        assert isinstance(variable, IntVariable)
+        lower = int(base[path]) - variable.step
+        if lower >= variable.low and {**base, path: lower} not in seen:
+            neighbours.append((path, {**base, path: lower}))
+    if not neighbours:
+        return None  # converged at this incumbent: the sampler proposes until a cheaper feasible plan appears
+    failed = _failed_plans(trials, space)
+    # A neighbour with no more agents than a plan already found infeasible is tried last (stable: order kept).
+    path, params = min(neighbours, key=lambda n: _dominated(n[1], failed, space))
+    return params, {"source": "descent", "descent_of": incumbent.number, "descent_var": path}
+
+
+def _failed_plans(trials: Sequence[optuna.trial.FrozenTrial], space: Space) -> list[dict[str, Any]]:
+    """Parameters of the trials found infeasible (pruned, or complete with a violated constraint)."""
+    from optuna.trial import TrialState
+
+    out = []
+    for t in trials:
+        violated = t.state == TrialState.COMPLETE and bool(t.constraints) and max(t.constraints.values()) > 0
+        if (t.state == TrialState.PRUNED or violated) and len(t.params) == len(space.variables):
+            out.append(t.params)
+    return out
+
+
+def _dominated(params: Mapping[str, Any], failed: Sequence[Mapping[str, Any]], space: Space) -> bool:
+    """Whether some infeasible plan has the same other variables and at least as much of every ``descend`` one.
+
+    Fewer agents do not meet a target that more agents missed (not a certainty under noise, hence "tried last",
+    not "skipped").
+    """
+    trimmed = set(space.descend)
+    return any(
+        all(other[p] >= params[p] if p in trimmed else other[p] == params[p] for p in params) for other in failed
+    )
+
+
 # ------------------------------------------------------------------------------------------------ storage
 
 
@@ -559,7 +718,8 @@ class OptimizationResult:
         study_name: Name of the Optuna study.
         storage: Storage URL (password hidden).
         trials: One row per trial: number, state, each variable's value, mean cost, replications run, each
-            target's mean attainment, feasible, note (why pruned, a repeated plan).
+            target's mean attainment, feasible, note (why pruned, a repeated plan), source (``start``: the warm
+            start; ``descent``: a trim of the incumbent; ``sampler``: proposed by TPE).
         confirmation: One row per confirmed plan x target: trial, cost mean and CI, target, level, mean
             attainment, CI, status, ``p_period``, ``p_mean``, chosen.
         best: The chosen plan's overrides (dotted path -> value), or ``None`` when no confirmed plan met every
@@ -596,6 +756,7 @@ def _trial_row(trial: optuna.trial.FrozenTrial, space: Space, levels: Mapping[st
     row["worst_margin"] = min(margins) if margins else (0.0 if cost else math.nan)
     row["feasible"] = trial.state.name == "COMPLETE" and bool(cost) and row["worst_margin"] >= 0
     row["note"] = trial.user_attrs.get("note", "")
+    row["source"] = trial.user_attrs.get("source") or "sampler"
     return row
 
 
@@ -764,16 +925,38 @@ def optimize(
     out.mkdir(parents=True, exist_ok=True)
     levels = {t.name: t.level for t in scenario.targets}
 
+    trims = sum(t.user_attrs.get("source") == "descent" for t in study.get_trials(deepcopy=False))
+    descent = space.descent > 0 and not pareto
+    if space.descent > 0 and pareto:
+        notes.append("descent is not used in pareto mode (it trims the cheapest feasible plan of a constrained search)")
+
     def report(_: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        nonlocal trims
+        extra = ""
+        if trial.user_attrs.get("source") == "descent":
+            trims += 1
+            extra = f" [descent trim {trims}: trial {trial.user_attrs.get('descent_of')} with one step less of "
+            extra += f"{trial.user_attrs.get('descent_var')}]"
         if on_trial is not None:
-            on_trial(_progress_line(_trial_row(trial, space, levels), space))
+            on_trial(_progress_line(_trial_row(trial, space, levels), space, extra))
 
     def plans() -> int:
         return _distinct_plans(study)
 
+    savings: dict[int, dict[str, float] | None] = {}
+
+    def trim(study_: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if plans() >= min(space.trials, space.size()):
+            return  # the study stops after this trial: nothing to enqueue for a later run
+        found = next_trim(study_, scenario, space, trial.number, savings)
+        if found is not None:
+            study_.enqueue_trial(found[0], user_attrs=found[1])
+
     def enough(study_: optuna.Study, _: optuna.trial.FrozenTrial) -> None:
         if plans() >= min(space.trials, space.size()):
             study_.stop()
+
+    callbacks = [report, trim, enough] if descent else [report, enough]
 
     folder = Path(base_dir) if base_dir is not None else None
     with _Evaluator(workers, folder, simulate, measure, dask=dask) as evaluator:
@@ -781,7 +964,7 @@ def optimize(
         if plans() < min(space.trials, space.size()):
             # Trials that repeat a plan cost no simulation and do not count; the cap stops a sampler that only
             # proposes repeats (a space nearly exhausted).
-            study.optimize(objective, n_trials=_MAX_TRIALS_PER_PLAN * space.trials, callbacks=[report, enough])
+            study.optimize(objective, n_trials=_MAX_TRIALS_PER_PLAN * space.trials, callbacks=callbacks)
         trials = trials_table(study, space, levels)
         front = None
         if pareto:
@@ -838,7 +1021,9 @@ def _distinct_plans(study: optuna.Study) -> int:
 
 
 def _candidates(study: optuna.Study, table: pd.DataFrame, k: int) -> list[optuna.trial.FrozenTrial]:
-    """The ``k`` cheapest feasible trials of ``table`` with distinct plans."""
+    """The ``k`` cheapest feasible trials of ``table`` with distinct plans (none when ``k <= 0``)."""
+    if k <= 0:
+        return []
     feasible = table[table["feasible"]].sort_values(["cost", "trial"], kind="stable")
     out, seen = [], set()
     trials = {t.number: t for t in study.get_trials(deepcopy=False)}
@@ -868,7 +1053,7 @@ def _plan_text(row: Mapping[str, Any], space: Space) -> str:
     return ", ".join(f"{v.path.rsplit('.', 1)[-1]}={row[v.path]}" for v in space.variables)
 
 
-def _progress_line(row: Mapping[str, Any], space: Space) -> str:
+def _progress_line(row: Mapping[str, Any], space: Space, extra: str = "") -> str:
     plan = _plan_text(row, space)
     cost = "–" if math.isnan(row["cost"]) else f"{row['cost']:,.2f}"
     if row["state"] == "COMPLETE":
@@ -876,7 +1061,10 @@ def _progress_line(row: Mapping[str, Any], space: Space) -> str:
     else:
         verdict = row["state"].lower()
     note = f" ({row['note']})" if row["note"] else ""
-    return f"trial {row['trial']}: {plan} -> {space.objective} {cost}, {verdict} after {row['replications']} reps{note}"
+    return (
+        f"trial {row['trial']}: {plan} -> {space.objective} {cost}, {verdict} after {row['replications']} reps{note}"
+        f"{extra}"
+    )
 
 
 def _confirm_line(rows: Sequence[Mapping[str, Any]]) -> str:

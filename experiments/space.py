@@ -13,11 +13,20 @@ A space file (``SPACE.yaml``)::
     trials: 50                 # distinct plans to evaluate in all (a resumed study runs only the missing ones;
                                # a trial repeating an earlier plan costs nothing and does not count)
     seed: 0                    # base seed of the trials' replications and of the sampler
+    descent: 0.5               # optional: share of trials that trim the best plan (0 = off, the default; < 1)
+    descend: [groups.chat_zh.staffing.day]   # optional: the int variables trimmed (default: every headcount)
 
 Every variable is an override, so a path is checked exactly like ``ccsim run --set``: :func:`check_space` applies
 each variable's bounds (and every choice) to the scenario through :func:`experiments.overrides.apply_overrides`
 and reports every problem at once, before any trial runs. Values are written as in a scenario file (durations
 with units).
+
+**Descent** (``descent > 0``, constrained mode only): once the study has a feasible plan, each finished trial is
+followed, with probability ``descent``, by a *trim* of the incumbent (the cheapest feasible plan): the incumbent
+with one ``descend`` variable lowered by one step, the first such neighbour the study has not evaluated yet (see
+:mod:`experiments.optimize`). ``descend`` defaults to every int variable whose path is a headcount,
+``groups.<group>.staffing.<shift>``; a listed path must be an int variable of the space. A space without these keys
+has the same :meth:`Space.settings` (and fingerprint) as before they existed, so its studies still resume.
 
 Optuna parameter names are the dotted paths themselves; a choice is stored under a short text label
 (:attr:`ChoiceVariable.labels`: the policy ``name`` for ``{name: ...}`` values, the YAML text for scalars), so
@@ -50,11 +59,12 @@ __all__ = [
     "Variable",
     "check_space",
     "default_objective",
+    "is_headcount",
     "read_space",
     "space_from_dict",
 ]
 
-_TOP_KEYS = ("variables", "objective", "replications", "trials", "seed")
+_TOP_KEYS = ("variables", "objective", "replications", "trials", "seed", "descent", "descend")
 _KINDS = ("int", "float", "choice")
 
 
@@ -211,6 +221,9 @@ class Space:
         trials: Distinct plans to evaluate in the study in all (repeats do not count; at most the space's size).
         seed: Base seed of the replications and the sampler.
         label: Where the space came from (file path), for messages.
+        descent: Share of trials that trim the incumbent once the study has a feasible plan, in ``[0, 1)``
+            (0: no descent).
+        descend: Paths (as in :attr:`variables`) of the int variables a trim lowers, in space order.
     """
 
     variables: tuple[Variable, ...]
@@ -219,6 +232,8 @@ class Space:
     trials: int = 50
     seed: int = 0
     label: str = "space"
+    descent: float = 0.0
+    descend: tuple[str, ...] = ()
 
     def variable(self, path: str) -> Variable | None:
         """The variable at a dotted path (compared after parsing, so ``a["b"]`` and ``a.b`` are the same)."""
@@ -243,13 +258,19 @@ class Space:
         """What decides the trials' values: variables, objective, replications, seed (JSON-ready).
 
         ``trials`` is left out: raising it to add trials to a study is a resume, not a different search.
+        ``descent`` and ``descend`` are in only when descent is on (``descent > 0``): a space without them has the
+        settings (and fingerprint) it had before they existed.
         """
-        return {
+        settings: dict[str, Any] = {
             "variables": {v.path: v.spec() for v in self.variables},
             "objective": self.objective,
             "replications": self.replications,
             "seed": self.seed,
         }
+        if self.descent > 0:
+            settings["descent"] = self.descent
+            settings["descend"] = list(self.descend)
+        return settings
 
     def fingerprint(self) -> str:
         """SHA-256 of :meth:`settings` (canonical JSON)."""
@@ -356,13 +377,78 @@ def _count(data: Mapping[str, Any], key: str, default: int, minimum: int, label:
     return int(value)
 
 
+def is_headcount(path: str) -> bool:
+    """Whether a dotted path is a headcount, ``groups.<group>.staffing.<shift>``."""
+    try:
+        key = parse_path(path)
+    except ValueError:
+        return False
+    return len(key) == 4 and key[0] == "groups" and key[2] == "staffing"
+
+
+def _descent(data: Mapping[str, Any], label: str, problems: list[str]) -> float:
+    value = data.get("descent", 0.0)
+    if not _is_number(value) or not 0 <= value < 1:
+        problems.append(
+            f"{label}: descent: expected a number in [0, 1) (the share of trials that trim the best plan; "
+            f"0 = off), got {short_repr(value)}"
+        )
+        return 0.0
+    return float(value)
+
+
+def _descend(
+    data: Mapping[str, Any], variables: Sequence[Variable], descent: float, label: str, problems: list[str]
+) -> tuple[str, ...]:
+    """The paths of the variables a trim lowers: ``descend:`` checked against the variables, or every headcount."""
+    ints = {parse_path(v.path): v for v in variables if isinstance(v, IntVariable)}
+    if "descend" not in data:
+        paths = tuple(v.path for v in ints.values() if is_headcount(v.path))
+        if descent > 0 and not paths and variables:
+            problems.append(
+                f"{label}: descent: no variable to trim: the space has no int headcount variable "
+                "(groups.<group>.staffing.<shift>); list the int variables to trim under descend:"
+            )
+        return paths
+    body = data["descend"]
+    if not isinstance(body, list) or not body:
+        problems.append(
+            f"{label}: descend: expected a non-empty list of int variable paths, got {short_repr(body)}"
+        )
+        return ()
+    chosen: set[tuple[str | int, ...]] = set()
+    for i, path in enumerate(body):
+        where = f"{label}: descend[{i}]"
+        try:
+            key = parse_path(path) if isinstance(path, str) else None
+        except ValueError as exc:
+            problems.append(f"{where}: {exc}")
+            continue
+        if key is None:
+            problems.append(f"{where}: expected a dotted path (text), got {short_repr(path)}")
+            continue
+        other = next((v for v in variables if parse_path(v.path) == key), None)
+        if other is None:
+            problems.append(f"{where}: {path!r} is not a variable of the space; int variables: "
+                            f"{[v.path for v in ints.values()]}")
+        elif key not in ints:
+            kind = "a float" if isinstance(other, FloatVariable) else "a choice"
+            problems.append(f"{where}: {path!r} is {kind} variable; descent lowers int variables only")
+        elif key in chosen:
+            problems.append(f"{where}: {path!r} is listed twice")
+        else:
+            chosen.add(key)
+    return tuple(v.path for k, v in ints.items() if k in chosen)  # space order
+
+
 def space_from_dict(data: Any, *, label: str = "space") -> Space:
     """A :class:`Space` from parsed YAML, with every problem of the file reported at once.
 
     Raises:
         ScenarioError: Unknown keys, a malformed path, a variable without exactly one of ``int``, ``float``,
             ``choice``, empty or inverted bounds, non-integer bounds or steps, an empty or repeated choice, an
-            unknown objective metric, bad counts.
+            unknown objective metric, bad counts, a ``descent`` outside ``[0, 1)``, a ``descend`` path that is not
+            an int variable of the space.
     """
     if not isinstance(data, Mapping):
         raise ScenarioError(label, [f"{label}: expected a mapping with variables:, got {short_repr(data)}"])
@@ -397,9 +483,11 @@ def space_from_dict(data: Any, *, label: str = "space") -> Space:
     replications = _count(data, "replications", 8, 1, label, problems)
     trials = _count(data, "trials", 50, 1, label, problems)
     seed = _count(data, "seed", 0, 0, label, problems)
+    descent = _descent(data, label, problems)
+    descend = _descend(data, variables, descent, label, problems)
     if problems:
         raise ScenarioError(label, problems)
-    return Space(tuple(variables), str(objective), replications, trials, seed, label)
+    return Space(tuple(variables), str(objective), replications, trials, seed, label, descent, descend)
 
 
 def read_space(path: str | os.PathLike[str]) -> Space:

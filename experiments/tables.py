@@ -494,14 +494,15 @@ def print_optimization(out: Console, result: Any, space: Any) -> None:
     states = trials["state"].value_counts().to_dict() if len(trials) else {}
     counts = ", ".join(f"{k} {state.lower()}" for state, k in states.items())
     plans = int((~trials["note"].str.startswith("same plan")).sum()) if len(trials) else 0
+    trims = int((trials["source"] == "descent").sum()) if "source" in trials.columns else 0
     out.print(
         f"study [bold]{text(result.study_name)}[/] in {text(result.storage)}: {len(trials)} trials ({counts}), "
-        f"{plans} distinct plans; "
+        f"{plans} distinct plans{f' ({trims} descent trims)' if trims else ''}; "
         f"objective {text(space.objective)} (mean over {space.replications} replications, seed {space.seed})"
     )
     paths = [v.path for v in space.variables]
     targets = [c for c in trials.columns if c not in {"trial", "state", "cost", "replications", "worst_margin",
-                                                      "feasible", "note", *paths}]
+                                                      "feasible", "note", "source", *paths}]
     if result.pareto is not None:
         shown, title = result.pareto, "Pareto front: cost vs worst target margin (attainment − level)"
     else:
@@ -515,7 +516,10 @@ def print_optimization(out: Console, result: Any, space: Any) -> None:
     grid.print(out)
     confirmation = result.confirmation
     if confirmation.empty:
-        out.print("[bold red]no feasible plan was found[/]: widen the space or add trials")
+        if len(trials) and trials["feasible"].any():  # feasible plans, none confirmed (confirm_top = 0)
+            out.print("no plan was confirmed (--confirm-top 0), so none is chosen")
+        else:
+            out.print("[bold red]no feasible plan was found[/]: widen the space or add trials")
         return
     n = int(confirmation["replications"].iloc[0])
     seed = int(confirmation["seed"].iloc[0])

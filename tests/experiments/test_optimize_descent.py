@@ -1,0 +1,353 @@
+"""ccsim optimize with descent: trims of the incumbent reach the cheapest plan TPE alone trims slowly.
+
+CPU-light: ``simulate`` and ``measure`` are stubs (no engine), so a trial costs a few milliseconds of Optuna.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+
+import pandas as pd
+import pytest
+
+from experiments.optimize import optimize
+from experiments.scenario_errors import ScenarioError
+from experiments.scenario_files import scenario_from_dict
+from experiments.space import space_from_dict
+from tests.conftest import TINY_SCENARIO
+
+THRESHOLDS = {"g0": 4, "g1": 7, "g2": 3, "g3": 6}
+"""Toy problem: a plan is feasible when each group has at least this many agents; it costs its total headcount."""
+OPTIMUM = sum(THRESHOLDS.values())
+PATHS = {g: f"groups.{g}.staffing.always" for g in THRESHOLDS}
+
+
+def _toy_data(pay: dict[str, float] | None = None) -> dict:
+    data = copy.deepcopy(TINY_SCENARIO)
+    agents = data["groups"].pop("agents")
+    for g in THRESHOLDS:
+        data["groups"][g] = {**copy.deepcopy(agents), "hourly_cost": (pay or {}).get(g, 30)}
+    return data
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return scenario_from_dict(_toy_data())
+
+
+def _space(**changes):
+    data = {
+        "variables": {path: {"int": [1, 10]} for path in PATHS.values()},
+        "replications": 3,
+        "trials": 70,
+        "seed": 5,
+    }
+    data.update(changes)
+    return space_from_dict(data, label="space.yaml")
+
+
+def _simulate(scenario, *, seed, replication, log, replay):
+    return scenario  # the stub measure reads the plan from it
+
+
+def _measure(result, scenario):
+    """Cost = total headcount; every target met (95%) when each group reaches its threshold, else missed (50%)."""
+    heads = {g: result.groups[g].staffing["always"] for g in THRESHOLDS}
+    ok = all(heads[g] >= n for g, n in THRESHOLDS.items())
+    rows = [("recurring_cost_per_week", "all", float(sum(heads.values())))]
+    rows += [("target_attainment", f"target={t.name}", 0.95 if ok else 0.5) for t in scenario.targets]
+    return pd.DataFrame(rows, columns=["metric", "scope", "value"])
+
+
+def _never(*args, **kwargs):
+    raise AssertionError("a replication ran although the inputs were bad")
+
+
+def _search(scenario, space, out, **kwargs):
+    kwargs.setdefault("storage", "sqlite:///:memory:")  # no file: a trial costs no disk commit
+    return optimize(scenario, space, out_dir=out, confirm_top=0, simulate=_simulate, measure=_measure, **kwargs)
+
+
+def _cheapest(trials: pd.DataFrame) -> pd.Series:
+    return trials[trials["feasible"]].sort_values(["cost", "trial"]).iloc[0]
+
+
+def _plan(row) -> dict[str, int]:
+    return {g: int(row[p]) for g, p in PATHS.items()}
+
+
+def _trim_of(trials: pd.DataFrame, row) -> str:
+    """The variable a descent trial lowered: it must be the incumbent of its time with one headcount one step less."""
+    before = trials[(trials["trial"] < row["trial"]) & trials["feasible"]]
+    assert len(before), f"trial {row['trial']} is a trim before any feasible plan"
+    incumbent = _plan(before.sort_values(["cost", "trial"], kind="stable").iloc[0])
+    plan = _plan(row)
+    changed = [g for g in THRESHOLDS if plan[g] != incumbent[g]]
+    assert len(changed) == 1, (incumbent, plan)
+    assert plan[changed[0]] == incumbent[changed[0]] - 1, (incumbent, plan)
+    return PATHS[changed[0]]
+
+
+@pytest.fixture(scope="module")
+def searches(toy, tmp_path_factory):
+    """The same budget (40 distinct plans, seed 5) with and without descent, and the descent search's progress."""
+    root = tmp_path_factory.mktemp("descent")
+    lines: list[str] = []
+    with_descent = _search(toy, _space(trials=40, descent=0.5), root / "on", on_trial=lines.append)
+    without = _search(toy, _space(trials=40), root / "off")
+    return with_descent, without, lines
+
+
+def test_descent_reaches_the_known_optimum_that_tpe_alone_misses_on_the_same_budget(searches):
+    with_descent, without, _ = searches
+    assert _plan(_cheapest(with_descent.trials)) == THRESHOLDS
+    assert _cheapest(with_descent.trials)["cost"] == OPTIMUM
+    assert _cheapest(without.trials)["cost"] > OPTIMUM  # TPE alone: a feasible plan with a headcount to spare
+    assert set(without.trials["source"]) == {"sampler"}
+    for result in searches[:2]:
+        plans = result.trials[~result.trials["note"].str.startswith("same plan")]
+        assert len(plans) == 40  # the same budget of distinct plans
+
+
+def test_trims_start_after_the_first_feasible_plan_and_lower_the_incumbent_one_step(searches):
+    trials = searches[0].trials
+    trims = trials[trials["source"] == "descent"]
+    assert len(trims) >= 5
+    assert trims["trial"].min() > trials.loc[trials["feasible"], "trial"].min()
+    for row in trims.to_dict("records"):
+        _trim_of(trials, row)
+    # A trim is always a plan the study had not evaluated (an evaluated neighbour is skipped, never enqueued).
+    assert not trims["note"].str.startswith("same plan").any()
+    keys = trials[list(PATHS.values())].apply(tuple, axis=1)
+    for number in trims["trial"]:
+        assert keys[trials["trial"] == number].iloc[0] not in set(keys[trials["trial"] < number])
+
+
+def test_descent_converges_at_the_optimum_and_then_leaves_the_search_to_tpe(searches):
+    trials = searches[0].trials
+    first = int(trials[trials["feasible"] & (trials["cost"] == OPTIMUM)]["trial"].min())
+    after = trials[(trials["trial"] > first) & (trials["source"] == "descent")]
+    # At the optimum every neighbour is infeasible: at most one trim per headcount, then none.
+    assert len(after) <= len(THRESHOLDS)
+    assert not after["feasible"].any()
+    assert len(trials[trials["trial"] > after["trial"].max()]) > 0  # the search went on without trims
+    lowered = {_trim_of(trials, row) for row in after.to_dict("records")}
+    assert len(lowered) == len(after)
+
+
+def test_the_progress_line_numbers_the_trims(searches):
+    trials, lines = searches[0].trials, searches[2]
+    assert len(lines) == len(trials)
+    marked = [line for line in lines if "[descent trim " in line]
+    assert len(marked) == int((trials["source"] == "descent").sum())
+    for k, line in enumerate(marked, start=1):
+        assert f"[descent trim {k}: trial " in line
+
+
+def test_the_same_seed_gives_the_same_trials_with_descent(toy, searches, tmp_path):
+    again = _search(toy, _space(trials=40, descent=0.5), tmp_path / "again")
+    pd.testing.assert_frame_equal(again.trials, searches[0].trials)
+
+
+def test_trims_go_to_the_largest_pay_saving_and_retry_a_trim_that_failed_last(tmp_path):
+    """g1 is paid twice as much as the others: its trim is tried first, unless a plan with no fewer agents in every
+    group (and so at least as good) already failed, which puts a neighbour after all the others."""
+    pay = {"g1": 60}
+    scenario = scenario_from_dict(_toy_data(pay=pay))
+    result = _search(scenario, _space(trials=30, descent=0.9, seed=1), tmp_path / "pay")
+    trials = result.trials
+    trims = trials[trials["source"] == "descent"]
+    plans = trials.apply(_plan, axis=1)
+    infeasible = ~trials["feasible"]
+    checked = {"g1 first": 0, "dominated last": 0}
+    for row in trims.to_dict("records"):
+        lowered = _trim_of(trials, row)
+        earlier = trials["trial"] < row["trial"]
+        incumbent = _plan(trials[earlier & trials["feasible"]].sort_values(["cost", "trial"]).iloc[0])
+        seen = list(plans[earlier])
+        failed = list(plans[earlier & infeasible])
+        options = []
+        for g, path in PATHS.items():
+            plan = {**incumbent, g: incumbent[g] - 1}
+            if plan[g] >= 1 and plan not in seen:
+                dominated = any(all(f[h] >= plan[h] for h in THRESHOLDS) for f in failed)
+                options.append((dominated, -pay.get(g, 30), path))
+        best = min(options)  # not dominated first, then the largest saving (the space's order among equals)
+        chosen = next(o for o in options if o[2] == lowered)
+        assert chosen[:2] == best[:2], (row["trial"], options, lowered)
+        checked["g1 first"] += chosen[2] == PATHS["g1"] and any(o[2] != PATHS["g1"] for o in options)
+        checked["dominated last"] += any(o[0] for o in options) and not chosen[0]
+    assert checked["g1 first"], checked  # both rules were exercised
+    assert checked["dominated last"], checked
+
+
+def test_descent_is_not_used_in_pareto_mode(toy, tmp_path):
+    result = _search(toy, _space(trials=8, descent=0.5), tmp_path / "p", pareto=True)
+    assert set(result.trials["source"]) == {"sampler"}
+    assert any("descent is not used in pareto mode" in note for note in result.notes)
+
+
+# ------------------------------------------------------------------------------------------------ the space
+
+
+def _digest(settings: dict) -> str:
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def test_a_space_without_descent_keeps_its_settings_and_fingerprint():
+    plain = _space()
+    # The settings an existing study was fingerprinted with: these four keys only, nothing about descent.
+    assert set(plain.settings()) == {"variables", "objective", "replications", "seed"}
+    assert plain.descent == 0
+    assert _space(descent=0).fingerprint() == plain.fingerprint()
+    assert _space(descent=0, descend=[PATHS["g0"]]).fingerprint() == plain.fingerprint()  # off: descend unused
+    on = _space(descent=0.5)
+    assert on.fingerprint() != plain.fingerprint()
+    assert on.settings() == {**plain.settings(), "descent": 0.5, "descend": list(PATHS.values())}
+    assert on.descend == tuple(PATHS.values())  # default: every headcount variable, in space order
+    assert plain.fingerprint() == _digest(plain.settings())
+
+
+def test_a_study_without_descent_resumes_and_refuses_a_space_with_it(toy, tmp_path):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    first = _search(toy, _space(trials=3), tmp_path / "s", storage=storage)
+    resumed = _search(toy, _space(trials=5, descent=0), tmp_path / "s", storage=storage)
+    pd.testing.assert_frame_equal(resumed.trials.head(len(first.trials)), first.trials)
+    from experiments.optimize import OptimizeError
+
+    with pytest.raises(OptimizeError, match=r"another space \(descent None -> 0.5; descend None -> "):
+        optimize(toy, _space(trials=6, descent=0.5), out_dir=tmp_path / "s", storage=storage, simulate=_never)
+
+
+def test_descend_lists_the_trimmed_variables_and_defaults_to_the_headcounts():
+    variables = {
+        PATHS["g0"]: {"int": [1, 10]},
+        "policies.empowerment.params.limits.agents": {"int": [0, 500], "step": 50},
+        "policies.deflection.params.threshold": {"float": [0.2, 0.9]},
+    }
+    space = space_from_dict({"variables": variables, "descent": 0.3})
+    assert space.descend == (PATHS["g0"],)  # the authority limit is an int, not a headcount
+    chosen = space_from_dict(
+        {"variables": variables, "descent": 0.3, "descend": ["policies.empowerment.params.limits.agents"]}
+    )
+    assert chosen.descend == ("policies.empowerment.params.limits.agents",)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"descent": 1.5}, r"descent: expected a number in \[0, 1\).*got 1\.5"),
+        ({"descent": 1}, r"descent: expected a number in \[0, 1\).*got 1"),
+        ({"descent": -0.1}, r"descent: expected a number in \[0, 1\).*got -0\.1"),
+        ({"descent": "x"}, r"descent: expected a number in \[0, 1\).*got 'x'"),
+        ({"descent": True}, r"descent: expected a number in \[0, 1\).*got True"),
+        (
+            {"descent": 0.5, "descend": ["groups.g9.staffing.always"]},
+            r"descend\[0\]: 'groups.g9.staffing.always' is not a variable of the space",
+        ),
+        (
+            {"descent": 0.5, "descend": ["policies.deflection.params.threshold"]},
+            r"descend\[0\]: .* is a float variable",
+        ),
+        ({"descent": 0.5, "descend": ["policies.routing"]}, r"descend\[0\]: 'policies.routing' is a choice variable"),
+        ({"descent": 0.5, "descend": "groups.g0.staffing.always"}, "descend: expected a non-empty list"),
+        ({"descent": 0.5, "descend": []}, "descend: expected a non-empty list"),
+        ({"descent": 0.5, "descend": [PATHS["g0"], PATHS["g0"]]}, r"descend\[1\]: .* is listed twice"),
+        ({"descent": 0.5, "descend": [3]}, r"descend\[0\]: expected a dotted path"),
+    ],
+)
+def test_bad_descent_settings_are_clear_errors_before_any_trial(toy, tmp_path, changes, message):
+    data = {
+        "variables": {
+            **{path: {"int": [1, 10]} for path in PATHS.values()},
+            "policies.deflection.params.threshold": {"float": [0.2, 0.9]},
+            "policies.routing": {"choice": [{"name": "longest_idle"}, {"name": "priority"}]},
+        },
+        **changes,
+    }
+    with pytest.raises(ScenarioError, match=message) as caught:
+        space_from_dict(data, label="space.yaml")
+    assert all(p.startswith("space.yaml: descen") for p in caught.value.problems)
+
+
+def test_descent_without_a_headcount_to_trim_is_an_error():
+    with pytest.raises(ScenarioError, match="descent: no variable to trim"):
+        space_from_dict({"variables": {"policies.deflection.params.threshold": {"float": [0.2, 0.9]}}, "descent": 0.5})
+
+
+def test_the_cli_refuses_a_bad_descent_before_any_trial(tiny_scenario_file, tmp_path, capsys):
+    import yaml
+
+    from experiments.cli import main
+
+    space = tmp_path / "space.yaml"
+    space.write_text(yaml.safe_dump({"variables": {"groups.agents.staffing.always": {"int": [1, 6]}}, "descent": 1.5}))
+    assert main(["optimize", str(tiny_scenario_file), str(space), "--out", str(tmp_path / "o")]) == 2
+    assert "descent: expected a number in [0, 1)" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_confirm_top_zero_confirms_nothing(toy, tmp_path):
+    """``confirm_top=0`` (the benchmark's search) must not re-run a plan: it used to confirm the cheapest one."""
+    result = _search(toy, _space(trials=6), tmp_path / "c")
+    assert result.trials["feasible"].any(), "no feasible plan: the test proves nothing"
+    assert result.confirmation.empty
+    assert result.best is None
+
+
+def test_the_summary_counts_the_trims_and_shows_no_source_column_as_a_target(searches):
+    import io
+
+    from rich.console import Console
+
+    from experiments.tables import print_optimization
+
+    result = searches[0]
+    buffer = io.StringIO()
+    print_optimization(Console(file=buffer, width=200), result, _space(trials=40, descent=0.5))
+    text = buffer.getvalue()
+    trims = int((result.trials["source"] == "descent").sum())
+    assert f"40 distinct plans ({trims} descent trims)" in text
+    assert "source" not in text  # the source column is not shown as a target column
+
+
+def test_the_flagship_space_trims_its_headcounts_dearest_step_first():
+    """bench/flagship_space.yaml (the benchmark's space) turns descent on; its trims save pay in a known order."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from experiments.optimize import _step_savings
+    from experiments.scenario_files import load_scenario
+    from experiments.space import check_space, is_headcount, read_space
+
+    space = read_space(Path(__file__).resolve().parents[2] / "bench" / "flagship_space.yaml")
+    scenario, _ = load_scenario("ecommerce_24x7")
+    check_space(space, scenario)
+    assert space.descent == 0.5
+    assert space.descend == tuple(v.path for v in space.variables if is_headcount(v.path))
+    assert len(space.descend) == 18
+    incumbent = SimpleNamespace(number=0, user_attrs={"overrides": {}})
+    savings = _step_savings(space, scenario, incumbent)
+    assert savings is not None
+    for path, saving in savings.items():
+        _, group, _, shift = path.split(".")
+        g, s = scenario.groups[group], scenario.shifts[shift]
+        paid = g.hourly_cost * s.length / 3600.0 * len(s.days) * (7 - g.rest_days) / 7.0  # one step = one agent
+        assert paid <= saving <= paid * (1 + g.night_premium)  # with the night premium for its night hours
+
+
+def test_the_summary_of_a_search_without_confirmation_does_not_claim_no_feasible_plan(toy, tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from experiments.tables import print_optimization
+
+    result = _search(toy, _space(trials=6), tmp_path / "c")
+    assert result.trials["feasible"].any()
+    buffer = io.StringIO()
+    print_optimization(Console(file=buffer, width=200), result, _space(trials=6))
+    assert "no plan was confirmed (--confirm-top 0)" in buffer.getvalue()
+    assert "no feasible plan" not in buffer.getvalue()
