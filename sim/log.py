@@ -10,6 +10,7 @@ are exact: each waiting / service / agent period adds its overlap with every int
 from __future__ import annotations
 
 import math
+import struct
 from array import array
 
 import numpy as np
@@ -17,7 +18,7 @@ import pandas as pd
 
 from sim.schema import OUTCOMES, PRIORITIES, TIERS, frt_bin, frt_bin_bounds, threshold_label
 
-__all__ = ["APPROVALS", "BOT_OUTCOMES", "TRANSFERS", "Recorder", "spread"]
+__all__ = ["APPROVALS", "BOT_OUTCOMES", "LOG_PACK", "STREAM_PACK", "TRANSFERS", "Recorder", "spread"]
 
 SERVED, ABANDONED, CENSORED = OUTCOMES.index("served"), OUTCOMES.index("abandoned"), OUTCOMES.index("censored")
 LOST = OUTCOMES.index("lost")
@@ -34,6 +35,11 @@ LOG_FIELDS = (
     "repeat", "bot", "bot_end_s", "amount", "approval", "approval_wait_s", "transfer", "transfer_wait_s",
     "retrial", "cb",
 )  # fmt: skip
+STREAM_PACK = struct.Struct(f"={len(STREAM_FIELDS)}d").pack
+"""A finished contact's ``STREAM_FIELDS`` as the native doubles of ``Recorder.buf``: ``buf.frombytes(STREAM_PACK(
+...))`` appends a row in about 200 ns where ``buf.extend(tuple)`` takes about 470 (every service end does it)."""
+LOG_PACK = struct.Struct(f"={len(LOG_FIELDS)}d").pack
+"""The same for ``LOG_FIELDS``."""
 BOT_OUTCOMES: tuple[str, ...] = ("", "resolved", "abandoned", "silent_failure", "escalated")
 """Bot ending by code (0: the contact was not offered to a bot)."""
 APPROVALS: tuple[str, ...] = ("", "self", "team_lead", "back_office")
@@ -218,9 +224,10 @@ class Recorder:
     def record_stream(self, c) -> None:
         """Record a finished contact (the fields of ``STREAM_FIELDS``)."""
         buf = self.buf
-        buf.extend(
-            (c.seg, c.arrival_s, c.outcome, c.start_s, c.end_s, c.handle_s, c.patience_s, c.agent.group, c.queued_s)
-        )
+        buf.frombytes(
+            STREAM_PACK(c.seg, c.arrival_s, c.outcome, c.start_s, c.end_s, c.handle_s, c.patience_s, c.agent.group,
+                        c.queued_s)
+        )  # fmt: skip
         if len(buf) >= self.limit:
             self.flush()
 
@@ -228,11 +235,11 @@ class Recorder:
         """Record a finished contact with everything the contact log keeps (the fields of ``LOG_FIELDS``)."""
         buf = self.buf
         a = c.agent
-        buf.extend(
-            (c.seg, c.arrival_s, c.outcome, c.start_s, c.end_s, c.handle_s, c.patience_s, a.group, c.queued_s,
-             c.id, c.channel, c.intent, c.priority, c.tier, c.language, c.customer_id, a.id,
-             c.repeat, c.bot, c.bot_end_s, c.amount, c.approval, c.approval_wait_s, c.transfer, c.transfer_wait_s,
-             c.retrial, c.cb)
+        buf.frombytes(
+            LOG_PACK(c.seg, c.arrival_s, c.outcome, c.start_s, c.end_s, c.handle_s, c.patience_s, a.group, c.queued_s,
+                     c.id, c.channel, c.intent, c.priority, c.tier, c.language, c.customer_id, a.id,
+                     c.repeat, c.bot, c.bot_end_s, c.amount, c.approval, c.approval_wait_s, c.transfer,
+                     c.transfer_wait_s, c.retrial, c.cb)
         )  # fmt: skip
         if len(buf) >= self.limit:
             self.flush()

@@ -79,7 +79,7 @@ from sim.entities import (
     StageContact,
 )
 from sim.interfaces import DeflectionPolicy, EmpowermentPolicy, RoutingPolicy, StaffingPolicy
-from sim.log import BUSY, Recorder
+from sim.log import BUSY, STREAM_PACK, Recorder
 from sim.result import RunResult
 from sim.schema import OUTCOMES, PRIORITIES, TIERS
 from sim.streams import Streams
@@ -528,9 +528,9 @@ class ContactCenter(Dispatcher):
         contact.outcome = _SERVED
         buf = self._stream_buf
         assert buf is not None
-        buf.extend(
-            (contact.seg, contact.arrival_s, _SERVED, contact.start_s, now, contact.handle_s, contact.patience_s,
-             agent.group, contact.queued_s)
+        buf.frombytes(
+            STREAM_PACK(contact.seg, contact.arrival_s, _SERVED, contact.start_s, now, contact.handle_s,
+                        contact.patience_s, agent.group, contact.queued_s)
         )  # fmt: skip
         if len(buf) >= self._stream_limit:
             self.recorder.flush()
@@ -582,9 +582,9 @@ class ContactCenter(Dispatcher):
                 self.finish(contact)
         elif (buf := self._stream_buf) is not None:
             # Recorder.record_stream, inlined (the fields of sim.log.STREAM_FIELDS): nearly every contact's row.
-            buf.extend(
-                (contact.seg, contact.arrival_s, _SERVED, contact.start_s, now, contact.handle_s, contact.patience_s,
-                 agent.group, contact.queued_s)
+            buf.frombytes(
+                STREAM_PACK(contact.seg, contact.arrival_s, _SERVED, contact.start_s, now, contact.handle_s,
+                            contact.patience_s, agent.group, contact.queued_s)
             )  # fmt: skip
             if len(buf) >= self._stream_limit:
                 self.recorder.flush()
