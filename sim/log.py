@@ -18,7 +18,7 @@ import pandas as pd
 
 from sim.schema import OUTCOMES, PRIORITIES, TIERS, frt_bin, frt_bin_bounds, threshold_label
 
-__all__ = ["APPROVALS", "BOT_OUTCOMES", "LOG_PACK", "STREAM_PACK", "TRANSFERS", "Recorder", "spread"]
+__all__ = ["APPROVALS", "BOT_OUTCOMES", "LOG_PACK", "STREAM_PACK", "TRANSFERS", "Recorder", "add_bins", "spread"]
 
 SERVED, ABANDONED, CENSORED = OUTCOMES.index("served"), OUTCOMES.index("abandoned"), OUTCOMES.index("censored")
 LOST = OUTCOMES.index("lost")
@@ -81,6 +81,24 @@ def interval_index(t_s: np.ndarray, interval_s: float) -> np.ndarray:
     return k.astype(np.int64)
 
 
+def add_bins(flat: np.ndarray, index: np.ndarray, weights: np.ndarray | None = None) -> None:
+    """``flat[i] +=`` the number (or the sum of ``weights``) of entries of ``index`` equal to ``i``.
+
+    ``np.bincount`` over the span ``[index.min(), index.max()]`` only: a chunk of contacts covers a few of a long
+    run's intervals, and a full-length count would cost a pass over every interval of the run per column. The sums
+    are the same, bit for bit (outside the span the full count only added zeros).
+
+    Args:
+        flat: One-dimensional array, updated in place.
+        index: Non-negative integer positions in ``flat``.
+        weights: One weight per entry of ``index`` (default: 1 each).
+    """
+    if not len(index):
+        return
+    lo, hi = int(index.min()), int(index.max()) + 1
+    flat[lo:hi] += np.bincount(index - lo if lo else index, weights=weights, minlength=hi - lo)
+
+
 def spread(out: np.ndarray, start_s: np.ndarray, end_s: np.ndarray, column: np.ndarray, interval_s: float) -> None:
     """Add the overlap (seconds) of each period ``[start_s, end_s)`` with each interval into ``out[k, column]``.
 
@@ -92,7 +110,6 @@ def spread(out: np.ndarray, start_s: np.ndarray, end_s: np.ndarray, column: np.n
         interval_s: Interval length in seconds.
     """
     n_int, n_col = out.shape
-    size = n_int * n_col
     horizon = n_int * interval_s
     s = np.clip(start_s, 0.0, horizon)
     e = np.clip(end_s, 0.0, horizon)
@@ -106,18 +123,22 @@ def spread(out: np.ndarray, start_s: np.ndarray, end_s: np.ndarray, column: np.n
     flat = out.reshape(-1)
     same = k0 == k1
     if same.all():
-        flat += np.bincount(k0 * n_col + column, weights=e - s, minlength=size)
+        add_bins(flat, k0 * n_col + column, e - s)
         return
-    flat += np.bincount(k0[same] * n_col + column[same], weights=e[same] - s[same], minlength=size)
+    add_bins(flat, k0[same] * n_col + column[same], e[same] - s[same])
     d = ~same
     k0d, k1d, cd = k0[d], k1[d], column[d]
-    flat += np.bincount(k0d * n_col + cd, weights=(k0d + 1) * interval_s - s[d], minlength=size)
+    add_bins(flat, k0d * n_col + cd, (k0d + 1) * interval_s - s[d])
     last = k1d < n_int
-    flat += np.bincount(k1d[last] * n_col + cd[last], weights=e[d][last] - k1d[last] * interval_s, minlength=size)
-    # Whole intervals strictly between k0 and k1: a difference array along the interval axis.
-    diff = np.bincount((k0d + 1) * n_col + cd, minlength=size + n_col).astype(float)
-    diff -= np.bincount(k1d * n_col + cd, minlength=size + n_col)
-    out += np.cumsum(diff.reshape(n_int + 1, n_col), axis=0)[:n_int] * interval_s
+    add_bins(flat, k1d[last] * n_col + cd[last], e[d][last] - k1d[last] * interval_s)
+    # Whole intervals strictly between k0 and k1: a difference array along the interval axis, over the rows
+    # [r0, r1) it can be non-zero in (k0 + 1 <= k1 for these periods).
+    r0, r1 = int(k0d.min()) + 1, int(k1d.max()) + 1
+    m = (r1 - r0) * n_col
+    diff = np.bincount((k0d + 1 - r0) * n_col + cd, minlength=m).astype(float)
+    diff -= np.bincount((k1d - r0) * n_col + cd, minlength=m)
+    hi = min(r1, n_int)
+    out[r0:hi] += np.cumsum(diff.reshape(r1 - r0, n_col), axis=0)[: hi - r0] * interval_s
 
 
 def frt_bins(wait_s: np.ndarray) -> np.ndarray:
@@ -247,9 +268,10 @@ class Recorder:
     def flush(self) -> None:
         """Aggregate the buffered contacts and periods (the engine calls this every ``chunk`` contacts)."""
         if self.buf:
-            rows = np.frombuffer(self.buf, dtype=float).reshape(-1, len(self.fields)).copy()
-            del self.buf[:]  # emptied in place (the engine appends to it directly)
-            self._aggregate_contacts(rows)
+            # One contiguous copy, a row per field (the buffer is then emptied in place: the engine appends to it).
+            columns = np.frombuffer(self.buf, dtype=float).reshape(-1, len(self.fields)).T.copy()
+            del self.buf[:]
+            self._aggregate_contacts(columns)
         if self.periods_kind:
             kind = np.frombuffer(self.periods_kind, dtype=np.int8).astype(np.int64)
             group = np.frombuffer(self.periods_group, dtype=np.int_).astype(np.int64)
@@ -280,9 +302,10 @@ class Recorder:
         spread(self._service_area, start[answered], end[answered], seg[answered], self.interval_s)
         spread(self._slots_area, start[answered], end[answered], group[answered], self.interval_s)
 
-    def _aggregate_contacts(self, rows: np.ndarray) -> None:
-        self.n_recorded += len(rows)
-        col = dict(zip(self.fields, rows.T.copy(), strict=True))  # one contiguous copy, a row per field
+    def _aggregate_contacts(self, columns: np.ndarray) -> None:
+        """Aggregate a chunk of finished contacts, ``columns`` holding one row per field of :attr:`fields`."""
+        self.n_recorded += columns.shape[1]
+        col = dict(zip(self.fields, columns, strict=True))
         for name in ("seg", "outcome", "group", "contact_id", "channel", "intent", "priority", "tier", "language",
                      "customer_id", "agent_id", "repeat", "bot", "approval", "transfer", "retrial", "cb"):  # fmt: skip
             if name in col:
@@ -309,12 +332,10 @@ class Recorder:
         seg = col["seg"]
         k = np.minimum(interval_index(col["arrival_s"], self.interval_s), self.n_int - 1)
         idx = k * self.n_seg + seg
-        size = self.n_int * self.n_seg
         c = self._counts
 
         def add(name: str, mask: np.ndarray, weights: np.ndarray | None = None) -> None:
-            w = None if weights is None else weights[mask]
-            c[name].reshape(-1)[:] += np.bincount(idx[mask], weights=w, minlength=size)
+            add_bins(c[name].reshape(-1), idx[mask], None if weights is None else weights[mask])
 
         in_queue = served | abandoned | censored
         timed_out = np.zeros(len(seg), dtype=bool)
