@@ -19,18 +19,8 @@ Semantics (DESIGN §3):
 * Fast paths: with the default routing, where its choice is trivial (one group for a queue, one queue for a
   group), the engine takes it itself; ``fast_paths=False`` always asks the policy (same results, tested).
 
-* Arrival hooks (installed once at set-up by ``_install_arrival_hooks``, none when unused). Some features draw a
-  value per arrival when its batch is read (wrap-up, a replayed row's log row, the mechanics draws: each a
-  :class:`RowHook`); others do not turn every arrival row into one contact at once and in batch order (a
-  ``shift_demand`` plan re-schedules the row or loses it; an outage loses, delays or moves the contact). The
-  invariant: a per-arrival value belongs to its arrival row, kept by the row's identity (``id(row)``: a row stays
-  alive until it arrives or is lost, so no id is reused while pending), and is bound to the contact created
-  from that row, by contact id, at the moment it is created, and nowhere else. Hence the fixed order, outermost
-  first: plans (before any contact exists; a row they lose is bound by ``_bind_row`` first), the binding, the
-  outages (the contact id is fixed, whatever happens to the contact next), the center's own ``_arrive``. Every
-  contact created from a row takes exactly its own row's values, so contacts an outage or a plan does not touch
-  get the same draws with and without it (common random numbers). A new hook that creates contacts from rows
-  must create them inside the binding (or call ``_bind_row``); a new per-arrival draw must be a :class:`RowHook`.
+* Arrival hooks (wrap-up draws, log rows, mechanics draws, demand-shifting plans, outages) are installed once at
+  set-up by :func:`sim.engine.hooks.install_arrival_hooks`, none when unused; its docstring holds the invariant.
 
 Lines, a maximum queue time, balking, retrials and callbacks are in :mod:`sim.engine.mechanics` (they hook in at
 set-up only when a channel uses them). Shifts are in :mod:`sim.engine.shifts`; the bot, team leads, transfers,
@@ -46,7 +36,8 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from heapq import heappush
 from itertools import repeat
-from typing import Protocol, cast
+from types import MethodType
+from typing import cast
 
 import numpy as np
 
@@ -58,9 +49,11 @@ from sim.engine.arrival_tags import SourceRows
 from sim.engine.dispatch import Dispatcher
 from sim.engine.draws import StageDraws
 from sim.engine.guards import check_agent, check_contact
+from sim.engine.hooks import install_arrival_hooks
 from sim.engine.mechanics import Mechanics
 from sim.engine.outages import Outages, has_outages
 from sim.engine.output import close_at_horizon, result
+from sim.engine.plain import arrive_plain, is_plain, release_plain
 from sim.engine.plans import Plans, plan_staffing
 from sim.engine.queues import QueueLayout, queue_key
 from sim.engine.shifts import Shifts
@@ -84,20 +77,10 @@ from sim.result import RunResult
 from sim.schema import OUTCOMES, PRIORITIES, TIERS
 from sim.streams import Streams
 
-__all__ = ["ContactCenter", "RowHook"]
+__all__ = ["ContactCenter"]
 
 _SERVED, _ABANDONED, _CENSORED = OUTCOMES.index("served"), OUTCOMES.index("abandoned"), OUTCOMES.index("censored")
 _ESC_ASYNC = OUTCOMES.index("escalated_async")
-
-
-class RowHook(Protocol):
-    """A set-up hook that draws a value per arrival row when a batch is read and gives it to the row's contact."""
-
-    def register(self, batch: ArrivalBatch, rows: list[tuple]) -> None:
-        """Draw or note the values of a batch's rows (``rows`` is the batch as rows, in batch order)."""
-
-    def bind(self, row: tuple, contact_id: int) -> None:
-        """The contact ``contact_id`` is being created from ``row`` now: it takes the row's values."""
 
 
 class ContactCenter(Dispatcher):
@@ -256,77 +239,11 @@ class ContactCenter(Dispatcher):
         """Lines, maximum queue time, balking, retrials, callbacks (:mod:`sim.engine.mechanics`)."""
         if self.mechanics.active:  # set-up only: it takes over some hooks; nothing changes when unused
             self.mechanics.install(streams)
-        self._install_arrival_hooks()
-        if self._plain():
-            self._release = self._release_plain
-            self._arrive = self._arrive_plain  # type: ignore[method-assign]
+        install_arrival_hooks(self)
+        if is_plain(self):
+            self._release = MethodType(release_plain, self)
+            self._arrive = MethodType(arrive_plain, self)  # type: ignore[method-assign]
         self.shifts.start()
-
-    def _plain(self) -> bool:
-        """Whether this center is plain, so that it can run its own arrival and service end.
-
-        Plain: the default routing's fast paths for every group (one channel, one slot, one live queue), no stage,
-        approval, wrap-up, outage, plan or mechanics, eager arrivals and no contact log. Such a center (the M/M/c+M
-        core and its multi-queue kin) runs :meth:`_arrive_plain` and :meth:`_release_plain`, the general methods
-        without the branches that cannot apply.
-        """
-        return (
-            self._eager
-            and self._stream_buf is not None
-            and not self._extras
-            and not self._track_last
-            and self.wrap_up is None
-            and self.outages is None
-            and self.plans is None
-            and not self.mechanics.active
-            and all(q >= 0 for q in self._q_fast)
-            and all(q >= 0 for q in self._g_simple)
-        )
-
-    def _install_arrival_hooks(self) -> None:
-        """Wrap ``_rows`` / ``_arrive`` once, in the fixed order of the module docstring (none when unused).
-
-        From the outside in: the ``shift_demand`` plans (may re-schedule or lose a row), the row binding of the
-        per-arrival hooks (wrap-up, log rows, mechanics draws: bound by row identity to the id of the contact about
-        to be created), the outages (may lose, delay or move the contact created), the center's own arrival. This
-        order does not depend on the order the features were built in.
-        """
-        arrive = self._arrive  # the class's own: creates the contact, routes it
-        if self.outages is not None:
-            self.outages._arrive = arrive
-            arrive = self.outages.arrive
-        hooks: list[RowHook] = [h for h in (self.wrap_up, self.source_rows) if h is not None]
-        if self.mechanics.active:
-            hooks.append(self.mechanics)
-        if hooks:
-            base_rows, inner = self._rows, arrive
-            registers = tuple(h.register for h in hooks)
-            binders = tuple(h.bind for h in hooks)
-
-            def rows(batch: ArrivalBatch) -> list[tuple]:
-                out = base_rows(batch)
-                for register in registers:
-                    register(batch, out)
-                return out
-
-            def bind_row(row: tuple) -> None:
-                cid = self._next_id
-                for bind in binders:
-                    bind(row, cid)
-
-            def bound_arrive(row: tuple) -> None:
-                cid = self._next_id
-                for bind in binders:
-                    bind(row, cid)
-                inner(row)
-
-            self._rows = rows  # type: ignore[method-assign]
-            self._bind_row = bind_row  # type: ignore[method-assign]
-            arrive = bound_arrive
-        if self.plans is not None and self.plans.shifts_demand:
-            self.plans._arrive = arrive
-            arrive = self.plans.arrive
-        self._arrive = arrive  # type: ignore[method-assign]
 
     def _fast_paths(self) -> None:
         """Shortcuts equal to :class:`LongestIdleRouting` for the simplest shapes (checked by a test).
@@ -419,21 +336,6 @@ class ContactCenter(Dispatcher):
             self._next_id += 1
             self.route_new(contact)
 
-    def _arrive_plain(self, row: tuple) -> None:
-        """:meth:`_arrive` of a plain center (:meth:`_plain`): no stage draws, one group per queue, one slot."""
-        _, ch, intent, prio, tier, lang, cust, handle, patience, _, qi = row
-        self.n_arrivals += 1
-        contact = Contact(self._next_id, self.now, ch, intent, prio, tier, lang, cust, handle, patience, qi)
-        self._next_id += 1
-        g = self._q_fast[qi]
-        d = self.avail[g][ch]
-        if d:
-            agent = next(iter(d))
-            del d[agent]
-            self._start(agent, contact)
-        else:
-            self.waiting[qi].append(contact)
-
     def _bind_row(self, row: tuple) -> None:
         """Give the values drawn for ``row`` to the contact about to be created from it outside :meth:`_arrive`.
 
@@ -513,60 +415,6 @@ class ContactCenter(Dispatcher):
 
     def _hold(self, contact: Contact) -> None:
         self.team_leads.hold(cast(StageContact, contact))
-
-    def _release_plain(self, contact: Contact) -> None:
-        """:meth:`release` of a plain center (:meth:`_plain`), with the next contact's :meth:`_start` inlined.
-
-        Every contact is plain and recorded in the stream buffer, every agent holds one contact of one channel
-        and takes the head of its one queue: the branches of :meth:`release` and :meth:`_start` that cannot
-        apply are left out (same results, bit for bit: the engine tests run both).
-        """
-        now = self.now
-        agent = contact.agent
-        contact.end_s = now
-        contact.state = DONE
-        contact.outcome = _SERVED
-        buf = self._stream_buf
-        assert buf is not None
-        buf.frombytes(
-            STREAM_PACK(contact.seg, contact.arrival_s, _SERVED, contact.start_s, now, contact.handle_s,
-                        contact.patience_s, agent.group, contact.queued_s)
-        )  # fmt: skip
-        if len(buf) >= self._stream_limit:
-            self.recorder.flush()
-        agent.handled += 1
-        agent.hand.clear()
-        agent.n_active = 0
-        agent.active_channel = -1
-        g = agent.group
-        agent.busy_s += now - agent.busy_since_s
-        self.g_busy[g] -= 1
-        if agent.state == DRAINING:
-            self.shifts.drained(agent)
-            return
-        q = self._g_simple[g]
-        dq = self.waiting[q]
-        nxt = dq[0] if dq else None
-        if nxt is not None and (nxt.state != WAITING or nxt.deadline_s <= now):
-            nxt = self.head(q)  # stale or expired entries at the front (head, inlined for a live one)
-        if nxt is None:
-            c = self._g_channels[g][0]
-            self.avail[g][c][agent] = None
-            agent.since[c] = now
-            return
-        dq.popleft()
-        agent.busy_since_s = now
-        self.g_busy[g] += 1
-        agent.n_active = 1
-        agent.active_channel = nxt.channel
-        agent.hand.append(nxt)
-        handle = nxt.handle_base_s * self._prof[g][nxt.intent]
-        nxt.state = SERVING
-        nxt.agent = agent
-        nxt.start_s = now
-        nxt.handle_s = handle
-        base = self.event_s
-        heappush(self._heap, (base + (now + handle - base), next(self._seq), self._release, nxt))
 
     def release(self, contact: Contact) -> None:
         """End a service: record the contact, free the agent's slot and give it more work."""
