@@ -16,16 +16,12 @@ from heapq import heappush
 from typing import TYPE_CHECKING
 
 from sim.entities import DONE, DRAINING, SERVING, WAITING, Contact
-from sim.log import STREAM_PACK
-from sim.schema import OUTCOMES
+from sim.log import SERVED, STREAM_PACK
 
 if TYPE_CHECKING:
     from sim.engine.center import ContactCenter
 
 __all__ = ["arrive_plain", "is_plain", "release_plain"]
-
-_SERVED = OUTCOMES.index("served")
-
 
 def is_plain(center: ContactCenter) -> bool:
     """Whether this center is plain, so that it can run its own arrival and service end.
@@ -76,11 +72,11 @@ def release_plain(c: ContactCenter, contact: Contact) -> None:
     agent = contact.agent
     contact.end_s = now
     contact.state = DONE
-    contact.outcome = _SERVED
+    contact.outcome = SERVED
     buf = c._stream_buf
     assert buf is not None
     buf.frombytes(
-        STREAM_PACK(contact.seg, contact.arrival_s, _SERVED, contact.start_s, now, contact.handle_s,
+        STREAM_PACK(contact.seg, contact.arrival_s, SERVED, contact.start_s, now, contact.handle_s,
                     contact.patience_s, agent.group, contact.queued_s)
     )  # fmt: skip
     if len(buf) >= c._stream_limit:
