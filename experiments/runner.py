@@ -4,22 +4,18 @@ Every replication is a pure function of ``(scenario, seed, replication)`` (the e
 ``Streams(seed, replication)``), so results never depend on the worker count or on the order in which
 replications finish. :func:`run_experiment` writes each replication's folder as soon as it finishes and resumes
 an interrupted run; the run directory's layout is in :mod:`experiments.run_dir`, the results it returns in
-:mod:`experiments.results`.
+:mod:`experiments.results`; where the replications run (this process, a process pool, a Dask cluster) in
+:mod:`experiments.workers`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
-import multiprocessing
 import os
 import sys
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -33,11 +29,20 @@ from experiments.run_dir import (
     collect_from_disk,
     done_replications,
     open_run_dir,
-    rep_name,
-    write_replication,
 )
 from experiments.scenario_files import check_budget, load_scenario
 from experiments.terminal import printable
+from experiments.workers import (
+    DaskError,
+    Job,
+    Measure,
+    Simulate,
+    by_value,
+    completed,
+    dask_client,
+    tag_metrics,
+    worker_count,
+)
 from sim.arrivals import ReplayLog
 from sim.budget import scenario_warnings
 from sim.config import Scenario
@@ -53,13 +58,6 @@ __all__ = [
     "tag_metrics",
 ]
 
-Simulate = Callable[..., RunResult]
-"""``simulate(scenario, *, seed, replication, log, replay) -> RunResult`` (default :func:`simulate_scenario`).
-
-``replay`` is the replayed scenario's checked log (read once per run), or ``None``."""
-Measure = Callable[[RunResult, Scenario], pd.DataFrame]
-"""``measure(result, scenario) -> DataFrame[metric, scope, value]`` (default
-:func:`experiments.measure.replication_metrics`)."""
 Summarize = Callable[[pd.DataFrame], pd.DataFrame]
 """``summarize(long) -> DataFrame[metric, scope, mean, std, ci_half, ci_low, ci_high, n]``."""
 
@@ -127,214 +125,6 @@ def _default_summarize() -> Summarize:
     return functools.partial(summarize, shares=is_share_metric)
 
 
-# ------------------------------------------------------------------------------ callables for worker processes
-
-
-def _from_bytes(data: bytes) -> _ByValue:
-    import cloudpickle
-
-    return _ByValue(cloudpickle.loads(data))
-
-
-class _ByValue:
-    """A callable that pickles itself with cloudpickle, by value when it cannot be imported by name.
-
-    Worker processes start by ``forkserver`` or ``spawn``, so a plain pickle of a function defined in a notebook or
-    an interactive ``__main__`` (no file to re-import) names a module the worker cannot import, and the pool breaks
-    (``BrokenProcessPool``). cloudpickle sends such a function's code, closure and globals instead; importable
-    functions are still sent by reference.
-    """
-
-    __slots__ = ("fn",)
-
-    def __init__(self, fn: Callable[..., Any]) -> None:
-        self.fn = fn
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.fn(*args, **kwargs)
-
-    def __reduce__(self) -> tuple[Callable[[bytes], _ByValue], tuple[bytes]]:
-        import cloudpickle
-
-        return _from_bytes, (cloudpickle.dumps(self.fn),)
-
-    def __repr__(self) -> str:
-        return f"by_value({self.fn!r})"
-
-
-def by_value(fn: Callable[..., Any] | None) -> Callable[..., Any] | None:
-    """``fn`` wrapped so that worker processes can run it wherever it was defined (``None`` stays ``None``).
-
-    A function of an importable module pickles by reference as before; one defined in a notebook, an interactive
-    session, a ``python -`` script or a closure is sent by value (cloudpickle).
-
-    Example:
-        >>> def my_simulate(scenario, **kwargs):  # in a notebook cell  # doctest: +SKIP
-        ...     return simulate_scenario(scenario, **kwargs)
-        >>> run_experiment("erlang_c_textbook", simulate=my_simulate, workers=2)  # doctest: +SKIP
-    """
-    if fn is None or isinstance(fn, _ByValue):
-        return fn
-    return _ByValue(fn)
-
-
-# ---------------------------------------------------------------------------------------- one replication
-
-
-@dataclasses.dataclass(frozen=True)
-class _Job:
-    """Everything a worker needs besides the replication index (pickled to worker processes)."""
-
-    scenario: Scenario
-    seed: int
-    log: bool
-    replay: ReplayLog | None
-    simulate: Simulate
-    measure: Measure | None = None
-    rep_root: Path | None = None
-    variant: str = "base"
-
-
-def _execute(job: _Job, replication: int) -> tuple[RunResult | None, pd.DataFrame | None]:
-    """Simulate one replication; measure it and write its folder when the job asks for it.
-
-    Returns:
-        ``(result, metrics)``; ``result`` is ``None`` once written to disk (the parent reads it back from there,
-        which keeps large frames out of inter-process pickling).
-    """
-    try:
-        result = job.simulate(job.scenario, seed=job.seed, replication=replication, log=job.log, replay=job.replay)
-        if job.measure is None:
-            return result, None
-        metrics = tag_metrics(
-            job.measure(result, job.scenario),
-            scenario=job.scenario.name,
-            variant=job.variant,
-            replication=replication,
-            seed=job.seed,
-        )
-    except Exception as exc:
-        exc.add_note(f"in replication {replication} of scenario {job.scenario.name!r} (seed {job.seed})")
-        raise
-    if job.rep_root is None:
-        return result, metrics
-    write_replication(job.rep_root / rep_name(replication), result, metrics)
-    return None, metrics
-
-
-def tag_metrics(metrics: pd.DataFrame, *, scenario: str, variant: str, replication: int, seed: int) -> pd.DataFrame:
-    """Add the identifying columns to one replication's ``[metric, scope, value]`` frame (see :data:`LONG_COLUMNS`)."""
-    missing = {"metric", "scope", "value"} - set(metrics.columns)
-    if missing:
-        raise ValueError(f"metrics frame lacks columns {sorted(missing)}; got {list(metrics.columns)}")
-    out = metrics[["metric", "scope", "value"]].copy()
-    out.insert(0, "seed", int(seed))
-    out.insert(0, "replication", int(replication))
-    out.insert(0, "variant", variant)
-    out.insert(0, "scenario", scenario)
-    out["value"] = out["value"].astype(float)
-    return out.reset_index(drop=True)
-
-
-# -------------------------------------------------------------------------------------- parallel execution
-
-
-def _n_workers(workers: int | None, n_tasks: int) -> int:
-    if workers is None:
-        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
-    return max(1, min(workers, n_tasks))
-
-
-def _mp_context() -> multiprocessing.context.BaseContext:
-    # Not "fork": the parent runs threads (progress bar, Arrow's thread pool), and forking a threaded process can
-    # deadlock. Hence scripts need the usual `if __name__ == "__main__":` guard; a `simulate` or `measure` defined
-    # in `__main__` or a notebook reaches the workers by value (`by_value`).
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    # Workers fork from a server that has already imported the heavy modules (numpy, pandas, pydantic, simpy);
-    # modules of the list that are missing are skipped.
-    context.set_forkserver_preload(["experiments.runner", "experiments.measure", "sim.engine"])
-    return context
-
-
-def _completed(
-    job: _Job, replications: Sequence[int], workers: int | None, dask: str | None = None
-) -> Iterator[tuple[int, tuple[RunResult | None, pd.DataFrame | None]]]:
-    """Run ``job`` for each replication; yield ``(replication, output)`` as each finishes (any order)."""
-    if dask is not None:
-        yield from _completed_on_dask(job, replications, dask)
-        return
-    n_workers = _n_workers(workers, len(replications))
-    if n_workers == 1:
-        for rep in replications:
-            yield rep, _execute(job, rep)
-        return
-    with ProcessPoolExecutor(max_workers=n_workers, mp_context=_mp_context()) as pool:
-        futures = {pool.submit(_execute, job, rep): rep for rep in replications}
-        try:
-            for future in as_completed(futures):
-                yield futures[future], future.result()
-        except BaseException:
-            # Running replications finish (and write their folders); queued ones are dropped.
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-
-
-def dask_client(address: str) -> Any:
-    """A ``dask.distributed`` client connected to the scheduler at ``address`` (e.g. ``tcp://10.0.0.5:8786``).
-
-    Raises:
-        DaskError: ``dask.distributed`` is not installed, or no scheduler answers at ``address`` within 10 s.
-    """
-    try:
-        from distributed import Client
-    except ImportError as exc:  # pragma: no cover - a dependency of the project
-        raise DaskError(f"--dask needs dask.distributed ({exc})") from None
-    try:
-        return Client(address, timeout="10s", set_as_default=False)
-    except (OSError, TimeoutError) as exc:
-        raise DaskError(f"no Dask scheduler answers at {address} ({exc}); start one with `dask scheduler`") from None
-
-
-class DaskError(RuntimeError):
-    """The Dask cluster asked for with ``--dask`` cannot be used."""
-
-
-def _completed_on_dask(
-    job: _Job, replications: Sequence[int], address: str
-) -> Iterator[tuple[int, tuple[RunResult | None, pd.DataFrame | None]]]:
-    """Replications as Dask tasks; results come back to this process, which writes the replication folders.
-
-    Workers need no access to the run directory (they may be other machines). A task whose worker dies is
-    re-run by the scheduler on another worker; finished replications are already on disk here, so killing a
-    worker loses nothing that was finished. Results are identical to the local pool's: a replication's random
-    numbers depend only on ``(seed, replication)``.
-    """
-    from distributed import as_completed as dask_completed
-
-    remote = dataclasses.replace(job, rep_root=None)
-    with dask_client(address) as client:
-        futures = {
-            client.submit(_execute, remote, rep, key=f"ccsim-{job.seed}-{rep}-{uuid.uuid4().hex}", pure=False): rep
-            for rep in replications
-        }
-        try:
-            for future in dask_completed(list(futures), loop=client.loop):
-                rep = futures[future]
-                result, metrics = future.result()
-                if job.rep_root is not None and result is not None and metrics is not None:
-                    write_replication(job.rep_root / rep_name(rep), result, metrics)
-                    yield rep, (None, metrics)
-                else:
-                    yield rep, (result, metrics)
-        except BaseException:
-            client.cancel(list(futures))
-            raise
-
-
 def _as_list(replications: int | Iterable[int]) -> list[int]:
     reps = list(range(replications)) if isinstance(replications, int) else [int(r) for r in replications]
     if any(r < 0 for r in reps):
@@ -378,8 +168,8 @@ def run_replications(
     Example:
         >>> results = dict(run_replications(scenario, seed=7, replications=4, workers=2))  # doctest: +SKIP
     """
-    job = _Job(scenario, int(seed), log, scenario_replay(scenario, base_dir), by_value(simulate) or _default_simulate())
-    for rep, (result, _) in _completed(job, _as_list(replications), workers, dask):
+    job = Job(scenario, int(seed), log, scenario_replay(scenario, base_dir), by_value(simulate) or _default_simulate())
+    for rep, (result, _) in completed(job, _as_list(replications), workers, dask):
         if progress is not None:
             progress(rep)
         assert result is not None  # no rep_root: results come back in memory
@@ -504,7 +294,7 @@ def run_experiment(
     started = dt.datetime.now(dt.UTC)
     # Everything that can fail on the arguments fails before the run directory is created or touched, and the
     # run directory's scenario and seed check (it only reads) comes before any work: the replay log, replications.
-    _n_workers(workers, 1)
+    worker_count(workers, 1)
     check_budget(scenario, log=log)
     if dask is not None:
         dask_client(dask).close()  # a scheduler that is down is an error before anything is touched
@@ -513,7 +303,7 @@ def run_experiment(
         check_run_dir(out, sha, seed)
     replay = scenario_replay(scenario, base_dir)  # read and checked once for every replication
     warnings = scenario_warnings(scenario)
-    job = _Job(
+    job = Job(
         scenario=scenario,
         seed=seed,
         log=log,
@@ -529,7 +319,7 @@ def run_experiment(
     if out is None:
         outputs: dict[int, tuple[RunResult | None, pd.DataFrame | None]] = {}
         with _progress_bar(len(reps), 0, progress, label) as advance:
-            for rep, output in _completed(job, reps, workers, dask):
+            for rep, output in completed(job, reps, workers, dask):
                 outputs[rep] = output
                 advance()
         metrics, frames = _collect(outputs, reps, names)
@@ -556,7 +346,7 @@ def run_experiment(
         run_dir.start(record, scenario, done_replications(out, log=False))
         try:
             with _progress_bar(len(reps), len(reused), progress, label) as advance:
-                for rep, _ in _completed(job, todo, workers, dask):
+                for rep, _ in completed(job, todo, workers, dask):
                     run_dir.add(rep)
                     advance()
             metrics, frames = collect_from_disk(out, reps, names)

@@ -142,6 +142,6 @@ def test_by_value_pickles_a_closure_and_keeps_importable_functions_by_reference(
     assert by_value(None) is None
     wrapped = by_value(local)
     assert by_value(wrapped) is wrapped
-    assert b"experiments.runner" in pickle.dumps(by_value(by_value))  # importable: by reference, not by code
+    assert b"experiments.workers" in pickle.dumps(by_value(by_value))  # importable: by reference, not by code
     with pytest.raises((pickle.PicklingError, AttributeError)):
         pickle.dumps(local)  # why the wrapper is needed

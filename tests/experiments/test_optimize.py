@@ -306,7 +306,7 @@ def test_an_every_interval_target_is_constrained_by_its_worst_interval():
 
     import pandas as pd
 
-    from experiments.optimize import _Values, target_sources
+    from experiments.optimize.evaluate import _Values, target_sources
     from experiments.scenario_files import scenario_from_dict
     from tests.conftest import TINY_SCENARIO
 
@@ -376,7 +376,7 @@ def test_a_second_worker_waits_for_the_fingerprint_of_a_study_being_created(tmp_
 
     import optuna
 
-    from experiments.optimize import _ccsim_attrs, _storage
+    from experiments.optimize.study import _ccsim_attrs, _storage
 
     rdb = _storage(f"sqlite:///{tmp_path / 'study.db'}")
     optuna.logging.set_verbosity(optuna.logging.WARNING)

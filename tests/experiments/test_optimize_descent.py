@@ -302,7 +302,7 @@ def test_the_summary_counts_the_trims_and_shows_no_source_column_as_a_target(sea
 
     from rich.console import Console
 
-    from experiments.tables import print_optimization
+    from experiments.decision_tables import print_optimization
 
     result = searches[0]
     buffer = io.StringIO()
@@ -318,7 +318,7 @@ def test_the_flagship_space_trims_its_headcounts_dearest_step_first():
     from pathlib import Path
     from types import SimpleNamespace
 
-    from experiments.optimize import _step_savings
+    from experiments.optimize.descent import _step_savings
     from experiments.scenario_files import load_scenario
     from experiments.space import check_space, is_headcount, read_space
 
@@ -343,7 +343,7 @@ def test_the_summary_of_a_search_without_confirmation_does_not_claim_no_feasible
 
     from rich.console import Console
 
-    from experiments.tables import print_optimization
+    from experiments.decision_tables import print_optimization
 
     result = _search(toy, _space(trials=6), tmp_path / "c")
     assert result.trials["feasible"].any()
@@ -351,3 +351,20 @@ def test_the_summary_of_a_search_without_confirmation_does_not_claim_no_feasible
     print_optimization(Console(file=buffer, width=200), result, _space(trials=6))
     assert "no plan was confirmed (--confirm-top 0)" in buffer.getvalue()
     assert "no feasible plan" not in buffer.getvalue()
+
+
+def test_a_failed_plan_dominates_only_plans_with_the_same_untrimmed_variables():
+    from types import SimpleNamespace
+
+    from experiments.optimize.descent import _dominated, _others
+
+    space = SimpleNamespace(
+        variables=[SimpleNamespace(path=p) for p in ("a", "b", "bot")],
+        descend=("a", "b"),
+    )
+    failed_plan = {"a": 5, "b": 4, "bot": "none"}
+    failed = {_others(failed_plan, space): [failed_plan]}
+    assert _dominated({"a": 5, "b": 3, "bot": "none"}, failed, space)  # no more of any trimmed one
+    assert _dominated({"a": 4, "b": 4, "bot": "none"}, failed, space)
+    assert not _dominated({"a": 6, "b": 3, "bot": "none"}, failed, space)  # more of a
+    assert not _dominated({"a": 4, "b": 3, "bot": "orders"}, failed, space)  # another bot scope

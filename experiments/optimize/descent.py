@@ -1,0 +1,166 @@
+"""Descent: trim the cheapest feasible plan one step at a time (see :mod:`experiments.optimize`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from experiments.overrides import apply_overrides, parse_path
+from experiments.scenario_errors import ScenarioError
+from experiments.space import IntVariable, Space, is_headcount
+from sim.config import Scenario
+from sim.streams import Streams
+
+if TYPE_CHECKING:
+    import optuna
+
+DESCENT_STREAM = "optimize/descent"
+"""Named stream (:class:`sim.streams.Streams`, replication = the finished trial's number) of the draw that decides
+whether a trim follows that trial: its own stream, so the sampler's and the replications' draws do not move."""
+
+_PAY_OBJECTIVES = ("recurring_cost_per_week", "labor_cost_per_week")
+"""Objectives that include the agents' pay: a trim's saving can be read from the pay of the shift."""
+
+
+def _incumbent(trials: Sequence[optuna.trial.FrozenTrial]) -> optuna.trial.FrozenTrial | None:
+    """The cheapest feasible complete trial (the earliest among equals), or ``None``."""
+    from optuna.trial import TrialState
+
+    feasible = [
+        t
+        for t in trials
+        if t.state == TrialState.COMPLETE and t.value is not None and t.constraints and max(t.constraints.values()) <= 0
+    ]
+    return min(feasible, key=lambda t: (t.value, t.number), default=None)
+
+
+def _step_savings(space: Space, scenario: Scenario, incumbent: optuna.trial.FrozenTrial) -> dict[str, float] | None:
+    """Weekly pay one step of each ``descend`` variable saves at the incumbent, or ``None`` when it cannot be read.
+
+    It can when the objective includes pay and every trimmed variable is a headcount of a group and shift of the
+    incumbent's scenario (its overrides applied, so a pay rate that is itself a variable counts).
+    """
+    from experiments.erlang_plan import weekly_pay
+
+    if space.objective not in _PAY_OBJECTIVES or not all(is_headcount(p) for p in space.descend):
+        return None
+    try:
+        planned = apply_overrides(scenario, incumbent.user_attrs["overrides"], label=f"trial {incumbent.number}")
+    except (KeyError, ScenarioError):
+        return None
+    out = {}
+    for path in space.descend:
+        _, group, _, shift = parse_path(path)
+        variable = space.variable(path)
+        if group not in planned.groups or shift not in planned.shifts or not isinstance(variable, IntVariable):
+            return None
+        out[path] = variable.step * weekly_pay(planned, str(group), str(shift))
+    return out
+
+
+def _descent_order(
+    space: Space,
+    scenario: Scenario,
+    incumbent: optuna.trial.FrozenTrial,
+    trials: Sequence[optuna.trial.FrozenTrial],
+    savings: dict[int, dict[str, float] | None],
+) -> list[str]:
+    """The ``descend`` paths in the order their trims of the incumbent are tried (see :mod:`experiments.optimize`).
+
+    ``savings`` caches :func:`_step_savings` per incumbent trial number.
+    """
+    paths = list(space.descend)
+    last = max((t for t in trials if t.user_attrs.get("source") == "descent"), key=lambda t: t.number, default=None)
+    start = 0
+    if last is not None and last.user_attrs.get("descent_var") in paths:
+        at = paths.index(last.user_attrs["descent_var"])
+        start = at if last.number == incumbent.number else at + 1  # keep lowering what just worked, else move on
+    rotated = paths[start % len(paths) :] + paths[: start % len(paths)]
+    if incumbent.number not in savings:
+        savings[incumbent.number] = _step_savings(space, scenario, incumbent)
+    saved = savings[incumbent.number]
+    return rotated if saved is None else sorted(rotated, key=lambda p: -saved[p])  # stable: ties keep the rotation
+
+
+def next_trim(
+    study: optuna.Study,
+    scenario: Scenario,
+    space: Space,
+    number: int,
+    savings: dict[int, dict[str, float] | None] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The trim to enqueue after trial ``number`` finished: ``(params, user_attrs)``, or ``None`` for no trim.
+
+    ``None`` when descent is off, a trial waits in the queue, the study has no feasible complete trial, the draw of
+    :data:`DESCENT_STREAM` for this trial says no (probability ``1 - descent``), or every neighbour of the incumbent
+    (one ``descend`` variable one step lower, within its bounds) is a plan the study has already seen (descent has
+    converged there).
+    """
+    from optuna.trial import TrialState
+
+    if space.descent <= 0 or not space.descend:
+        return None
+    trials = study.get_trials(deepcopy=False)
+    if any(t.state == TrialState.WAITING for t in trials):
+        return None
+    incumbent = _incumbent(trials)
+    if incumbent is None:
+        return None
+    if Streams(space.seed, number).fresh(DESCENT_STREAM).random() >= space.descent:
+        return None
+    base = {v.path: incumbent.params[v.path] for v in space.variables if v.path in incumbent.params}
+    if len(base) != len(space.variables):
+        return None
+    seen = {_key(t.params) for t in trials}  # a set: a long study has thousands of trials
+    neighbours = []
+    for path in _descent_order(space, scenario, incumbent, trials, {} if savings is None else savings):
+        variable = space.variable(path)
+        assert isinstance(variable, IntVariable)
+        lower = int(base[path]) - variable.step
+        if lower >= variable.low and _key({**base, path: lower}) not in seen:
+            neighbours.append((path, {**base, path: lower}))
+    if not neighbours:
+        return None  # converged at this incumbent: the sampler proposes until a cheaper feasible plan appears
+    failed = _failed_plans(trials, space)
+    # A neighbour with no more agents than a plan already found infeasible is tried last (stable: order kept).
+    path, params = next((n for n in neighbours if not _dominated(n[1], failed, space)), neighbours[0])
+    return params, {"source": "descent", "descent_of": incumbent.number, "descent_var": path}
+
+
+def _key(params: Mapping[str, Any]) -> frozenset[tuple[str, Any]]:
+    """A plan's parameters as a set member (equal dicts give equal keys)."""
+    return frozenset(params.items())
+
+
+def _failed_plans(
+    trials: Sequence[optuna.trial.FrozenTrial], space: Space
+) -> dict[tuple[Any, ...], list[dict[str, Any]]]:
+    """Parameters of the trials found infeasible (pruned, or complete with a violated constraint).
+
+    Keyed by the values of the variables descent does not trim, so :func:`_dominated` compares a neighbour only
+    with the failed plans that share them.
+    """
+    from optuna.trial import TrialState
+
+    out: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for t in trials:
+        violated = t.state == TrialState.COMPLETE and bool(t.constraints) and max(t.constraints.values()) > 0
+        if (t.state == TrialState.PRUNED or violated) and len(t.params) == len(space.variables):
+            out.setdefault(_others(t.params, space), []).append(t.params)
+    return out
+
+
+def _others(params: Mapping[str, Any], space: Space) -> tuple[Any, ...]:
+    trimmed = set(space.descend)
+    return tuple(params.get(v.path) for v in space.variables if v.path not in trimmed)
+
+
+def _dominated(
+    params: Mapping[str, Any], failed: Mapping[tuple[Any, ...], Sequence[Mapping[str, Any]]], space: Space
+) -> bool:
+    """Whether some infeasible plan has the same other variables and at least as much of every ``descend`` one.
+
+    Fewer agents do not meet a target that more agents missed (not a certainty under noise, hence "tried last",
+    not "skipped").
+    """
+    return any(all(other[p] >= params[p] for p in space.descend) for other in failed.get(_others(params, space), ()))
