@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from experiments.decision_tables import print_comparison, print_erlang_plan, print_optimization
 from experiments.files import OutputError
 from experiments.overrides import apply_overrides, parse_set, read_overrides
 from experiments.provenance import scenario_hash
@@ -29,7 +30,7 @@ from experiments.run_dir import RunDirError, default_out_dir
 from experiments.runner import DaskError, run_experiment
 from experiments.scenario_errors import CalibrationInputError, ScenarioError
 from experiments.scenario_files import check_data, describe_scenario, list_scenarios, load_scenario
-from experiments.tables import console, print_comparison, print_erlang_plan, print_optimization, print_result, text
+from experiments.tables import console, print_result, text
 from experiments.terminal import printable
 from sim.arrivals import ReplayError
 from sim.budget import estimate, scenario_warnings
