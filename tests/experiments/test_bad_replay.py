@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import replay
+from experiments import log_files, replay
 from experiments.cli import main
 
 SCENARIO = """
@@ -271,7 +271,7 @@ def test_default_limits_are_the_documented_ones():
 
 
 def limited(monkeypatch, **limits):
-    monkeypatch.setattr(replay, "LIMITS", replay.ReadLimits(**limits))
+    monkeypatch.setattr(log_files, "LIMITS", log_files.ReadLimits(**limits))
 
 
 def test_csv_rows_over_the_limit_are_refused_while_reading(tmp_path, capsys, monkeypatch):
