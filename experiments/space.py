@@ -15,6 +15,7 @@ A space file (``SPACE.yaml``)::
     seed: 0                    # base seed of the trials' replications and of the sampler
     descent: 0.5               # optional: share of trials that trim the best plan (0 = off, the default; < 1)
     descend: [groups.chat_zh.staffing.day]   # optional: the int variables trimmed (default: every headcount)
+    descent_steps: adaptive    # optional: how far a trim lowers: unit (one step, the default) or adaptive
 
 Every variable is an override, so a path is checked exactly like ``ccsim run --set``: :func:`check_space` applies
 each variable's bounds (and every choice) to the scenario through :func:`experiments.overrides.apply_overrides`
@@ -25,8 +26,12 @@ with units).
 followed, with probability ``descent``, by a *trim* of the incumbent (the cheapest feasible plan): the incumbent
 with one ``descend`` variable lowered by one step, the first such neighbour the study has not evaluated yet (see
 :mod:`experiments.optimize`). ``descend`` defaults to every int variable whose path is a headcount,
-``groups.<group>.staffing.<shift>``; a listed path must be an int variable of the space. A space without these keys
-has the same :meth:`Space.settings` (and fingerprint) as before they existed, so its studies still resume.
+``groups.<group>.staffing.<shift>``; a listed path must be an int variable of the space. With
+``descent_steps: adaptive`` a trim lowers its variable by ``k`` steps, ``k`` doubling after each trim of that
+variable that gave a feasible plan and halving after one that did not (a variable far above what the targets need
+comes down in a few trims instead of one per step); ``unit`` (the default) always lowers by one step. A space
+without these keys has the same :meth:`Space.settings` (and fingerprint) as before they existed, so its studies
+still resume.
 
 Optuna parameter names are the dotted paths themselves; a choice is stored under a short text label
 (:attr:`ChoiceVariable.labels`: the policy ``name`` for ``{name: ...}`` values, the YAML text for scalars), so
@@ -64,7 +69,11 @@ __all__ = [
     "space_from_dict",
 ]
 
-_TOP_KEYS = ("variables", "objective", "replications", "trials", "seed", "descent", "descend")
+_TOP_KEYS = ("variables", "objective", "replications", "trials", "seed", "descent", "descend", "descent_steps")
+
+DESCENT_STEPS = ("unit", "adaptive")
+"""How far a trim lowers its variable: one step, or a step count that doubles after a feasible trim of the variable
+and halves after an infeasible one."""
 _KINDS = ("int", "float", "choice")
 
 
@@ -224,6 +233,7 @@ class Space:
         descent: Share of trials that trim the incumbent once the study has a feasible plan, in ``[0, 1)``
             (0: no descent).
         descend: Paths (as in :attr:`variables`) of the int variables a trim lowers, in space order.
+        descent_steps: ``unit`` (a trim lowers one step) or ``adaptive`` (see the module docstring).
     """
 
     variables: tuple[Variable, ...]
@@ -234,6 +244,7 @@ class Space:
     label: str = "space"
     descent: float = 0.0
     descend: tuple[str, ...] = ()
+    descent_steps: str = "unit"
 
     def variable(self, path: str) -> Variable | None:
         """The variable at a dotted path (compared after parsing, so ``a["b"]`` and ``a.b`` are the same)."""
@@ -258,8 +269,8 @@ class Space:
         """What decides the trials' values: variables, objective, replications, seed (JSON-ready).
 
         ``trials`` is left out: raising it to add trials to a study is a resume, not a different search.
-        ``descent`` and ``descend`` are in only when descent is on (``descent > 0``): a space without them has the
-        settings (and fingerprint) it had before they existed.
+        ``descent`` and ``descend`` are in only when descent is on (``descent > 0``), and ``descent_steps`` only
+        when it is not ``unit``: a space without them has the settings (and fingerprint) it had before they existed.
         """
         settings: dict[str, Any] = {
             "variables": {v.path: v.spec() for v in self.variables},
@@ -270,6 +281,8 @@ class Space:
         if self.descent > 0:
             settings["descent"] = self.descent
             settings["descend"] = list(self.descend)
+            if self.descent_steps != "unit":
+                settings["descent_steps"] = self.descent_steps
         return settings
 
     def fingerprint(self) -> str:
@@ -397,6 +410,19 @@ def _descent(data: Mapping[str, Any], label: str, problems: list[str]) -> float:
     return float(value)
 
 
+def _descent_steps(data: Mapping[str, Any], descent: float, label: str, problems: list[str]) -> str:
+    value = data.get("descent_steps", "unit")
+    if value not in DESCENT_STEPS:
+        problems.append(
+            f"{label}: descent_steps: expected 'unit' (a trim lowers one step) or 'adaptive' (the step count doubles "
+            f"after a feasible trim and halves after an infeasible one), got {short_repr(value)}"
+        )
+        return "unit"
+    if "descent_steps" in data and descent <= 0:
+        problems.append(f"{label}: descent_steps: {value!r} has no effect without descent (set descent: 0.5, say)")
+    return str(value)
+
+
 def _descend(
     data: Mapping[str, Any], variables: Sequence[Variable], descent: float, label: str, problems: list[str]
 ) -> tuple[str, ...]:
@@ -448,7 +474,7 @@ def space_from_dict(data: Any, *, label: str = "space") -> Space:
         ScenarioError: Unknown keys, a malformed path, a variable without exactly one of ``int``, ``float``,
             ``choice``, empty or inverted bounds, non-integer bounds or steps, an empty or repeated choice, an
             unknown objective metric, bad counts, a ``descent`` outside ``[0, 1)``, a ``descend`` path that is not
-            an int variable of the space.
+            an int variable of the space, a ``descent_steps`` other than ``unit`` or ``adaptive`` or without descent.
     """
     if not isinstance(data, Mapping):
         raise ScenarioError(label, [f"{label}: expected a mapping with variables:, got {short_repr(data)}"])
@@ -485,9 +511,10 @@ def space_from_dict(data: Any, *, label: str = "space") -> Space:
     seed = _count(data, "seed", 0, 0, label, problems)
     descent = _descent(data, label, problems)
     descend = _descend(data, variables, descent, label, problems)
+    steps = _descent_steps(data, descent, label, problems)
     if problems:
         raise ScenarioError(label, problems)
-    return Space(tuple(variables), str(objective), replications, trials, seed, label, descent, descend)
+    return Space(tuple(variables), str(objective), replications, trials, seed, label, descent, descend, steps)
 
 
 def read_space(path: str | os.PathLike[str]) -> Space:

@@ -34,7 +34,11 @@ dotted-path overrides of the scenario (:mod:`experiments.space`). How a plan is 
   fewer agents rarely meet a target more agents missed) is tried after all the others: after a successful trim, the
   pricier trims that failed just before are not retried first. When every neighbour has been evaluated (infeasible
   or dearer), descent has converged at that incumbent and the sampler alone proposes until a cheaper feasible plan
-  appears. A trim counts as a distinct plan like any trial; ``source`` in the trials table says where each trial
+  appears. With ``descent_steps: adaptive`` a trim lowers its variable by ``k`` steps instead of one: ``k`` doubles
+  after a trim of that variable gave a feasible plan and halves (down to 1) after one that did not, is clipped at
+  the lower bound, and is halved again while the plan is one the study has seen
+  (:func:`experiments.optimize.descent.step_counts`); a variable far above what the targets need comes down in a
+  few trims. A trim counts as a distinct plan like any trial; ``source`` in the trials table says where each trial
   came from (``start``, ``descent``, ``sampler``) and the progress line numbers the trims.
 * **Confirmation.** The ``confirm_top`` cheapest feasible plans are re-run on fresh seeds (``seed + 10,000``, so
   the search's own luck does not carry over) with ``confirm_replications`` replications each. For each target the

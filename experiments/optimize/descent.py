@@ -1,4 +1,4 @@
-"""Descent: trim the cheapest feasible plan one step at a time (see :mod:`experiments.optimize`)."""
+"""Descent: trim the cheapest feasible plan, one variable at a time (see :mod:`experiments.optimize`)."""
 
 from __future__ import annotations
 
@@ -94,7 +94,8 @@ def next_trim(
     ``None`` when descent is off, a trial waits in the queue, the study has no feasible complete trial, the draw of
     :data:`DESCENT_STREAM` for this trial says no (probability ``1 - descent``), or every neighbour of the incumbent
     (one ``descend`` variable one step lower, within its bounds) is a plan the study has already seen (descent has
-    converged there).
+    converged there). With adaptive steps a variable is lowered by its step count (:func:`step_counts`), halved
+    until the plan is one the study has not seen, and clipped at the variable's lower bound.
     """
     from optuna.trial import TrialState
 
@@ -112,19 +113,52 @@ def next_trim(
     if len(base) != len(space.variables):
         return None
     seen = {_key(t.params) for t in trials}  # a set: a long study has thousands of trials
+    counts = step_counts(trials, space)
     neighbours = []
     for path in _descent_order(space, scenario, incumbent, trials, {} if savings is None else savings):
         variable = space.variable(path)
         assert isinstance(variable, IntVariable)
-        lower = int(base[path]) - variable.step
-        if lower >= variable.low and _key({**base, path: lower}) not in seen:
-            neighbours.append((path, {**base, path: lower}))
+        k = min(counts[path], (int(base[path]) - variable.low) // variable.step)
+        while k >= 1:
+            params = {**base, path: int(base[path]) - k * variable.step}
+            if _key(params) not in seen:
+                neighbours.append((path, params, k))
+                break
+            k //= 2
     if not neighbours:
         return None  # converged at this incumbent: the sampler proposes until a cheaper feasible plan appears
     failed = _failed_plans(trials, space)
     # A neighbour with no more agents than a plan already found infeasible is tried last (stable: order kept).
-    path, params = next((n for n in neighbours if not _dominated(n[1], failed, space)), neighbours[0])
-    return params, {"source": "descent", "descent_of": incumbent.number, "descent_var": path}
+    path, params, k = next((n for n in neighbours if not _dominated(n[1], failed, space)), neighbours[0])
+    attrs: dict[str, Any] = {"source": "descent", "descent_of": incumbent.number, "descent_var": path}
+    if space.descent_steps != "unit":
+        attrs["descent_steps"] = k
+    return params, attrs
+
+
+def step_counts(trials: Sequence[optuna.trial.FrozenTrial], space: Space) -> dict[str, int]:
+    """How many steps the next trim of each ``descend`` variable lowers it by.
+
+    Always 1 with ``descent_steps: unit``. With ``adaptive``: 1 until the variable has been trimmed; then twice the
+    steps of its last finished trim when that trim gave a feasible plan (there is room: go faster), half of them
+    (at least 1) when it did not (too far: come back). Read from the study's trials, so a resumed study carries on
+    with the same counts.
+    """
+    from optuna.trial import TrialState
+
+    counts = dict.fromkeys(space.descend, 1)
+    if space.descent_steps == "unit":
+        return counts
+    for t in sorted(trials, key=lambda t: t.number):
+        path = t.user_attrs.get("descent_var")
+        if t.user_attrs.get("source") != "descent" or path not in counts:
+            continue
+        if t.state not in (TrialState.COMPLETE, TrialState.PRUNED):
+            continue  # still running (another worker): its outcome is not known yet
+        k = int(t.user_attrs.get("descent_steps", 1))
+        feasible = t.state == TrialState.COMPLETE and bool(t.constraints) and max(t.constraints.values()) <= 0
+        counts[path] = 2 * k if feasible else max(1, k // 2)
+    return counts
 
 
 def _key(params: Mapping[str, Any]) -> frozenset[tuple[str, Any]]:

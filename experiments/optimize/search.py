@@ -172,7 +172,9 @@ def optimize(
         extra = ""
         if trial.user_attrs.get("source") == "descent":
             trims += 1
-            extra = f" [descent trim {trims}: trial {trial.user_attrs.get('descent_of')} with one step less of "
+            k = int(trial.user_attrs.get("descent_steps", 1))
+            less = "one step" if k == 1 else f"{k} steps"
+            extra = f" [descent trim {trims}: trial {trial.user_attrs.get('descent_of')} with {less} less of "
             extra += f"{trial.user_attrs.get('descent_var')}]"
         if on_trial is not None:
             on_trial(_progress_line(_trial_row(trial, space, levels), space, extra))

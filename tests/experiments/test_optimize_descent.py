@@ -368,3 +368,98 @@ def test_a_failed_plan_dominates_only_plans_with_the_same_untrimmed_variables():
     assert _dominated({"a": 4, "b": 4, "bot": "none"}, failed, space)
     assert not _dominated({"a": 6, "b": 3, "bot": "none"}, failed, space)  # more of a
     assert not _dominated({"a": 4, "b": 3, "bot": "orders"}, failed, space)  # another bot scope
+
+
+# ------------------------------------------------------------------------------------------------ adaptive steps
+# Headcounts from a warm start far above the thresholds (30 each, range 1..40): one step per trim needs about 100
+# feasible trims to come down; adaptive steps double while trims stay feasible and halve when they overshoot.
+
+FAR = {p: 30 for p in PATHS.values()}
+
+
+def _far_space(**changes):
+    data = {
+        "variables": {path: {"int": [1, 40]} for path in PATHS.values()},
+        "replications": 3,
+        "trials": 60,
+        "seed": 5,
+        "descent": 0.9,
+    }
+    data.update(changes)
+    return space_from_dict(data, label="space.yaml")
+
+
+@pytest.fixture(scope="module")
+def far_searches(toy, tmp_path_factory):
+    root = tmp_path_factory.mktemp("far")
+    lines: list[str] = []
+    adaptive = _search(toy, _far_space(descent_steps="adaptive"), root / "adaptive", start=FAR, on_trial=lines.append)
+    unit = _search(toy, _far_space(), root / "unit", start=FAR)
+    return adaptive, unit, lines
+
+
+def test_adaptive_steps_reach_the_optimum_from_far_above_where_unit_steps_do_not(far_searches):
+    adaptive, unit, _ = far_searches
+    assert _plan(_cheapest(adaptive.trials)) == THRESHOLDS
+    assert _cheapest(unit.trials)["cost"] > OPTIMUM  # one step per trim: still above it after 60 plans
+    for result in far_searches[:2]:
+        plans = result.trials[~result.trials["note"].str.startswith("same plan")]
+        assert len(plans) == 60
+
+
+def test_adaptive_steps_double_after_a_feasible_trim_and_halve_after_an_infeasible_one(far_searches):
+    trials = far_searches[0].trials
+    trims = trials[trials["source"] == "descent"].to_dict("records")
+    last: dict[str, tuple[int, bool]] = {}
+    checked = {"doubled": 0, "halved": 0, "skipped": 0}
+    keys = trials[list(PATHS.values())].apply(tuple, axis=1)
+    for row in trims:
+        earlier = trials[trials["trial"] < row["trial"]]
+        incumbent = _plan(earlier[earlier["feasible"]].sort_values(["cost", "trial"], kind="stable").iloc[0])
+        plan = _plan(row)
+        changed = [g for g in THRESHOLDS if plan[g] != incumbent[g]]
+        assert len(changed) == 1, (incumbent, plan)
+        g = changed[0]
+        k = incumbent[g] - plan[g]
+        wanted = 1
+        if g in last:
+            steps, feasible = last[g]
+            wanted = 2 * steps if feasible else max(1, steps // 2)
+            checked["doubled" if feasible else "halved"] += 1
+        chain = [min(wanted, incumbent[g] - 1)]  # clipped at the lower bound (1)
+        while chain[-1] > 1:
+            chain.append(chain[-1] // 2)
+        assert k in chain, (k, chain)
+        seen = set(keys[trials["trial"] < row["trial"]])
+        for larger in chain[: chain.index(k)]:  # a larger trim was skipped only because it had been evaluated
+            skipped = tuple({**incumbent, g: incumbent[g] - larger}[h] for h in THRESHOLDS)
+            assert skipped in seen, (row["trial"], g, larger)
+            checked["skipped"] += 1
+        last[g] = (k, bool(row["feasible"]))
+    assert checked["doubled"] >= 4 and checked["halved"] >= 2, checked
+
+
+def test_the_progress_line_says_how_many_steps_a_trim_took(far_searches):
+    lines = far_searches[2]
+    assert any(" steps less of groups." in line for line in lines)
+    assert any(" with one step less of groups." in line for line in lines)
+
+
+def test_unit_steps_keep_the_settings_and_the_trims_of_before(toy, searches, tmp_path):
+    assert "descent_steps" not in _space(descent=0.5).settings()
+    assert _space(descent=0.5).fingerprint() == _space(descent=0.5, descent_steps="unit").fingerprint()
+    assert _space(descent=0.5, descent_steps="adaptive").settings()["descent_steps"] == "adaptive"
+    again = _search(toy, _space(trials=40, descent=0.5, descent_steps="unit"), tmp_path / "unit")
+    pd.testing.assert_frame_equal(again.trials, searches[0].trials)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"descent": 0.5, "descent_steps": "double"}, "descent_steps: expected 'unit'"),
+        ({"descent_steps": "adaptive"}, "descent_steps: 'adaptive' has no effect without descent"),
+    ],
+)
+def test_bad_descent_steps_are_clear_errors(changes, message):
+    with pytest.raises(ScenarioError, match=message):
+        _space(**changes)
