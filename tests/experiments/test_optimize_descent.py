@@ -436,7 +436,8 @@ def test_adaptive_steps_double_after_a_feasible_trim_and_halve_after_an_infeasib
             assert skipped in seen, (row["trial"], g, larger)
             checked["skipped"] += 1
         last[g] = (k, bool(row["feasible"]))
-    assert checked["doubled"] >= 4 and checked["halved"] >= 2, checked
+    assert checked["doubled"] >= 4, checked
+    assert checked["halved"] >= 2, checked
 
 
 def test_the_progress_line_says_how_many_steps_a_trim_took(far_searches):
