@@ -24,14 +24,15 @@ _PAY_OBJECTIVES = ("recurring_cost_per_week", "labor_cost_per_week")
 
 def _incumbent(trials: Sequence[optuna.trial.FrozenTrial]) -> optuna.trial.FrozenTrial | None:
     """The cheapest feasible complete trial (the earliest among equals), or ``None``."""
+    feasible = [t for t in trials if _feasible(t) and t.value is not None]
+    return min(feasible, key=lambda t: (t.value, t.number), default=None)
+
+
+def _feasible(trial: optuna.trial.FrozenTrial) -> bool:
+    """Complete, with constraints, none of them violated."""
     from optuna.trial import TrialState
 
-    feasible = [
-        t
-        for t in trials
-        if t.state == TrialState.COMPLETE and t.value is not None and t.constraints and max(t.constraints.values()) <= 0
-    ]
-    return min(feasible, key=lambda t: (t.value, t.number), default=None)
+    return trial.state == TrialState.COMPLETE and bool(trial.constraints) and max(trial.constraints.values()) <= 0
 
 
 def _step_savings(space: Space, scenario: Scenario, incumbent: optuna.trial.FrozenTrial) -> dict[str, float] | None:
@@ -156,8 +157,7 @@ def step_counts(trials: Sequence[optuna.trial.FrozenTrial], space: Space) -> dic
         if t.state not in (TrialState.COMPLETE, TrialState.PRUNED):
             continue  # still running (another worker): its outcome is not known yet
         k = int(t.user_attrs.get("descent_steps", 1))
-        feasible = t.state == TrialState.COMPLETE and bool(t.constraints) and max(t.constraints.values()) <= 0
-        counts[path] = 2 * k if feasible else max(1, k // 2)
+        counts[path] = 2 * k if _feasible(t) else max(1, k // 2)
     return counts
 
 
@@ -178,7 +178,7 @@ def _failed_plans(
 
     out: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for t in trials:
-        violated = t.state == TrialState.COMPLETE and bool(t.constraints) and max(t.constraints.values()) > 0
+        violated = t.state == TrialState.COMPLETE and bool(t.constraints) and not _feasible(t)
         if (t.state == TrialState.PRUNED or violated) and len(t.params) == len(space.variables):
             out.setdefault(_others(t.params, space), []).append(t.params)
     return out

@@ -378,15 +378,8 @@ FAR = {p: 30 for p in PATHS.values()}
 
 
 def _far_space(**changes):
-    data = {
-        "variables": {path: {"int": [1, 40]} for path in PATHS.values()},
-        "replications": 3,
-        "trials": 60,
-        "seed": 5,
-        "descent": 0.9,
-    }
-    data.update(changes)
-    return space_from_dict(data, label="space.yaml")
+    variables = {path: {"int": [1, 40]} for path in PATHS.values()}
+    return _space(**{"variables": variables, "trials": 60, "descent": 0.9, **changes})
 
 
 @pytest.fixture(scope="module")
