@@ -68,10 +68,14 @@ def _descent_order(
 ) -> list[str]:
     """The ``descend`` paths in the order their trims of the incumbent are tried (see :mod:`experiments.optimize`).
 
-    ``savings`` caches :func:`_step_savings` per incumbent trial number.
+    ``savings`` caches :func:`_step_savings` per incumbent trial number. With adaptive steps the order is cyclic
+    first: the variable whose last trim is the oldest (never trimmed: oldest of all) comes first, and the pay saving
+    only breaks ties. Adaptive steps grow on the variable that is trimmed, so "largest saving first" would keep
+    trimming the dear variables faster and faster while the cheap ones, however far above their need, wait.
     """
     paths = list(space.descend)
-    last = max((t for t in trials if t.user_attrs.get("source") == "descent"), key=lambda t: t.number, default=None)
+    trims = [t for t in trials if t.user_attrs.get("source") == "descent"]
+    last = max(trims, key=lambda t: t.number, default=None)
     start = 0
     if last is not None and last.user_attrs.get("descent_var") in paths:
         at = paths.index(last.user_attrs["descent_var"])
@@ -80,7 +84,11 @@ def _descent_order(
     if incumbent.number not in savings:
         savings[incumbent.number] = _step_savings(space, scenario, incumbent)
     saved = savings[incumbent.number]
-    return rotated if saved is None else sorted(rotated, key=lambda p: -saved[p])  # stable: ties keep the rotation
+    ordered = rotated if saved is None else sorted(rotated, key=lambda p: -saved[p])  # stable: ties keep the rotation
+    if space.descent_steps == "unit":
+        return ordered
+    last_trim = {t.user_attrs.get("descent_var"): t.number for t in sorted(trims, key=lambda t: t.number)}
+    return sorted(ordered, key=lambda p: last_trim.get(p, -1))  # stable: ties keep the saving order
 
 
 def next_trim(

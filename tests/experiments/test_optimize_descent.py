@@ -433,6 +433,27 @@ def test_adaptive_steps_double_after_a_feasible_trim_and_halve_after_an_infeasib
     assert checked["halved"] >= 2, checked
 
 
+def test_adaptive_trims_cycle_through_the_variables_so_a_cheap_one_far_above_its_need_comes_down(toy, tmp_path):
+    """g2 is paid a tenth of the others: trims by pay saving alone would leave it at 30 until the dear ones converge.
+    With adaptive steps each trim goes to the variable whose last trim is the oldest (pay only breaks ties)."""
+    pay = {"g0": 100, "g1": 100, "g2": 10, "g3": 100}
+    scenario = scenario_from_dict(_toy_data(pay=pay))
+    result = _search(scenario, _far_space(descent_steps="adaptive", trials=30), tmp_path / "cyclic", start=FAR)
+    trials = result.trials
+    trims = trials[trials["source"] == "descent"].sort_values("trial")
+    lowered = []
+    for row in trims.to_dict("records"):
+        earlier = trials[trials["trial"] < row["trial"]]
+        incumbent = _plan(earlier[earlier["feasible"]].sort_values(["cost", "trial"], kind="stable").iloc[0])
+        lowered += [g for g in THRESHOLDS if _plan(row)[g] != incumbent[g]]
+    n = len(THRESHOLDS)
+    assert len(lowered) >= 2 * n, lowered
+    assert set(lowered[:n]) == set(THRESHOLDS), lowered  # each variable once before any twice
+    assert set(lowered[n : 2 * n]) == set(THRESHOLDS), lowered  # far above every threshold: all trims feasible
+    assert lowered[0] != "g2" and lowered[n - 1] == "g2", lowered  # ties (never trimmed) by pay: the cheap one last
+    assert _plan(_cheapest(trials))["g2"] < 30 - 4  # two trims of g2 (1 + 2 steps) and more
+
+
 def test_the_progress_line_says_how_many_steps_a_trim_took(far_searches):
     lines = far_searches[2]
     assert any(" steps less of groups." in line for line in lines)
