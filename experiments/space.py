@@ -29,7 +29,9 @@ with one ``descend`` variable lowered by one step, the first such neighbour the 
 ``groups.<group>.staffing.<shift>``; a listed path must be an int variable of the space. With
 ``descent_steps: adaptive`` a trim lowers its variable by ``k`` steps, ``k`` doubling after each trim of that
 variable that gave a feasible plan and halving after one that did not (a variable far above what the targets need
-comes down in a few trims instead of one per step); ``unit`` (the default) always lowers by one step. A space
+comes down in a few trims instead of one per step), a trim that worked is followed by one of the same variable
+and the others come in turn (the least recently trimmed first); ``unit`` (the default) always lowers by one step,
+the largest pay saving first. A space
 without these keys has the same :meth:`Space.settings` (and fingerprint) as before they existed, so its studies
 still resume.
 

@@ -38,8 +38,11 @@ dotted-path overrides of the scenario (:mod:`experiments.space`). How a plan is 
   after a trim of that variable gave a feasible plan and halves (down to 1) after one that did not, is clipped at
   the lower bound, and is halved again while the plan is one the study has seen
   (:func:`experiments.optimize.descent.step_counts`); a variable far above what the targets need comes down in a
-  few trims. A trim counts as a distinct plan like any trial; ``source`` in the trials table says where each trial
-  came from (``start``, ``descent``, ``sampler``) and the progress line numbers the trims.
+  few trims. Adaptive trims also come in another order: the variable whose trim made the incumbent is lowered
+  again (a line search), else the one whose last trim is the oldest, the order above only breaking ties (by saving
+  alone, every new incumbent sent descent back to the dear variables while the cheap ones waited). A trim counts
+  as a distinct plan like any trial; ``source`` in the trials table says where each trial came from (``start``,
+  ``descent``, ``sampler``) and the progress line numbers the trims.
 * **Confirmation.** The ``confirm_top`` cheapest feasible plans are re-run on fresh seeds (``seed + 10,000``, so
   the search's own luck does not carry over) with ``confirm_replications`` replications each. For each target the
   table gives the mean attainment with its 95% Student-t CI, the status (``MET`` when the CI's lower bound reaches

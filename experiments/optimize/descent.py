@@ -68,10 +68,11 @@ def _descent_order(
 ) -> list[str]:
     """The ``descend`` paths in the order their trims of the incumbent are tried (see :mod:`experiments.optimize`).
 
-    ``savings`` caches :func:`_step_savings` per incumbent trial number. With adaptive steps the order is cyclic
-    first: the variable whose last trim is the oldest (never trimmed: oldest of all) comes first, and the pay saving
-    only breaks ties. Adaptive steps grow on the variable that is trimmed, so "largest saving first" would keep
-    trimming the dear variables faster and faster while the cheap ones, however far above their need, wait.
+    ``savings`` caches :func:`_step_savings` per incumbent trial number. With adaptive steps the variable whose
+    trim made the incumbent comes first (a line search: lowered again, by twice the steps, until a trim fails);
+    then the others cyclically, the one whose last trim is the oldest (never trimmed: oldest of all) first, the pay
+    saving only breaking ties. By saving alone, every new incumbent would send descent back to the dear variables,
+    while the cheap ones, however far above their need, waited.
     """
     paths = list(space.descend)
     trims = [t for t in trials if t.user_attrs.get("source") == "descent"]
@@ -88,6 +89,8 @@ def _descent_order(
     if space.descent_steps == "unit":
         return ordered
     last_trim = {t.user_attrs.get("descent_var"): t.number for t in sorted(trims, key=lambda t: t.number)}
+    if last is not None and last.number == incumbent.number:
+        last_trim[last.user_attrs.get("descent_var")] = -2  # it just worked: lower it again, by twice the steps
     return sorted(ordered, key=lambda p: last_trim.get(p, -1))  # stable: ties keep the saving order
 
 

@@ -325,7 +325,8 @@ def test_the_flagship_space_trims_its_headcounts_dearest_step_first():
     space = read_space(Path(__file__).resolve().parents[2] / "bench" / "flagship_space.yaml")
     scenario, _ = load_scenario("ecommerce_24x7")
     check_space(space, scenario)
-    assert space.descent == 0.5
+    assert space.descent == 0.8
+    assert space.descent_steps == "adaptive"
     assert space.descend == tuple(v.path for v in space.variables if is_headcount(v.path))
     assert len(space.descend) == 18
     incumbent = SimpleNamespace(number=0, user_attrs={"overrides": {}})
@@ -433,25 +434,42 @@ def test_adaptive_steps_double_after_a_feasible_trim_and_halve_after_an_infeasib
     assert checked["halved"] >= 2, checked
 
 
-def test_adaptive_trims_cycle_through_the_variables_so_a_cheap_one_far_above_its_need_comes_down(toy, tmp_path):
-    """g2 is paid a tenth of the others: trims by pay saving alone would leave it at 30 until the dear ones converge.
-    With adaptive steps each trim goes to the variable whose last trim is the oldest (pay only breaks ties)."""
-    pay = {"g0": 100, "g1": 100, "g2": 10, "g3": 100}
-    scenario = scenario_from_dict(_toy_data(pay=pay))
-    result = _search(scenario, _far_space(descent_steps="adaptive", trials=30), tmp_path / "cyclic", start=FAR)
-    trials = result.trials
-    trims = trials[trials["source"] == "descent"].sort_values("trial")
-    lowered = []
-    for row in trims.to_dict("records"):
-        earlier = trials[trials["trial"] < row["trial"]]
-        incumbent = _plan(earlier[earlier["feasible"]].sort_values(["cost", "trial"], kind="stable").iloc[0])
-        lowered += [g for g in THRESHOLDS if _plan(row)[g] != incumbent[g]]
-    n = len(THRESHOLDS)
-    assert len(lowered) >= 2 * n, lowered
-    assert set(lowered[:n]) == set(THRESHOLDS), lowered  # each variable once before any twice
-    assert set(lowered[n : 2 * n]) == set(THRESHOLDS), lowered  # far above every threshold: all trims feasible
-    assert lowered[0] != "g2" and lowered[n - 1] == "g2", lowered  # ties (never trimmed) by pay: the cheap one last
-    assert _plan(_cheapest(trials))["g2"] < 30 - 4  # two trims of g2 (1 + 2 steps) and more
+def _made_trial(number: int, plan: dict[str, int], *, var: str | None = None, feasible: bool = True):
+    import optuna
+
+    attrs = {"source": "descent", "descent_var": PATHS[var]} if var else {"source": "sampler"}
+    trial = optuna.trial.create_trial(
+        params={PATHS[g]: n for g, n in plan.items()},
+        distributions={p: optuna.distributions.IntDistribution(1, 40) for p in PATHS.values()},
+        value=float(sum(plan.values())),
+        user_attrs={**attrs, "overrides": {PATHS[g]: n for g, n in plan.items()}},
+        system_attrs={"constraints": [-0.1 if feasible else 0.1]},
+    )
+    trial.number = number
+    return trial
+
+
+def test_adaptive_trims_lower_again_what_just_worked_else_the_least_recently_trimmed_first():
+    """g2 is paid a tenth of the others: by pay saving alone it would come last at every new incumbent."""
+    from experiments.optimize.descent import _descent_order
+
+    scenario = scenario_from_dict(_toy_data(pay={"g0": 100, "g1": 100, "g2": 10, "g3": 100}))
+    plan = {"g0": 20, "g1": 20, "g2": 20, "g3": 20}
+    space = _far_space(descent_steps="adaptive")
+    trials = [
+        _made_trial(0, {**plan, "g1": 22}),
+        _made_trial(1, {**plan, "g1": 21}, var="g1"),
+        _made_trial(2, {**plan, "g1": 21, "g3": 19}, var="g3", feasible=False),
+        _made_trial(3, plan, var="g1"),  # the incumbent: its trim worked
+    ]
+    order = [p.split(".")[1] for p in _descent_order(space, scenario, trials[3], trials, {})]
+    assert order == ["g1", "g0", "g2", "g3"]  # g1 again; never trimmed by pay (g0 before g2); g3 trimmed at 2
+    failed = [*trials, _made_trial(4, {**plan, "g1": 18}, var="g1", feasible=False)]
+    order = [p.split(".")[1] for p in _descent_order(space, scenario, trials[3], failed, {})]
+    assert order == ["g0", "g2", "g3", "g1"]  # g1's trim failed: the least recently trimmed first, g1 last
+    unit = _far_space()  # unit steps: the largest pay saving first, rotating among equals from g1 (it worked)
+    order = [p.split(".")[1] for p in _descent_order(unit, scenario, trials[3], trials, {})]
+    assert order == ["g1", "g3", "g0", "g2"]
 
 
 def test_the_progress_line_says_how_many_steps_a_trim_took(far_searches):
