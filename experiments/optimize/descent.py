@@ -89,9 +89,11 @@ def _descent_order(
     if space.descent_steps == "unit":
         return ordered
     last_trim = {t.user_attrs.get("descent_var"): t.number for t in sorted(trims, key=lambda t: t.number)}
-    if last is not None and last.number == incumbent.number:
-        last_trim[last.user_attrs.get("descent_var")] = -2  # it just worked: lower it again, by twice the steps
-    return sorted(ordered, key=lambda p: last_trim.get(p, -1))  # stable: ties keep the saving order
+    again: list[str] = []
+    if last is not None and last.number == incumbent.number and last.user_attrs.get("descent_var") in paths:
+        again = [last.user_attrs["descent_var"]]
+    rest = sorted((p for p in ordered if p not in again), key=lambda p: last_trim.get(p, -1))  # stable: by saving
+    return again + rest  # what just worked first: lowered again, by twice the steps
 
 
 def next_trim(
