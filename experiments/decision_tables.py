@@ -107,10 +107,12 @@ def print_optimization(out: Console, result: Any, space: Any) -> None:
     states = trials["state"].value_counts().to_dict() if len(trials) else {}
     counts = ", ".join(f"{k} {state.lower()}" for state, k in states.items())
     plans = int((~trials["note"].str.startswith("same plan")).sum()) if len(trials) else 0
-    trims = int((trials["source"] == "descent").sum()) if "source" in trials.columns else 0
+    sources = list(trials["source"]) if "source" in trials.columns else []
+    trims, swaps = sources.count("descent"), sources.count("swap")
+    moves = ", ".join(f"{n} descent {what}" for n, what in ((trims, "trims"), (swaps, "swaps")) if n)
     out.print(
         f"study [bold]{text(result.study_name)}[/] in {text(result.storage)}: {len(trials)} trials ({counts}), "
-        f"{plans} distinct plans{f' ({trims} descent trims)' if trims else ''}; "
+        f"{plans} distinct plans{f' ({moves})' if moves else ''}; "
         f"objective {text(space.objective)} (mean over {space.replications} replications, seed {space.seed})"
     )
     paths = [v.path for v in space.variables]

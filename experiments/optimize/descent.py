@@ -1,4 +1,4 @@
-"""Descent: trim the cheapest feasible plan, one variable at a time (see :mod:`experiments.optimize`)."""
+"""Descent: trim the cheapest feasible plan, one variable at a time, then swap (see :mod:`experiments.optimize`)."""
 
 from __future__ import annotations
 
@@ -22,10 +22,9 @@ _PAY_OBJECTIVES = ("recurring_cost_per_week", "labor_cost_per_week")
 """Objectives that include the agents' pay: a trim's saving can be read from the pay of the shift."""
 
 
-def _incumbent(trials: Sequence[optuna.trial.FrozenTrial]) -> optuna.trial.FrozenTrial | None:
-    """The cheapest feasible complete trial (the earliest among equals), or ``None``."""
-    feasible = [t for t in trials if _feasible(t) and t.value is not None]
-    return min(feasible, key=lambda t: (t.value, t.number), default=None)
+_BASES = 10
+"""Cheapest feasible plans descent moves from: the incumbent, and once every move of it has been evaluated, the
+next cheapest whose moves could still beat it (by the pay they save)."""
 
 
 def _feasible(trial: optuna.trial.FrozenTrial) -> bool:
@@ -76,7 +75,7 @@ def _descent_order(
     """
     paths = list(space.descend)
     trims = [t for t in trials if t.user_attrs.get("source") == "descent"]
-    last = max(trims, key=lambda t: t.number, default=None)
+    last = max(trims, key=lambda t: t.number, default=None)  # a swap counts as a trim of the headcount it lowers
     start = 0
     if last is not None and last.user_attrs.get("descent_var") in paths:
         at = paths.index(last.user_attrs["descent_var"])
@@ -90,10 +89,75 @@ def _descent_order(
         return ordered
     last_trim = {t.user_attrs.get("descent_var"): t.number for t in sorted(trims, key=lambda t: t.number)}
     again: list[str] = []
-    if last is not None and last.number == incumbent.number and last.user_attrs.get("descent_var") in paths:
-        again = [last.user_attrs["descent_var"]]
+    if _made_by(incumbent, last) and "descent_swap" not in incumbent.user_attrs:
+        again = [incumbent.user_attrs["descent_var"]]  # a swap that worked is repeated by next_trim, not here
     rest = sorted((p for p in ordered if p not in again), key=lambda p: last_trim.get(p, -1))  # stable: by saving
     return again + rest  # what just worked first: lowered again, by twice the steps
+
+
+def _made_by(incumbent: optuna.trial.FrozenTrial, last: optuna.trial.FrozenTrial | None) -> bool:
+    """Whether the last descent trial (a trim or a swap) is the incumbent: the move just worked."""
+    return last is not None and last.number == incumbent.number and "descent_var" in incumbent.user_attrs
+
+
+def _serves(scenario: Scenario, group: str, target: str) -> bool:
+    """Whether ``group`` answers contacts the target counts: its channel (and intent) filter admits the group's."""
+    spec = next((t for t in scenario.targets if t.name == target), None)
+    if spec is None or group not in scenario.groups:
+        return False
+    served = scenario.groups[group]
+    return (spec.channel is None or spec.channel in served.channels) and (
+        spec.intent is None or spec.intent in served.skills
+    )
+
+
+def _swaps(
+    space: Space,
+    scenario: Scenario,
+    trials: Sequence[optuna.trial.FrozenTrial],
+    base: Mapping[str, Any],
+    seen: set[frozenset[tuple[str, Any]]],
+    saved: Mapping[str, float],
+) -> list[tuple[str, dict[str, Any], int, str]]:
+    """Swaps of the incumbent ``base``: ``(path lowered, params, k, path raised)``, the largest saving per step first.
+
+    A swap lowers a headcount ``x`` whose one-step trim of the incumbent was tried and missed some targets by ``k``
+    steps and raises by ``k`` steps a cheaper headcount ``y`` (less pay per step) of the same shift (the same hours)
+    in another group that serves one of those targets (its channel and intent). Pooled targets let groups trade
+    service: a cheap chat agent can carry what a dear specialist carried. ``k`` follows :func:`swap_counts`, halved
+    until the plan is one the study has not seen and clipped at both variables' bounds.
+    """
+    from optuna.trial import TrialState
+
+    by_plan = {_key(t.params): t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)}
+    counts = swap_counts(trials, space)
+    out = []
+    for x in space.descend:
+        vx = space.variable(x)
+        assert isinstance(vx, IntVariable)
+        if int(base[x]) - vx.step < vx.low:
+            continue
+        trimmed = by_plan.get(_key({**base, x: int(base[x]) - vx.step}))
+        if trimmed is None or _feasible(trimmed) or not trimmed.constraints:
+            continue
+        missed = [name for name, value in trimmed.constraints.items() if value > 0]
+        _, gx, _, shift = parse_path(x)
+        for y in space.descend:
+            _, gy, _, other_shift = parse_path(y)
+            vy = space.variable(y)
+            assert isinstance(vy, IntVariable)
+            if gy == gx or other_shift != shift or saved[y] >= saved[x]:
+                continue
+            if not any(_serves(scenario, str(gy), name) for name in missed):
+                continue
+            k = min(counts.get((x, y), 1), (int(base[x]) - vx.low) // vx.step, (vy.high - int(base[y])) // vy.step)
+            while k >= 1:
+                params = {**base, x: int(base[x]) - k * vx.step, y: int(base[y]) + k * vy.step}
+                if _key(params) not in seen:
+                    out.append((x, params, k, y))
+                    break
+                k //= 2
+    return sorted(out, key=lambda s: -(saved[s[0]] - saved[s[3]]))  # stable: ties keep the space's order
 
 
 def next_trim(
@@ -103,13 +167,20 @@ def next_trim(
     number: int,
     savings: dict[int, dict[str, float] | None] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """The trim to enqueue after trial ``number`` finished: ``(params, user_attrs)``, or ``None`` for no trim.
+    """The trim (or swap) to enqueue after trial ``number`` finished: ``(params, user_attrs)``, or ``None``.
+
+    A move of the incumbent (the cheapest feasible complete trial): its trims (one ``descend`` variable lower, in
+    the order of :func:`_descent_order`), then its swaps (:func:`_swaps`), the first the study has not seen and
+    not dominated by a failed plan (:func:`_dominated`). With adaptive steps a variable is lowered by its step count
+    (:func:`step_counts`), halved until the plan is one the study has not seen, and clipped at its lower bound.
+    Once every move of the incumbent has been evaluated, the next cheapest feasible plans (up to :data:`_BASES`)
+    are moved from, each with only the moves whose pay saving would take it below the incumbent: an incumbent all
+    of whose neighbours failed may have passed by luck (its replications favoured it), and a plan a little dearer
+    may still lead lower. ``user_attrs["descent_of"]`` names the plan moved from.
 
     ``None`` when descent is off, a trial waits in the queue, the study has no feasible complete trial, the draw of
-    :data:`DESCENT_STREAM` for this trial says no (probability ``1 - descent``), or every neighbour of the incumbent
-    (one ``descend`` variable one step lower, within its bounds) is a plan the study has already seen (descent has
-    converged there). With adaptive steps a variable is lowered by its step count (:func:`step_counts`), halved
-    until the plan is one the study has not seen, and clipped at the variable's lower bound.
+    :data:`DESCENT_STREAM` for this trial says no (probability ``1 - descent``), or no plan has a move left
+    (descent has converged; without the pay per step, once the incumbent has none).
     """
     from optuna.trial import TrialState
 
@@ -118,36 +189,74 @@ def next_trim(
     trials = study.get_trials(deepcopy=False)
     if any(t.state == TrialState.WAITING for t in trials):
         return None
-    incumbent = _incumbent(trials)
-    if incumbent is None:
+    feasible = sorted((t for t in trials if _feasible(t) and t.value is not None), key=lambda t: (t.value, t.number))
+    if not feasible:
         return None
     if Streams(space.seed, number).fresh(DESCENT_STREAM).random() >= space.descent:
         return None
+    seen = {_key(t.params) for t in trials}  # a set: a long study has thousands of trials
+    savings = {} if savings is None else savings
+    incumbent = feasible[0]
+    for base_trial in feasible[:_BASES]:
+        neighbours = _neighbours(space, scenario, base_trial, trials, seen, savings)
+        if base_trial is not incumbent:  # only moves expected to beat the incumbent: it stays the goal
+            saved = savings.get(base_trial.number) or {}
+            neighbours = [n for n in neighbours if float(base_trial.value) - _gain(n, saved) < float(incumbent.value)]
+        if neighbours:
+            break
+        if savings.get(base_trial.number) is None:
+            return None  # no pay per step: no way to tell which moves of another plan could beat the incumbent
+    else:
+        return None  # converged: the sampler proposes until a cheaper feasible plan appears
+    failed = _failed_plans(trials, space)
+    # A neighbour with no more agents than a plan already found infeasible is tried last (stable: order kept).
+    path, params, k, raised = next((n for n in neighbours if not _dominated(n[1], failed, space)), neighbours[0])
+    attrs: dict[str, Any] = {"source": "descent", "descent_of": base_trial.number, "descent_var": path}
+    if raised is not None:
+        attrs["descent_swap"] = raised
+    if space.descent_steps != "unit":
+        attrs["descent_steps"] = k
+    return params, attrs
+
+
+def _gain(move: tuple[str, dict[str, Any], int, str | None], saved: Mapping[str, float]) -> float:
+    """Weekly pay a trim or a swap saves (0 for a variable whose pay is not known)."""
+    lowered, _, k, raised = move
+    return k * (saved.get(lowered, 0.0) - (saved.get(raised, 0.0) if raised else 0.0))
+
+
+def _neighbours(
+    space: Space,
+    scenario: Scenario,
+    incumbent: optuna.trial.FrozenTrial,
+    trials: Sequence[optuna.trial.FrozenTrial],
+    seen: set[frozenset[tuple[str, Any]]],
+    savings: dict[int, dict[str, float] | None],
+) -> list[tuple[str, dict[str, Any], int, str | None]]:
+    """Trims then swaps of a feasible plan the study has not seen: ``(path lowered, params, k, path raised)``."""
     base = {v.path: incumbent.params[v.path] for v in space.variables if v.path in incumbent.params}
     if len(base) != len(space.variables):
-        return None
-    seen = {_key(t.params) for t in trials}  # a set: a long study has thousands of trials
+        return []
     counts = step_counts(trials, space)
-    neighbours = []
-    for path in _descent_order(space, scenario, incumbent, trials, {} if savings is None else savings):
+    neighbours: list[tuple[str, dict[str, Any], int, str | None]] = []
+    for path in _descent_order(space, scenario, incumbent, trials, savings):
         variable = space.variable(path)
         assert isinstance(variable, IntVariable)
         k = min(counts[path], (int(base[path]) - variable.low) // variable.step)
         while k >= 1:
             params = {**base, path: int(base[path]) - k * variable.step}
             if _key(params) not in seen:
-                neighbours.append((path, params, k))
+                neighbours.append((path, params, k, None))
                 break
             k //= 2
-    if not neighbours:
-        return None  # converged at this incumbent: the sampler proposes until a cheaper feasible plan appears
-    failed = _failed_plans(trials, space)
-    # A neighbour with no more agents than a plan already found infeasible is tried last (stable: order kept).
-    path, params, k = next((n for n in neighbours if not _dominated(n[1], failed, space)), neighbours[0])
-    attrs: dict[str, Any] = {"source": "descent", "descent_of": incumbent.number, "descent_var": path}
-    if space.descent_steps != "unit":
-        attrs["descent_steps"] = k
-    return params, attrs
+    saved = savings.get(incumbent.number)
+    if saved is not None:  # pay per step is known: swaps after the trims
+        swaps = _swaps(space, scenario, trials, base, seen, saved)
+        last = max((t for t in trials if t.user_attrs.get("source") == "descent"), key=lambda t: t.number, default=None)
+        made = incumbent.user_attrs.get("descent_var"), incumbent.user_attrs.get("descent_swap")
+        again = [s for s in swaps if _made_by(incumbent, last) and (s[0], s[3]) == made]
+        neighbours = again + neighbours + [s for s in swaps if s not in again]  # a swap that worked: once more
+    return neighbours
 
 
 def step_counts(trials: Sequence[optuna.trial.FrozenTrial], space: Space) -> dict[str, int]:
@@ -165,12 +274,34 @@ def step_counts(trials: Sequence[optuna.trial.FrozenTrial], space: Space) -> dic
         return counts
     for t in sorted(trials, key=lambda t: t.number):
         path = t.user_attrs.get("descent_var")
-        if t.user_attrs.get("source") != "descent" or path not in counts:
+        if t.user_attrs.get("source") != "descent" or path not in counts or "descent_swap" in t.user_attrs:
             continue
         if t.state not in (TrialState.COMPLETE, TrialState.PRUNED):
             continue  # still running (another worker): its outcome is not known yet
         k = int(t.user_attrs.get("descent_steps", 1))
         counts[path] = 2 * k if _feasible(t) else max(1, k // 2)
+    return counts
+
+
+def swap_counts(trials: Sequence[optuna.trial.FrozenTrial], space: Space) -> dict[tuple[str, str], int]:
+    """How many steps the next swap of each pair ``(lowered, raised)`` moves, as :func:`step_counts` for trims.
+
+    Always 1 with ``descent_steps: unit``; with ``adaptive``, twice the steps of the pair's last finished swap when
+    it gave a feasible plan, half of them (at least 1) when it did not. Pairs never swapped are not in the dict.
+    """
+    from optuna.trial import TrialState
+
+    counts: dict[tuple[str, str], int] = {}
+    if space.descent_steps == "unit":
+        return counts
+    for t in sorted(trials, key=lambda t: t.number):
+        pair = t.user_attrs.get("descent_var"), t.user_attrs.get("descent_swap")
+        if t.user_attrs.get("source") != "descent" or pair[1] is None:
+            continue
+        if t.state not in (TrialState.COMPLETE, TrialState.PRUNED):
+            continue
+        k = int(t.user_attrs.get("descent_steps", 1))
+        counts[(str(pair[0]), str(pair[1]))] = 2 * k if _feasible(t) else max(1, k // 2)
     return counts
 
 

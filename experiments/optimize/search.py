@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -73,6 +74,13 @@ def start_params(
             f"{label}: sets none of the space's variables ({', '.join(v.path for v in space.variables)})"
         )
     return params, notes
+
+
+def _move(trial: optuna.trial.FrozenTrial) -> str | None:
+    """``trim`` or ``swap`` for a trial descent enqueued, else ``None``."""
+    if trial.user_attrs.get("source") != "descent":
+        return None
+    return "swap" if "descent_swap" in trial.user_attrs else "trim"
 
 
 def optimize(
@@ -162,20 +170,23 @@ def optimize(
     out.mkdir(parents=True, exist_ok=True)
     levels = {t.name: t.level for t in scenario.targets}
 
-    trims = sum(t.user_attrs.get("source") == "descent" for t in study.get_trials(deepcopy=False))
+    moves = Counter(_move(t) for t in study.get_trials(deepcopy=False))  # descent trims and swaps so far
     descent = space.descent > 0 and not pareto
     if space.descent > 0 and pareto:
         notes.append("descent is not used in pareto mode (it trims the cheapest feasible plan of a constrained search)")
 
     def report(_: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        nonlocal trims
         extra = ""
-        if trial.user_attrs.get("source") == "descent":
-            trims += 1
+        move = _move(trial)
+        if move is not None:
+            moves[move] += 1
             k = int(trial.user_attrs.get("descent_steps", 1))
-            less = "one step" if k == 1 else f"{k} steps"
-            extra = f" [descent trim {trims}: trial {trial.user_attrs.get('descent_of')} with {less} less of "
-            extra += f"{trial.user_attrs.get('descent_var')}]"
+            steps = "one step" if k == 1 else f"{k} steps"
+            extra = f" [descent {move} {moves[move]}: trial {trial.user_attrs.get('descent_of')} with {steps} less "
+            extra += f"of {trial.user_attrs.get('descent_var')}"
+            if move == "swap":
+                extra += f" and {steps} more of {trial.user_attrs['descent_swap']}"
+            extra += "]"
         if on_trial is not None:
             on_trial(_progress_line(_trial_row(trial, space, levels), space, extra))
 

@@ -19,7 +19,9 @@ from experiments.space import space_from_dict
 from tests.conftest import TINY_SCENARIO
 
 THRESHOLDS = {"g0": 4, "g1": 7, "g2": 3, "g3": 6}
-"""Toy problem: a plan is feasible when each group has at least this many agents; it costs its total headcount."""
+"""Toy problem: a plan is feasible when each group has at least this many agents; it costs its weekly pay."""
+HOURS = 24 * 7
+"""Paid hours per agent and week of the toy's one 24-hour shift (no rest days, no night premium)."""
 OPTIMUM = sum(THRESHOLDS.values())
 PATHS = {g: f"groups.{g}.staffing.always" for g in THRESHOLDS}
 
@@ -53,10 +55,12 @@ def _simulate(scenario, *, seed, replication, log, replay):
 
 
 def _measure(result, scenario):
-    """Cost = total headcount; every target met (95%) when each group reaches its threshold, else missed (50%)."""
+    """Cost = weekly pay (what descent reads a step's saving from); every target met (95%) when each group reaches
+    its threshold, else missed (50%)."""
     heads = {g: result.groups[g].staffing["always"] for g in THRESHOLDS}
     ok = all(heads[g] >= n for g, n in THRESHOLDS.items())
-    rows = [("recurring_cost_per_week", "all", float(sum(heads.values())))]
+    pay = sum(n * result.groups[g].hourly_cost * HOURS for g, n in heads.items())
+    rows = [("recurring_cost_per_week", "all", float(pay))]
     rows += [("target_attainment", f"target={t.name}", 0.95 if ok else 0.5) for t in scenario.targets]
     return pd.DataFrame(rows, columns=["metric", "scope", "value"])
 
@@ -103,8 +107,10 @@ def searches(toy, tmp_path_factory):
 def test_descent_reaches_the_known_optimum_that_tpe_alone_misses_on_the_same_budget(searches):
     with_descent, without, _ = searches
     assert _plan(_cheapest(with_descent.trials)) == THRESHOLDS
-    assert _cheapest(with_descent.trials)["cost"] == OPTIMUM
-    assert _cheapest(without.trials)["cost"] > OPTIMUM  # TPE alone: a feasible plan with a headcount to spare
+    assert _plan(_cheapest(with_descent.trials)) == THRESHOLDS
+    assert (
+        sum(_plan(_cheapest(without.trials)).values()) > OPTIMUM
+    )  # TPE alone: a feasible plan with a headcount to spare
     assert set(without.trials["source"]) == {"sampler"}
     for result in searches[:2]:
         plans = result.trials[~result.trials["note"].str.startswith("same plan")]
@@ -127,7 +133,7 @@ def test_trims_start_after_the_first_feasible_plan_and_lower_the_incumbent_one_s
 
 def test_descent_converges_at_the_optimum_and_then_leaves_the_search_to_tpe(searches):
     trials = searches[0].trials
-    first = int(trials[trials["feasible"] & (trials["cost"] == OPTIMUM)]["trial"].min())
+    first = int(trials[trials["feasible"] & (trials["cost"] == OPTIMUM * 30 * HOURS)]["trial"].min())
     after = trials[(trials["trial"] > first) & (trials["source"] == "descent")]
     # At the optimum every neighbour is infeasible: at most one trim per headcount, then none.
     assert len(after) <= len(THRESHOLDS)
@@ -395,7 +401,7 @@ def far_searches(toy, tmp_path_factory):
 def test_adaptive_steps_reach_the_optimum_from_far_above_where_unit_steps_do_not(far_searches):
     adaptive, unit, _ = far_searches
     assert _plan(_cheapest(adaptive.trials)) == THRESHOLDS
-    assert _cheapest(unit.trials)["cost"] > OPTIMUM  # one step per trim: still above it after 60 plans
+    assert sum(_plan(_cheapest(unit.trials)).values()) > OPTIMUM  # one step per trim: still above it after 60 plans
     for result in far_searches[:2]:
         plans = result.trials[~result.trials["note"].str.startswith("same plan")]
         assert len(plans) == 60
@@ -496,3 +502,137 @@ def test_unit_steps_keep_the_settings_and_the_trims_of_before(toy, searches, tmp
 def test_bad_descent_steps_are_clear_errors(changes, message):
     with pytest.raises(ScenarioError, match=message):
         _space(**changes)
+
+
+POOLED_PAY = {"g0": 60, "g1": 30, "g2": 30, "g3": 30}
+"""Swap toy: g0 and g1 share a pooled need (g0 + g1 >= 10), g0 is paid twice as much; g2, g3 as in THRESHOLDS."""
+SWAP_START = {PATHS["g0"]: 8, PATHS["g1"]: 2, PATHS["g2"]: 3, PATHS["g3"]: 6}
+"""Feasible, and every trim of it fails: only swaps (g0 lower, g1 higher) go down to g0 = 1, g1 = 9."""
+
+
+def _pooled_measure(result, scenario):
+    """Cost = weekly pay; targets met when g0 + g1 >= 10, g2 >= 3 and g3 >= 6."""
+    heads = {g: result.groups[g].staffing["always"] for g in THRESHOLDS}
+    ok = heads["g0"] + heads["g1"] >= 10 and heads["g2"] >= 3 and heads["g3"] >= 6
+    rows = [("recurring_cost_per_week", "all", float(sum(n * POOLED_PAY[g] * HOURS for g, n in heads.items())))]
+    rows += [("target_attainment", f"target={t.name}", 0.95 if ok else 0.5) for t in scenario.targets]
+    return pd.DataFrame(rows, columns=["metric", "scope", "value"])
+
+
+@pytest.mark.parametrize("steps", ["unit", "adaptive"])
+def test_swaps_trade_a_dear_headcount_for_a_cheaper_one_of_its_shift_when_no_trim_is_feasible(steps, tmp_path):
+    scenario = scenario_from_dict(_toy_data(pay=POOLED_PAY))
+    space = _space(trials=40, descent=0.9, descent_steps=steps)
+    lines: list[str] = []
+    result = optimize(
+        scenario,
+        space,
+        out_dir=tmp_path,
+        confirm_top=0,
+        simulate=_simulate,
+        measure=_pooled_measure,
+        storage="sqlite:///:memory:",
+        start=SWAP_START,
+        on_trial=lines.append,
+    )
+    trials = result.trials
+    assert _plan(_cheapest(trials)) == {"g0": 1, "g1": 9, "g2": 3, "g3": 6}  # 60 x 1 + 30 x 18 = 600 (from 750)
+    swaps = trials[trials["source"] == "swap"]
+    assert len(swaps) >= 2
+    for row in swaps.to_dict("records"):  # each swap: g0 k steps lower, g1 k steps higher, from the incumbent
+        before = trials[(trials["trial"] < row["trial"]) & trials["feasible"]]
+        incumbent = _plan(before.sort_values(["cost", "trial"], kind="stable").iloc[0])
+        moved = {g: _plan(row)[g] - incumbent[g] for g in THRESHOLDS}
+        assert moved["g0"] < 0, (row, moved)
+        assert moved["g1"] == -moved["g0"], (row, moved)
+        assert moved["g2"] == moved["g3"] == 0, (row, moved)
+        assert steps == "adaptive" or moved["g1"] == 1
+    assert any(f"and one step more of {PATHS['g1']}]" in line and "[descent swap 1: trial " in line for line in lines)
+    if steps == "adaptive":  # a swap that worked is repeated with twice the steps: 1, 2, 4 (then 1 after 4 failed)
+        assert sorted(set(_plan(r)["g1"] - 2 for r in swaps.to_dict("records")))[:3] == [1, 3, 7]
+
+
+def _two_shift_scenario():
+    data = copy.deepcopy(TINY_SCENARIO)
+    data["channels"]["chat"] = {"kind": "live", "patience": {"dist": "exponential", "mean": "10min"}}
+    data["arrivals"]["channels"]["chat"] = {"daily_volume": 100, "intent_mix": {"general": 1.0}, "intraday": "flat"}
+    data["shifts"] = {"day": {"start": "08:00", "length": "12h"}, "night": {"start": "20:00", "length": "12h"}}
+    agents = data["groups"].pop("agents")
+
+    def group(channel, pay):
+        return {**copy.deepcopy(agents), "channels": [channel], "hourly_cost": pay, "staffing": {"day": 5, "night": 5}}
+
+    data["groups"] = {
+        "dear": group("voice", 60),
+        "cheap": group("voice", 30),
+        "chat": group("chat", 20),
+        "dearer": group("voice", 90),
+    }
+    return scenario_from_dict(data)
+
+
+def test_a_swap_raises_a_cheaper_group_of_the_same_shift_that_serves_a_missed_target():
+    """The trim of dear.day missed voice 80/20: cheap.day serves it; chat.day (chat only), cheap.night (other
+    hours) and dearer.day (dearer) are not swapped in."""
+    import optuna
+
+    from experiments.optimize.descent import _step_savings, _swaps
+
+    scenario = _two_shift_scenario()
+    paths = [f"groups.{g}.staffing.{s}" for g in scenario.groups for s in ("day", "night")]
+    space = space_from_dict({"variables": {p: {"int": [1, 10]} for p in paths}, "seed": 1, "descent": 0.5}, label="s")
+    base = dict.fromkeys(paths, 5)
+
+    def made(number, plan, missed):
+        trial = optuna.trial.create_trial(
+            params=plan,
+            distributions={p: optuna.distributions.IntDistribution(1, 10) for p in paths},
+            value=float(sum(plan.values())),
+            user_attrs={"source": "sampler", "overrides": plan},
+            system_attrs={f"constraints:{t.name}": 0.1 if t.name in missed else -0.1 for t in scenario.targets},
+        )
+        trial.number = number
+        return trial
+
+    incumbent = made(0, base, missed=())
+    trims = [made(1, {**base, "groups.dear.staffing.day": 4}, missed=("voice 80/20",))]
+    saved = _step_savings(space, scenario, incumbent)
+    seen = {frozenset(t.params.items()) for t in [incumbent, *trims]}
+    swaps = _swaps(space, scenario, [incumbent, *trims], base, seen, saved)
+    assert [(x, y, k) for x, _, k, y in swaps] == [("groups.dear.staffing.day", "groups.cheap.staffing.day", 1)]
+    assert swaps[0][1] == {**base, "groups.dear.staffing.day": 4, "groups.cheap.staffing.day": 6}
+    assert _swaps(space, scenario, [incumbent], base, seen, saved) == []  # no failed trim: nothing to swap for
+
+
+def test_once_the_incumbent_has_no_move_left_descent_moves_from_the_next_cheapest_plan_that_could_beat_it():
+    """L (the incumbent) passed by luck: every trim of it failed (and it has no swap). P costs more, but its trim of g0 (the dear group)
+    would cost less than L: descent tries it. P's trim of g1 (saving 30 x HOURS) would only tie L: not tried."""
+    import optuna
+
+    from experiments.optimize.descent import next_trim
+
+    pay = {"g0": 60, "g1": 30, "g2": 30, "g3": 30}
+    scenario = scenario_from_dict(_toy_data(pay=pay))
+    space = _space(descent=0.99)
+
+    def made(plan, feasible, source="sampler"):
+        return optuna.trial.create_trial(
+            params={PATHS[g]: n for g, n in plan.items()},
+            distributions={p: optuna.distributions.IntDistribution(1, 10) for p in PATHS.values()},
+            value=float(sum(n * pay[g] * HOURS for g, n in plan.items())),
+            user_attrs={"source": source, "overrides": {PATHS[g]: n for g, n in plan.items()}},
+            system_attrs={f"constraints:{t.name}": -0.1 if feasible else 0.1 for t in scenario.targets},
+        )
+
+    lucky = {"g0": 1, "g1": 6, "g2": 7, "g3": 10}  # 750 x HOURS, feasible on the search's seeds; g0 at its bound
+    # (no trim, no swap of it)
+    above = {"g0": 5, "g1": 7, "g2": 3, "g3": 6}  # 780 x HOURS
+    study = optuna.create_study()
+    study.add_trials([made(above, True), made(lucky, True)])
+    study.add_trials([made({**lucky, g: lucky[g] - 1}, False, "descent") for g in ("g1", "g2", "g3")])
+    number = next(n for n in range(100) if next_trim(study, scenario, space, n) is not None)
+    params, attrs = next_trim(study, scenario, space, number)
+    assert attrs["descent_of"] == 0  # P, not the incumbent (trial 1)
+    assert {g: params[PATHS[g]] for g in THRESHOLDS} == {**above, "g0": 4}  # 720 x HOURS < 750 x HOURS
+    study.add_trials([made({**above, "g0": 4}, False, "descent")])  # it failed: P's other trims only tie L or lose
+    assert all(next_trim(study, scenario, space, n) is None for n in range(20))
