@@ -33,25 +33,22 @@ dotted-path overrides of the scenario (:mod:`experiments.space`). How a plan is 
   neighbour *dominated* by a plan already found infeasible (the same other variables, no more of any trimmed one:
   fewer agents rarely meet a target more agents missed) is tried after all the others: after a successful trim, the
   pricier trims that failed just before are not retried first. When every move of the incumbent (trims and swaps,
-  below) has been evaluated, descent moves from the next cheapest feasible plans (up to ten), keeping only the moves
-  whose pay saving would take them below the incumbent: an incumbent all of whose neighbours failed may have passed by
-  luck (the search's replications favoured it), and a plan a little dearer may still lead lower. When no such move is
-  left, descent has converged and the sampler alone proposes until a cheaper feasible plan appears. With
-  ``descent_steps: adaptive`` a trim lowers its variable by ``k`` steps instead of one: ``k`` doubles after a trim of
-  that variable gave a feasible plan and halves (down to 1) after one that did not, is clipped at the lower bound, and
-  is halved again while the plan is one the study has seen (:func:`experiments.optimize.descent.step_counts`); a
-  variable far above what the targets need comes down in a few trims. Adaptive trims also come in another order: the
-  variable whose trim made the incumbent is lowered again (a line search), else the one whose last trim is the oldest,
-  the order above only breaking ties (by saving alone, every new incumbent sent descent back to the dear variables
-  while the cheap ones waited). After the trims (and before the dominated ones), descent tries *swaps*, when the pay
-  per step is known as above: a headcount whose one-step trim of the incumbent missed some targets is lowered by ``k``
-  steps and a cheaper headcount (less pay per step) of the same shift in another group that serves one of those
-  targets (its channel and intent filters admit the group) is raised by ``k``, the largest saving per step first.
-  Pooled targets let groups trade service, so the cheapest plan can hold dear specialists where cheap front-line
-  agents would do, a corner no single trim leaves; a swap that made the incumbent is repeated first, its ``k``
-  doubling (adaptive steps) like a trim's (:func:`experiments.optimize.descent.swap_counts`).
-  ``user_attrs['descent_of']`` names the plan a move started from. A trim or a swap counts as a distinct plan like any
-  trial; ``source`` in the trials table says where each trial came from (``start``, ``descent`` for a trim, ``swap``,
+  below) has been evaluated (infeasible or dearer), descent has converged at that incumbent and the sampler alone
+  proposes until a cheaper feasible plan appears. With ``descent_steps: adaptive`` a trim lowers its variable by ``k``
+  steps instead of one: ``k`` doubles after a trim of that variable gave a feasible plan and halves (down to 1) after
+  one that did not, is clipped at the lower bound, and is halved again while the plan is one the study has seen
+  (:func:`experiments.optimize.descent.step_counts`); a variable far above what the targets need comes down in a few
+  trims. Adaptive trims also come in another order: the variable whose trim made the incumbent is lowered again (a
+  line search), else the one whose last trim is the oldest, the order above only breaking ties (by saving alone, every
+  new incumbent sent descent back to the dear variables while the cheap ones waited). After the trims (and before the
+  dominated ones), descent tries *swaps*, when the pay per step is known as above: a headcount whose one-step trim of
+  the incumbent missed some targets is lowered by ``k`` steps and a cheaper headcount (less pay per step) of the same
+  shift in another group that serves one of those targets (its channel and intent filters admit the group) is raised
+  by ``k``, the largest saving per step first. Pooled targets let groups trade service, so the cheapest plan can hold
+  dear specialists where cheap front-line agents would do, a corner no single trim leaves; a swap that made the
+  incumbent is repeated first, its ``k`` doubling (adaptive steps) like a trim's
+  (:func:`experiments.optimize.descent.swap_counts`). A trim or a swap counts as a distinct plan like any trial;
+  ``source`` in the trials table says where each trial came from (``start``, ``descent`` for a trim, ``swap``,
   ``sampler``) and the progress line numbers the trims and the swaps.
 * **Confirmation.** The ``confirm_top`` cheapest feasible plans are re-run on fresh seeds (``seed + 10,000``, so
   the search's own luck does not carry over) with ``confirm_replications`` replications each. For each target the

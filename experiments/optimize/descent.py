@@ -22,11 +22,6 @@ _PAY_OBJECTIVES = ("recurring_cost_per_week", "labor_cost_per_week")
 """Objectives that include the agents' pay: a trim's saving can be read from the pay of the shift."""
 
 
-_BASES = 10
-"""Cheapest feasible plans descent moves from: the incumbent, and once every move of it has been evaluated, the
-next cheapest whose moves could still beat it (by the pay they save)."""
-
-
 def _feasible(trial: optuna.trial.FrozenTrial) -> bool:
     """Complete, with constraints, none of them violated."""
     from optuna.trial import TrialState
@@ -173,14 +168,10 @@ def next_trim(
     the order of :func:`_descent_order`), then its swaps (:func:`_swaps`), the first the study has not seen and
     not dominated by a failed plan (:func:`_dominated`). With adaptive steps a variable is lowered by its step count
     (:func:`step_counts`), halved until the plan is one the study has not seen, and clipped at its lower bound.
-    Once every move of the incumbent has been evaluated, the next cheapest feasible plans (up to :data:`_BASES`)
-    are moved from, each with only the moves whose pay saving would take it below the incumbent: an incumbent all
-    of whose neighbours failed may have passed by luck (its replications favoured it), and a plan a little dearer
-    may still lead lower. ``user_attrs["descent_of"]`` names the plan moved from.
 
     ``None`` when descent is off, a trial waits in the queue, the study has no feasible complete trial, the draw of
-    :data:`DESCENT_STREAM` for this trial says no (probability ``1 - descent``), or no plan has a move left
-    (descent has converged; without the pay per step, once the incumbent has none).
+    :data:`DESCENT_STREAM` for this trial says no (probability ``1 - descent``), or every move of the incumbent is
+    a plan the study has already seen (descent has converged there).
     """
     from optuna.trial import TrialState
 
@@ -189,40 +180,25 @@ def next_trim(
     trials = study.get_trials(deepcopy=False)
     if any(t.state == TrialState.WAITING for t in trials):
         return None
-    feasible = sorted((t for t in trials if _feasible(t) and t.value is not None), key=lambda t: (t.value, t.number))
+    feasible = [t for t in trials if _feasible(t) and t.value is not None]
     if not feasible:
         return None
     if Streams(space.seed, number).fresh(DESCENT_STREAM).random() >= space.descent:
         return None
+    incumbent = min(feasible, key=lambda t: (t.value, t.number))  # the earliest among equals
     seen = {_key(t.params) for t in trials}  # a set: a long study has thousands of trials
-    savings = {} if savings is None else savings
-    incumbent = feasible[0]
-    for base_trial in feasible[:_BASES]:
-        neighbours = _neighbours(space, scenario, base_trial, trials, seen, savings)
-        if base_trial is not incumbent:  # only moves expected to beat the incumbent: it stays the goal
-            saved = savings.get(base_trial.number) or {}
-            neighbours = [n for n in neighbours if float(base_trial.value) - _gain(n, saved) < float(incumbent.value)]
-        if neighbours:
-            break
-        if savings.get(base_trial.number) is None:
-            return None  # no pay per step: no way to tell which moves of another plan could beat the incumbent
-    else:
-        return None  # converged: the sampler proposes until a cheaper feasible plan appears
+    neighbours = _neighbours(space, scenario, incumbent, trials, seen, {} if savings is None else savings)
+    if not neighbours:
+        return None  # converged at this incumbent: the sampler proposes until a cheaper feasible plan appears
     failed = _failed_plans(trials, space)
     # A neighbour with no more agents than a plan already found infeasible is tried last (stable: order kept).
     path, params, k, raised = next((n for n in neighbours if not _dominated(n[1], failed, space)), neighbours[0])
-    attrs: dict[str, Any] = {"source": "descent", "descent_of": base_trial.number, "descent_var": path}
+    attrs: dict[str, Any] = {"source": "descent", "descent_of": incumbent.number, "descent_var": path}
     if raised is not None:
         attrs["descent_swap"] = raised
     if space.descent_steps != "unit":
         attrs["descent_steps"] = k
     return params, attrs
-
-
-def _gain(move: tuple[str, dict[str, Any], int, str | None], saved: Mapping[str, float]) -> float:
-    """Weekly pay a trim or a swap saves (0 for a variable whose pay is not known)."""
-    lowered, _, k, raised = move
-    return k * (saved.get(lowered, 0.0) - (saved.get(raised, 0.0) if raised else 0.0))
 
 
 def _neighbours(

@@ -602,37 +602,3 @@ def test_a_swap_raises_a_cheaper_group_of_the_same_shift_that_serves_a_missed_ta
     assert [(x, y, k) for x, _, k, y in swaps] == [("groups.dear.staffing.day", "groups.cheap.staffing.day", 1)]
     assert swaps[0][1] == {**base, "groups.dear.staffing.day": 4, "groups.cheap.staffing.day": 6}
     assert _swaps(space, scenario, [incumbent], base, seen, saved) == []  # no failed trim: nothing to swap for
-
-
-def test_once_the_incumbent_has_no_move_left_descent_moves_from_the_next_cheapest_plan_that_could_beat_it():
-    """L (the incumbent) passed by luck: every trim of it failed (and it has no swap). P costs more, but its trim of g0 (the dear group)
-    would cost less than L: descent tries it. P's trim of g1 (saving 30 x HOURS) would only tie L: not tried."""
-    import optuna
-
-    from experiments.optimize.descent import next_trim
-
-    pay = {"g0": 60, "g1": 30, "g2": 30, "g3": 30}
-    scenario = scenario_from_dict(_toy_data(pay=pay))
-    space = _space(descent=0.99)
-
-    def made(plan, feasible, source="sampler"):
-        return optuna.trial.create_trial(
-            params={PATHS[g]: n for g, n in plan.items()},
-            distributions={p: optuna.distributions.IntDistribution(1, 10) for p in PATHS.values()},
-            value=float(sum(n * pay[g] * HOURS for g, n in plan.items())),
-            user_attrs={"source": source, "overrides": {PATHS[g]: n for g, n in plan.items()}},
-            system_attrs={f"constraints:{t.name}": -0.1 if feasible else 0.1 for t in scenario.targets},
-        )
-
-    lucky = {"g0": 1, "g1": 6, "g2": 7, "g3": 10}  # 750 x HOURS, feasible on the search's seeds; g0 at its bound
-    # (no trim, no swap of it)
-    above = {"g0": 5, "g1": 7, "g2": 3, "g3": 6}  # 780 x HOURS
-    study = optuna.create_study()
-    study.add_trials([made(above, True), made(lucky, True)])
-    study.add_trials([made({**lucky, g: lucky[g] - 1}, False, "descent") for g in ("g1", "g2", "g3")])
-    number = next(n for n in range(100) if next_trim(study, scenario, space, n) is not None)
-    params, attrs = next_trim(study, scenario, space, number)
-    assert attrs["descent_of"] == 0  # P, not the incumbent (trial 1)
-    assert {g: params[PATHS[g]] for g in THRESHOLDS} == {**above, "g0": 4}  # 720 x HOURS < 750 x HOURS
-    study.add_trials([made({**above, "g0": 4}, False, "descent")])  # it failed: P's other trims only tie L or lose
-    assert all(next_trim(study, scenario, space, n) is None for n in range(20))
