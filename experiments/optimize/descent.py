@@ -116,11 +116,11 @@ def _swaps(
 ) -> list[tuple[str, dict[str, Any], int, str]]:
     """Swaps of the incumbent ``base``: ``(path lowered, params, k, path raised)``, the largest saving per step first.
 
-    A swap lowers a headcount ``x`` whose one-step trim of the incumbent was tried and missed some targets by ``k``
-    steps and raises by ``k`` steps a cheaper headcount ``y`` (less pay per step) of the same shift (the same hours)
-    in another group that serves one of those targets (its channel and intent). Pooled targets let groups trade
-    service: a cheap chat agent can carry what a dear specialist carried. ``k`` follows :func:`swap_counts`, halved
-    until the plan is one the study has not seen and clipped at both variables' bounds.
+    A swap lowers by ``k`` steps a headcount ``x`` whose one-step trim of the incumbent was evaluated and missed some
+    targets, and raises by ``k`` steps a cheaper headcount ``y`` (less pay per step) of the same shift (the same
+    hours) in another group that serves one of those targets (its channel and intent). Pooled targets let groups
+    trade service: a cheap chat agent can carry what a dear specialist carried. ``k`` follows :func:`swap_counts`,
+    is clipped at both variables' bounds and halved until the plan is one the study has not seen.
     """
     from optuna.trial import TrialState
 
