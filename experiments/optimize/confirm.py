@@ -81,8 +81,6 @@ def _trial_row(trial: optuna.trial.FrozenTrial, space: Space, levels: Mapping[st
     row["feasible"] = trial.state.name == "COMPLETE" and bool(cost) and row["worst_margin"] >= 0
     row["note"] = trial.user_attrs.get("note", "")
     row["source"] = trial.user_attrs.get("source") or "sampler"
-    if row["source"] == "descent" and "descent_swap" in trial.user_attrs:
-        row["source"] = "swap"  # descent's other move: a dear headcount lower, a cheaper one of its shift higher
     return row
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from experiments.overrides import apply_overrides, parse_path
@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 DESCENT_STREAM = "optimize/descent"
 """Named stream (:class:`sim.streams.Streams`, replication = the finished trial's number) of the draw that decides
 whether a trim follows that trial: its own stream, so the sampler's and the replications' draws do not move."""
+
+_MOVES = ("descent", "swap")
+"""``source`` of the trials descent enqueues: a trim, a swap."""
 
 _PAY_OBJECTIVES = ("recurring_cost_per_week", "labor_cost_per_week")
 """Objectives that include the agents' pay: a trim's saving can be read from the pay of the shift."""
@@ -69,7 +72,7 @@ def _descent_order(
     while the cheap ones, however far above their need, waited.
     """
     paths = list(space.descend)
-    trims = [t for t in trials if t.user_attrs.get("source") == "descent"]
+    trims = [t for t in trials if t.user_attrs.get("source") in _MOVES]
     last = max(trims, key=lambda t: t.number, default=None)  # a swap counts as a trim of the headcount it lowers
     start = 0
     if last is not None and last.user_attrs.get("descent_var") in paths:
@@ -84,7 +87,7 @@ def _descent_order(
         return ordered
     last_trim = {t.user_attrs.get("descent_var"): t.number for t in sorted(trims, key=lambda t: t.number)}
     again: list[str] = []
-    if _made_by(incumbent, last) and "descent_swap" not in incumbent.user_attrs:
+    if _made_by(incumbent, last) and incumbent.user_attrs["source"] == "descent":
         again = [incumbent.user_attrs["descent_var"]]  # a swap that worked is repeated by next_trim, not here
     rest = sorted((p for p in ordered if p not in again), key=lambda p: last_trim.get(p, -1))  # stable: by saving
     return again + rest  # what just worked first: lowered again, by twice the steps
@@ -195,7 +198,7 @@ def next_trim(
     path, params, k, raised = next((n for n in neighbours if not _dominated(n[1], failed, space)), neighbours[0])
     attrs: dict[str, Any] = {"source": "descent", "descent_of": incumbent.number, "descent_var": path}
     if raised is not None:
-        attrs["descent_swap"] = raised
+        attrs.update(source="swap", descent_swap=raised)
     if space.descent_steps != "unit":
         attrs["descent_steps"] = k
     return params, attrs
@@ -228,7 +231,7 @@ def _neighbours(
     saved = savings.get(incumbent.number)
     if saved is not None:  # pay per step is known: swaps after the trims
         swaps = _swaps(space, scenario, trials, base, seen, saved)
-        last = max((t for t in trials if t.user_attrs.get("source") == "descent"), key=lambda t: t.number, default=None)
+        last = max((t for t in trials if t.user_attrs.get("source") in _MOVES), key=lambda t: t.number, default=None)
         made = incumbent.user_attrs.get("descent_var"), incumbent.user_attrs.get("descent_swap")
         again = [s for s in swaps if _made_by(incumbent, last) and (s[0], s[3]) == made]
         neighbours = again + neighbours + [s for s in swaps if s not in again]  # a swap that worked: once more
@@ -243,41 +246,33 @@ def step_counts(trials: Sequence[optuna.trial.FrozenTrial], space: Space) -> dic
     (at least 1) when it did not (too far: come back). Read from the study's trials, so a resumed study carries on
     with the same counts.
     """
-    from optuna.trial import TrialState
-
     counts = dict.fromkeys(space.descend, 1)
-    if space.descent_steps == "unit":
-        return counts
-    for t in sorted(trials, key=lambda t: t.number):
-        path = t.user_attrs.get("descent_var")
-        if t.user_attrs.get("source") != "descent" or path not in counts or "descent_swap" in t.user_attrs:
-            continue
-        if t.state not in (TrialState.COMPLETE, TrialState.PRUNED):
-            continue  # still running (another worker): its outcome is not known yet
-        k = int(t.user_attrs.get("descent_steps", 1))
-        counts[path] = 2 * k if _feasible(t) else max(1, k // 2)
+    if space.descent_steps != "unit":
+        adapted = _adapted(trials, "descent", lambda t: t.user_attrs.get("descent_var"))
+        counts.update((path, k) for path, k in adapted.items() if path in counts)
     return counts
 
 
 def swap_counts(trials: Sequence[optuna.trial.FrozenTrial], space: Space) -> dict[tuple[str, str], int]:
     """How many steps the next swap of each pair ``(lowered, raised)`` moves, as :func:`step_counts` for trims.
 
-    Always 1 with ``descent_steps: unit``; with ``adaptive``, twice the steps of the pair's last finished swap when
-    it gave a feasible plan, half of them (at least 1) when it did not. Pairs never swapped are not in the dict.
+    Always 1 with ``descent_steps: unit`` (an empty dict: pairs not in it move one step).
     """
+    if space.descent_steps == "unit":
+        return {}
+    return _adapted(trials, "swap", lambda t: (t.user_attrs.get("descent_var"), t.user_attrs.get("descent_swap")))
+
+
+def _adapted(trials: Sequence[optuna.trial.FrozenTrial], source: str, key: Callable[[Any], Any]) -> dict[Any, int]:
+    """Per ``key`` of the finished trials of ``source``: twice the last one's steps if feasible, else half (>= 1)."""
     from optuna.trial import TrialState
 
-    counts: dict[tuple[str, str], int] = {}
-    if space.descent_steps == "unit":
-        return counts
+    counts: dict[Any, int] = {}
     for t in sorted(trials, key=lambda t: t.number):
-        pair = t.user_attrs.get("descent_var"), t.user_attrs.get("descent_swap")
-        if t.user_attrs.get("source") != "descent" or pair[1] is None:
-            continue
-        if t.state not in (TrialState.COMPLETE, TrialState.PRUNED):
-            continue
+        if t.user_attrs.get("source") != source or t.state not in (TrialState.COMPLETE, TrialState.PRUNED):
+            continue  # not this move, or still running (another worker): its outcome is not known yet
         k = int(t.user_attrs.get("descent_steps", 1))
-        counts[(str(pair[0]), str(pair[1]))] = 2 * k if _feasible(t) else max(1, k // 2)
+        counts[key(t)] = 2 * k if _feasible(t) else max(1, k // 2)
     return counts
 
 

@@ -78,9 +78,7 @@ def start_params(
 
 def _move(trial: optuna.trial.FrozenTrial) -> str | None:
     """``trim`` or ``swap`` for a trial descent enqueued, else ``None``."""
-    if trial.user_attrs.get("source") != "descent":
-        return None
-    return "swap" if "descent_swap" in trial.user_attrs else "trim"
+    return {"descent": "trim", "swap": "swap"}.get(trial.user_attrs.get("source", ""))
 
 
 def optimize(
