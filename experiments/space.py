@@ -31,8 +31,9 @@ with one ``descend`` variable lowered by one step, the first such neighbour the 
 variable that gave a feasible plan and halving after one that did not (a variable far above what the targets need
 comes down in a few trims instead of one per step), a trim that worked is followed by one of the same variable
 and the others come in turn (the least recently trimmed first); ``unit`` (the default) always lowers by one step,
-the largest pay saving first. A space
-without these keys has the same :meth:`Space.settings` (and fingerprint) as before they existed, so its studies
+the largest pay saving first. Once its trims are spent, descent also *swaps* (a dear headcount lower, a cheaper
+one of the same shift that serves a missed target higher; see :mod:`experiments.optimize`). A space without these
+keys has the same :meth:`Space.settings` (and fingerprint) as before they existed, so its studies
 still resume.
 
 Optuna parameter names are the dotted paths themselves; a choice is stored under a short text label
@@ -44,7 +45,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -54,6 +54,16 @@ from typing import Any
 from experiments.overrides import apply_overrides, parse_path
 from experiments.scenario_errors import ScenarioError
 from experiments.scenario_files import parse_yaml, read_text
+from experiments.variables import (
+    ChoiceVariable,
+    FloatVariable,
+    IntVariable,
+    Variable,
+    canonical,
+    is_int,
+    is_number,
+    variable_from_spec,
+)
 from sim.config import Scenario
 from sim.metrics import METRICS
 from sim.problems import short_repr
@@ -76,7 +86,6 @@ _TOP_KEYS = ("variables", "objective", "replications", "trials", "seed", "descen
 DESCENT_STEPS = ("unit", "adaptive")
 """How far a trim lowers its variable: one step, or a step count that doubles after a feasible trim of the variable
 and halves after an infeasible one."""
-_KINDS = ("int", "float", "choice")
 
 
 def default_objective() -> str:
@@ -84,140 +93,6 @@ def default_objective() -> str:
     return "recurring_cost_per_week"
 
 
-@dataclasses.dataclass(frozen=True)
-class IntVariable:
-    """An integer decision variable: ``low``, ``low + step``, ... up to ``high`` (both included).
-
-    Attributes:
-        path: Dotted override path.
-        low: Smallest value.
-        high: Largest value (``high - low`` is a multiple of ``step``).
-        step: Spacing of the values (>= 1).
-    """
-
-    path: str
-    low: int
-    high: int
-    step: int = 1
-
-    def candidates(self) -> list[Any]:
-        """The values checked against the scenario before any trial (the bounds)."""
-        return [self.low, self.high]
-
-    def value_of(self, param: Any) -> Any:
-        """The override value of an Optuna parameter value."""
-        return int(param)
-
-    def param_of(self, value: Any) -> Any:
-        """The Optuna parameter value of an override value (for a warm start).
-
-        Raises:
-            ValueError: Not an integer of the range.
-        """
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"expected an integer, got {short_repr(value)}")
-        if not self.low <= value <= self.high or (value - self.low) % self.step:
-            raise ValueError(f"{value} is not one of the space's values {self.describe()}")
-        return value
-
-    def describe(self) -> str:
-        """The range as text, e.g. ``0..500 step 50``."""
-        return f"{self.low}..{self.high}" + (f" step {self.step}" if self.step != 1 else "")
-
-    def spec(self) -> dict[str, Any]:
-        """A canonical description (for the space's fingerprint)."""
-        return {"int": [self.low, self.high], "step": self.step}
-
-
-@dataclasses.dataclass(frozen=True)
-class FloatVariable:
-    """A real decision variable in ``[low, high]``, optionally on a grid of ``step`` or on a log scale.
-
-    Attributes:
-        path: Dotted override path.
-        low: Lower bound.
-        high: Upper bound.
-        step: Grid spacing, or ``None`` for a continuous range.
-        log: Sample on a log scale (``low > 0``; not with ``step``).
-    """
-
-    path: str
-    low: float
-    high: float
-    step: float | None = None
-    log: bool = False
-
-    def candidates(self) -> list[Any]:
-        """The values checked against the scenario before any trial (the bounds)."""
-        return [self.low, self.high]
-
-    def value_of(self, param: Any) -> Any:
-        """The override value of an Optuna parameter value."""
-        return float(param)
-
-    def param_of(self, value: Any) -> Any:
-        """The Optuna parameter value of an override value (for a warm start).
-
-        Raises:
-            ValueError: Not a number in the range.
-        """
-        if isinstance(value, bool) or not isinstance(value, int | float) or not self.low <= value <= self.high:
-            raise ValueError(f"{short_repr(value)} is not a number in {self.describe()}")
-        return float(value)
-
-    def describe(self) -> str:
-        """The range as text, e.g. ``[0.2, 0.9] step 0.1``."""
-        extra = f" step {self.step:g}" if self.step is not None else (" log" if self.log else "")
-        return f"[{self.low:g}, {self.high:g}]{extra}"
-
-    def spec(self) -> dict[str, Any]:
-        """A canonical description (for the space's fingerprint)."""
-        return {"float": [self.low, self.high], "step": self.step, "log": self.log}
-
-
-@dataclasses.dataclass(frozen=True)
-class ChoiceVariable:
-    """A categorical decision variable: one of ``choices``, stored in the study under its label.
-
-    Attributes:
-        path: Dotted override path.
-        choices: The values, as written in the space file.
-        labels: One distinct text label per choice (what Optuna stores and the tables show).
-    """
-
-    path: str
-    choices: tuple[Any, ...]
-    labels: tuple[str, ...]
-
-    def candidates(self) -> list[Any]:
-        """The values checked against the scenario before any trial (every choice)."""
-        return list(self.choices)
-
-    def value_of(self, param: Any) -> Any:
-        """The override value of an Optuna parameter value (a label)."""
-        return self.choices[self.labels.index(param)]
-
-    def param_of(self, value: Any) -> Any:
-        """The label of a choice equal to ``value`` (for a warm start).
-
-        Raises:
-            ValueError: ``value`` is none of the choices.
-        """
-        for choice, label in zip(self.choices, self.labels, strict=True):
-            if _canonical(choice) == _canonical(value):
-                return label
-        raise ValueError(f"{short_repr(value)} is not one of the choices {list(self.labels)}")
-
-    def describe(self) -> str:
-        """The choices' labels as text."""
-        return " | ".join(self.labels)
-
-    def spec(self) -> dict[str, Any]:
-        """A canonical description (for the space's fingerprint)."""
-        return {"choice": list(self.choices)}
-
-
-Variable = IntVariable | FloatVariable | ChoiceVariable
 """One decision variable of a :class:`Space`."""
 
 
@@ -289,104 +164,12 @@ class Space:
 
     def fingerprint(self) -> str:
         """SHA-256 of :meth:`settings` (canonical JSON)."""
-        return hashlib.sha256(_canonical(self.settings()).encode()).hexdigest()
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _labels(choices: Sequence[Any]) -> tuple[str, ...]:
-    """Short distinct labels: a policy's ``name`` (``name#2`` when repeated with other parameters), else YAML text."""
-    raw = []
-    for choice in choices:
-        if isinstance(choice, Mapping) and isinstance(choice.get("name"), str):
-            raw.append(choice["name"])
-        elif isinstance(choice, str):
-            raw.append(choice)
-        else:
-            raw.append(_canonical(choice))
-    labels, seen = [], {}
-    for text in raw:
-        seen[text] = seen.get(text, 0) + 1
-        labels.append(text if raw.count(text) == 1 else f"{text}#{seen[text]}")
-    return tuple(labels)
-
-
-def _variable(path: str, spec: Any, where: str, problems: list[str]) -> Variable | None:
-    """One variable from its spec, or ``None`` with the problems appended."""
-    if not isinstance(spec, Mapping):
-        problems.append(
-            f"{where}: expected a mapping such as {{int: [1, 10]}} or {{choice: [...]}}, got {short_repr(spec)}"
-        )
-        return None
-    kinds = [k for k in _KINDS if k in spec]
-    if len(kinds) != 1:
-        problems.append(f"{where}: expected exactly one of int:, float:, choice:; got keys {sorted(map(str, spec))}")
-        return None
-    kind = kinds[0]
-    allowed = {"int": {"int", "step"}, "float": {"float", "step", "log"}, "choice": {"choice"}}[kind]
-    unknown = sorted(str(k) for k in spec if k not in allowed)
-    if unknown:
-        problems.append(f"{where}: unknown keys {unknown} for a {kind} variable; allowed: {sorted(allowed)}")
-        return None
-    body = spec[kind]
-    if kind == "choice":
-        if not isinstance(body, list) or not body:
-            problems.append(f"{where}: choice: expected a non-empty list of values, got {short_repr(body)}")
-            return None
-        canon = [_canonical(c) for c in body]
-        repeated = sorted({c for c in canon if canon.count(c) > 1})
-        if repeated:
-            problems.append(f"{where}: choice: the same value is listed twice: {', '.join(repeated)}")
-            return None
-        return ChoiceVariable(path, tuple(body), _labels(body))
-    if not isinstance(body, list) or len(body) != 2:
-        problems.append(f"{where}: {kind}: expected [low, high], got {short_repr(body)}")
-        return None
-    low, high = body
-    check = _is_int if kind == "int" else _is_number
-    if not (check(low) and check(high)):
-        what = "integers" if kind == "int" else "finite numbers"
-        problems.append(f"{where}: {kind}: bounds must be {what}, got [{short_repr(low)}, {short_repr(high)}]")
-        return None
-    if low > high:
-        problems.append(f"{where}: {kind}: inverted bounds [{low}, {high}]: low must be <= high")
-        return None
-    step = spec.get("step")
-    if kind == "int":
-        step = 1 if step is None else step
-        if not _is_int(step) or step < 1:
-            problems.append(f"{where}: step: expected an integer >= 1, got {short_repr(step)}")
-            return None
-        if (high - low) % step:
-            problems.append(f"{where}: the range {low}..{high} is not a whole number of steps of {step}")
-            return None
-        return IntVariable(path, low, high, step)
-    log = spec.get("log", False)
-    if not isinstance(log, bool):
-        problems.append(f"{where}: log: expected true or false, got {short_repr(log)}")
-        return None
-    if step is not None and (not _is_number(step) or step <= 0):
-        problems.append(f"{where}: step: expected a positive number, got {short_repr(step)}")
-        return None
-    if log and (step is not None or low <= 0):
-        problems.append(f"{where}: log: needs low > 0 and no step")
-        return None
-    return FloatVariable(path, float(low), float(high), None if step is None else float(step), log)
+        return hashlib.sha256(canonical(self.settings()).encode()).hexdigest()
 
 
 def _count(data: Mapping[str, Any], key: str, default: int, minimum: int, label: str, problems: list[str]) -> int:
     value = data.get(key, default)
-    if not _is_int(value) or value < minimum:
+    if not is_int(value) or value < minimum:
         problems.append(f"{label}: {key}: expected an integer >= {minimum}, got {short_repr(value)}")
         return default
     return int(value)
@@ -403,7 +186,7 @@ def is_headcount(path: str) -> bool:
 
 def _descent(data: Mapping[str, Any], label: str, problems: list[str]) -> float:
     value = data.get("descent", 0.0)
-    if not _is_number(value) or not 0 <= value < 1:
+    if not is_number(value) or not 0 <= value < 1:
         problems.append(
             f"{label}: descent: expected a number in [0, 1) (the share of trials that trim the best plan; "
             f"0 = off), got {short_repr(value)}"
@@ -440,9 +223,7 @@ def _descend(
         return paths
     body = data["descend"]
     if not isinstance(body, list) or not body:
-        problems.append(
-            f"{label}: descend: expected a non-empty list of int variable paths, got {short_repr(body)}"
-        )
+        problems.append(f"{label}: descend: expected a non-empty list of int variable paths, got {short_repr(body)}")
         return ()
     chosen: set[tuple[str | int, ...]] = set()
     for i, path in enumerate(body):
@@ -457,8 +238,9 @@ def _descend(
             continue
         other = next((v for v in variables if parse_path(v.path) == key), None)
         if other is None:
-            problems.append(f"{where}: {path!r} is not a variable of the space; int variables: "
-                            f"{[v.path for v in ints.values()]}")
+            problems.append(
+                f"{where}: {path!r} is not a variable of the space; int variables: {[v.path for v in ints.values()]}"
+            )
         elif key not in ints:
             kind = "a float" if isinstance(other, FloatVariable) else "a choice"
             problems.append(f"{where}: {path!r} is {kind} variable; descent lowers int variables only")
@@ -501,7 +283,7 @@ def space_from_dict(data: Any, *, label: str = "space") -> Space:
             problems.append(f"{where}: the same path as {seen[key]}")
             continue
         seen[key] = str(path)
-        variable = _variable(str(path), spec, where, problems)
+        variable = variable_from_spec(str(path), spec, where, problems)
         if variable is not None:
             variables.append(variable)
     objective = data.get("objective", default_objective())
