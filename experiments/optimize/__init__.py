@@ -27,8 +27,10 @@ dotted-path overrides of the scenario (:mod:`experiments.space`). How a plan is 
   trial) with one ``descend`` variable lowered by one ``step`` (within its bounds) is enqueued
   (``study.enqueue_trial``, user attribute ``source: descent``), the first such neighbour that no trial of the study
   has evaluated. Neighbours come in order of the weekly pay one step saves (``experiments.erlang_plan.weekly_pay`` x
-  step, from the incumbent's scenario) when every trimmed variable is a headcount and the objective includes pay
-  (``recurring_cost_per_week``, ``labor_cost_per_week``); ties, and any other case, in the space's order rotated to
+  step, from the incumbent's scenario) when the trimmed variables include a headcount and the objective includes
+  pay (``recurring_cost_per_week``, ``labor_cost_per_week``; a trimmed variable that is not a headcount, such as an
+  authority limit, whose trim saves leakage rather than pay, counts as saving 0 and is never swapped); ties, and
+  any other case, in the space's order rotated to
   start where the study's last trim stopped (at its variable when that trim made the incumbent, else after it). A
   neighbour *dominated* by a plan already found infeasible (the same other variables, no more of any trimmed one:
   fewer agents rarely meet a target more agents missed) is tried after all the others: after a successful trim, the

@@ -35,12 +35,14 @@ def _feasible(trial: optuna.trial.FrozenTrial) -> bool:
 def _step_savings(space: Space, scenario: Scenario, incumbent: optuna.trial.FrozenTrial) -> dict[str, float] | None:
     """Weekly pay one step of each ``descend`` variable saves at the incumbent, or ``None`` when it cannot be read.
 
-    It can when the objective includes pay and every trimmed variable is a headcount of a group and shift of the
-    incumbent's scenario (its overrides applied, so a pay rate that is itself a variable counts).
+    It can when the objective includes pay and every trimmed headcount (there is at least one) is of a group and
+    shift of the incumbent's scenario (its overrides applied, so a pay rate that is itself a variable counts). A
+    trimmed variable that is not a headcount (an authority limit: a lower one saves leakage, not pay) saves 0 here:
+    among variables trimmed equally long ago it comes after the headcounts, and it is never swapped.
     """
     from experiments.erlang_plan import weekly_pay
 
-    if space.objective not in _PAY_OBJECTIVES or not all(is_headcount(p) for p in space.descend):
+    if space.objective not in _PAY_OBJECTIVES or not any(is_headcount(p) for p in space.descend):
         return None
     try:
         planned = apply_overrides(scenario, incumbent.user_attrs["overrides"], label=f"trial {incumbent.number}")
@@ -48,6 +50,9 @@ def _step_savings(space: Space, scenario: Scenario, incumbent: optuna.trial.Froz
         return None
     out = {}
     for path in space.descend:
+        if not is_headcount(path):
+            out[path] = 0.0
+            continue
         _, group, _, shift = parse_path(path)
         variable = space.variable(path)
         if group not in planned.groups or shift not in planned.shifts or not isinstance(variable, IntVariable):
@@ -129,8 +134,9 @@ def _swaps(
 
     by_plan = {_key(t.params): t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)}
     counts = swap_counts(trials, space)
+    headcounts = [p for p in space.descend if is_headcount(p)]  # a swap trades agents of one shift
     out = []
-    for x in space.descend:
+    for x in headcounts:
         vx = space.variable(x)
         assert isinstance(vx, IntVariable)
         if int(base[x]) - vx.step < vx.low:
@@ -140,7 +146,7 @@ def _swaps(
             continue
         missed = [name for name, value in trimmed.constraints.items() if value > 0]
         _, gx, _, shift = parse_path(x)
-        for y in space.descend:
+        for y in headcounts:
             _, gy, _, other_shift = parse_path(y)
             vy = space.variable(y)
             assert isinstance(vy, IntVariable)

@@ -602,3 +602,86 @@ def test_a_swap_raises_a_cheaper_group_of_the_same_shift_that_serves_a_missed_ta
     assert [(x, y, k) for x, _, k, y in swaps] == [("groups.dear.staffing.day", "groups.cheap.staffing.day", 1)]
     assert swaps[0][1] == {**base, "groups.dear.staffing.day": 4, "groups.cheap.staffing.day": 6}
     assert _swaps(space, scenario, [incumbent], base, seen, saved) == []  # no failed trim: nothing to swap for
+
+
+LIMIT = "policies.empowerment.params.limits.g0"
+"""Limit toy: g0's authority limit (CNY), a trimmed variable that is not a headcount; below 150 a target is missed,
+and every 50 CNY of it costs 1,000 a week (the leakage of what agents approve themselves)."""
+
+
+def _limit_measure(result, scenario):
+    """Cost = weekly pay + 20 per CNY of g0's limit; targets met when each group reaches its threshold and the
+    limit is at least 150."""
+    heads = {g: result.groups[g].staffing["always"] for g in THRESHOLDS}
+    limit = result.policies.empowerment.params["limits"]["g0"]
+    ok = all(heads[g] >= n for g, n in THRESHOLDS.items()) and limit >= 150
+    cost = sum(n * result.groups[g].hourly_cost * HOURS for g, n in heads.items()) + 20 * limit
+    rows = [("recurring_cost_per_week", "all", float(cost))]
+    rows += [("target_attainment", f"target={t.name}", 0.95 if ok else 0.5) for t in scenario.targets]
+    return pd.DataFrame(rows, columns=["metric", "scope", "value"])
+
+
+@pytest.mark.parametrize("steps", ["unit", "adaptive"])
+def test_descent_trims_an_authority_limit_listed_under_descend_and_never_swaps_it(steps, tmp_path):
+    data = _toy_data()
+    data.setdefault("policies", {})["empowerment"] = {"name": "authority_limit", "params": {"limits": {"g0": 500}}}
+    scenario = scenario_from_dict(data)
+    variables = {**{p: {"int": [1, 10]} for p in PATHS.values()}, LIMIT: {"int": [0, 500], "step": 50}}
+    space = _space(variables=variables, trials=60, descent=0.9, descent_steps=steps, descend=[*PATHS.values(), LIMIT])
+    start = {**{PATHS[g]: n + 2 for g, n in THRESHOLDS.items()}, LIMIT: 500}
+    result = optimize(
+        scenario,
+        space,
+        out_dir=tmp_path,
+        confirm_top=0,
+        simulate=_simulate,
+        measure=_limit_measure,
+        storage="sqlite:///:memory:",
+        start=start,
+    )
+    trials = result.trials
+    best = _cheapest(trials)
+    assert _plan(best) == THRESHOLDS
+    assert int(best[LIMIT]) == 150  # from 500, by trims of the limit alone: no sampler plan is asked to find it
+    moved = trials[trials["source"].isin(["descent", "swap"])]
+    assert (moved[LIMIT] < 500).any()
+    swaps = trials[trials["source"] == "swap"]
+    assert all(row.get("descent_swap", PATHS["g0"]) != LIMIT for row in swaps.to_dict("records"))
+    for row in swaps.to_dict("records"):  # a swap moves two headcounts of one shift; the limit stays
+        before = trials[(trials["trial"] < row["trial"]) & trials["feasible"]]
+        incumbent = before.sort_values(["cost", "trial"], kind="stable").iloc[0]
+        assert row[LIMIT] == incumbent[LIMIT], row
+
+
+def test_an_authority_limit_under_descend_saves_nothing_by_pay_and_is_not_swapped():
+    """In the flagship, the headcounts keep their pay savings when a limit is trimmed too; a failed trim of the
+    limit gives no swap."""
+    from types import SimpleNamespace
+
+    import optuna
+
+    from experiments.optimize.descent import _step_savings, _swaps
+    from experiments.scenario_files import load_scenario
+
+    scenario, _ = load_scenario("ecommerce_24x7")
+    heads = [f"groups.{g}.staffing.day" for g in ("voice_zh", "chat_zh")]
+    limit = "policies.empowerment.params.limits.voice_zh"
+    variables = {**{p: {"int": [1, 40]} for p in heads}, limit: {"int": [0, 1000], "step": 100}}
+    space = space_from_dict({"variables": variables, "seed": 1, "descent": 0.5, "descend": [*heads, limit]})
+    saved = _step_savings(space, scenario, SimpleNamespace(number=0, user_attrs={"overrides": {}}))
+    assert saved is not None
+    assert saved[limit] == 0.0
+    assert all(saved[p] > 1000 for p in heads)  # a day agent's weekly pay
+    base = {heads[0]: 20, heads[1]: 10, limit: 200}
+    failed = optuna.trial.create_trial(
+        params={**base, limit: 100},
+        distributions={
+            **{p: optuna.distributions.IntDistribution(1, 40) for p in heads},
+            limit: optuna.distributions.IntDistribution(0, 1000, step=100),
+        },
+        value=1.0,
+        user_attrs={"source": "descent", "descent_var": limit, "overrides": {}},
+        system_attrs={f"constraints:{t.name}": 0.1 if t.name == "voice 80/20" else -0.1 for t in scenario.targets},
+    )
+    failed.number = 1
+    assert _swaps(space, scenario, [failed], base, {frozenset(failed.params.items())}, saved) == []
