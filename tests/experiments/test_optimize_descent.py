@@ -71,7 +71,8 @@ def _never(*args, **kwargs):
 
 def _search(scenario, space, out, **kwargs):
     kwargs.setdefault("storage", "sqlite:///:memory:")  # no file: a trial costs no disk commit
-    return optimize(scenario, space, out_dir=out, confirm_top=0, simulate=_simulate, measure=_measure, **kwargs)
+    kwargs.setdefault("measure", _measure)
+    return optimize(scenario, space, out_dir=out, confirm_top=0, simulate=_simulate, **kwargs)
 
 
 def _cheapest(trials: pd.DataFrame) -> pd.Series:
@@ -629,17 +630,7 @@ def test_descent_trims_an_authority_limit_listed_under_descend_and_never_swaps_i
     variables = {**{p: {"int": [1, 10]} for p in PATHS.values()}, LIMIT: {"int": [0, 500], "step": 50}}
     space = _space(variables=variables, trials=60, descent=0.9, descent_steps=steps, descend=[*PATHS.values(), LIMIT])
     start = {**{PATHS[g]: n + 2 for g, n in THRESHOLDS.items()}, LIMIT: 500}
-    result = optimize(
-        scenario,
-        space,
-        out_dir=tmp_path,
-        confirm_top=0,
-        simulate=_simulate,
-        measure=_limit_measure,
-        storage="sqlite:///:memory:",
-        start=start,
-    )
-    trials = result.trials
+    trials = _search(scenario, space, tmp_path, measure=_limit_measure, start=start).trials
     best = _cheapest(trials)
     assert _plan(best) == THRESHOLDS
     assert int(best[LIMIT]) == 150  # from 500, by trims of the limit alone: no sampler plan is asked to find it
